@@ -1,0 +1,31 @@
+"""Settings of the CMS API, read from the environment by ``Settings.from_env``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from castwatch.common.config import env_bind, env_bool, env_int, env_secret
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Defaults must be usable on a laptop; every field has one."""
+
+    bind: tuple[str, int] = ("127.0.0.1", 8080)
+    workers: int = 1
+    threads: int = 32
+    anonymous_read: bool = False
+    rate_limit_per_minute: int = 600
+    secret_key: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
+        return cls(
+            bind=env_bind(env, "API_BIND", "127.0.0.1:8080"),
+            workers=env_int(env, "API_WORKERS", 1, minimum=1),
+            threads=env_int(env, "API_THREADS", 32, minimum=1),
+            anonymous_read=env_bool(env, "API_ANONYMOUS_READ", False),
+            rate_limit_per_minute=env_int(env, "API_RATE_LIMIT_PER_MINUTE", 600, minimum=1),
+            secret_key=env_secret(env, "API_SECRET_KEY"),
+        )

@@ -1,0 +1,159 @@
+"""People, notification rules, maintenance windows and the delivery outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from castwatch.common.models.base import Base, created_at, enum_check, updated_at
+
+ROLES = ("cablecaster", "technician", "engineer", "management")
+TRANSPORTS = ("telegram", "email")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "suppressed", "grouped")
+
+
+class Recipient(Base):
+    """A person who can be told; a dead Telegram chat disables only their Telegram."""
+
+    __tablename__ = "recipients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_username: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(255))
+    telegram_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    email_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+    __table_args__ = (
+        enum_check("role", ROLES),
+        CheckConstraint(
+            "telegram_chat_id IS NOT NULL OR email IS NOT NULL", name="has_a_destination"
+        ),
+    )
+
+
+class NotificationRule(Base):
+    """Which alert events go to whom, grouped, repeated and escalated how.
+
+    ``match`` holds the filters (all optional, all must hold): ``severities``, ``alert_types``,
+    ``sources``, ``channel_ids``, ``encoder_ids``, ``group_ids``, ``tiers``, and ``schedule``
+    (``{"days": [0-6], "start": "HH:MM", "end": "HH:MM", "timezone": "..."}``).
+    ``roles`` and ``recipient_ids`` say who is told; ``escalation`` is an ordered list of
+    ``{"after_s": N, "roles": [...]}`` steps taken while the alert stays unacknowledged.
+    """
+
+    __tablename__ = "notification_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    priority: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    match: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    roles: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    recipient_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    transports: Mapped[list[Any]] = mapped_column(
+        default=lambda: ["telegram", "email"], server_default='["telegram", "email"]'
+    )
+    group_wait_s: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    repeat_interval_s: Mapped[int | None] = mapped_column(Integer)
+    send_resolved: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    escalation: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+    __table_args__ = (
+        CheckConstraint("group_wait_s >= 0", name="group_wait_not_negative"),
+        CheckConstraint(
+            "repeat_interval_s IS NULL OR repeat_interval_s >= 60", name="repeat_interval_min"
+        ),
+    )
+
+
+class MaintenanceWindow(Base):
+    """A time when matching alerts are not sent: one-off (starts/ends) or weekly recurring.
+
+    Recurring windows use ``weekdays`` (0 = Monday) with ``start_time``/``duration_minutes`` in
+    ``timezone``. Scope: ``channel_ids``/``encoder_ids``/``group_ids``; all empty = everything.
+    """
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    weekdays: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    start_time: Mapped[str | None] = mapped_column(String(5))
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    channel_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    encoder_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    group_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (
+        CheckConstraint(
+            "(starts_at IS NOT NULL AND ends_at IS NOT NULL AND ends_at > starts_at)"
+            " OR (start_time IS NOT NULL AND duration_minutes > 0)",
+            name="one_off_or_recurring",
+        ),
+    )
+
+
+class Delivery(Base):
+    """One message to one recipient over one transport: the notifier's outbox row."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("alert_events.id", ondelete="CASCADE"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("notification_rules.id", ondelete="SET NULL"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    transport: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20), default="event")
+    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    group_key: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = created_at()
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    thread_id: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (
+        enum_check("transport", TRANSPORTS),
+        enum_check("status", DELIVERY_STATUSES),
+        UniqueConstraint(
+            "event_id", "recipient_id", "transport", "kind", name="uq_deliveries_event_recipient"
+        ),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
