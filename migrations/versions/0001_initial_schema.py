@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from castwatch.common.bus import NOTIFY_FUNCTION_SQL, NOTIFY_TABLES, notify_sql
 from sqlalchemy.dialects import postgresql
+
+from castwatch.common.bus import NOTIFY_FUNCTION_SQL, NOTIFY_TABLES, notify_sql
 
 revision = "0001"
 down_revision = None

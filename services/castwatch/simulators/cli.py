@@ -1,15 +1,27 @@
-"""Placeholder: implemented by its issue."""
+"""Run a simulator: ``castwatch sim origin`` (a live HLS/DASH packager origin) or
+``castwatch sim encoder --kind KIND`` (an encoder speaking its vendor's protocol)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 
 from castwatch.common.config import Settings
 
+SIMULATORS = {
+    "origin": ("castwatch.simulators.origin.cli", "a live HLS + DASH origin with switchable faults"),
+    "encoder": ("castwatch.simulators.encoders.cli", "an encoder of one vendor family with a fault plan"),
+}
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    sub = parser.add_subparsers(dest="simulator", metavar="SIMULATOR", required=True)
+    for name, (module_name, help_text) in SIMULATORS.items():
+        module = importlib.import_module(module_name)
+        child = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        module.configure(child)
+        child.set_defaults(_sim_run=module.run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise SystemExit("not implemented yet")
+    return int(args._sim_run(args, settings) or 0)
