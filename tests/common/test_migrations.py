@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import psycopg2
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from castwatch.common.db import downgrade, sqlalchemy_url, upgrade
+from castwatch.common.models import Base
+
+
+@pytest.fixture()
+def scratch_url(database_url: str):
+    """A second, empty database on the same server, dropped afterwards."""
+    dsn = database_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+    admin = psycopg2.connect(dsn)
+    admin.autocommit = True
+    admin.cursor().execute("DROP DATABASE IF EXISTS castwatch_migrations_scratch")
+    admin.cursor().execute("CREATE DATABASE castwatch_migrations_scratch")
+    url = database_url.rsplit("/", 1)[0] + "/castwatch_migrations_scratch"
+    if "?" in database_url:
+        url += "?" + database_url.split("?", 1)[1]
+    yield url
+    admin.cursor().execute("DROP DATABASE IF EXISTS castwatch_migrations_scratch WITH (FORCE)")
+    admin.close()
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade_round_trips(scratch_url):
+    upgrade(scratch_url)
+    assert _tables(scratch_url) == set(Base.metadata.tables)
+    downgrade(scratch_url, "base")
+    assert _tables(scratch_url) == set()
+    upgrade(scratch_url)
+    assert _tables(scratch_url) == set(Base.metadata.tables)
+
+
+def test_the_migrated_schema_matches_the_models(database_url):
+    """Autogenerate finds nothing to do: models and migrations agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(sqlalchemy_url(database_url))
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_changes_are_announced_on_the_bus_after_commit(engine, session_factory):
+    dsn = engine.url.render_as_string(hide_password=False).replace("+psycopg2", "")
+    listener = psycopg2.connect(dsn)
+    listener.autocommit = True
+    listener.cursor().execute("LISTEN castwatch_channels")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO channels (code, name, channel_type, tier, protocol, input_url)"
+                          " VALUES ('CH1', 'One', 'LIVE', 1, 'HLS', 'http://o/master.m3u8')"))
+    listener.poll()
+    notes = [n.payload for n in listener.notifies]
+    listener.close()
+    assert notes == ['{"table" : "channels", "op" : "INSERT", "id" : 1}']
