@@ -1,15 +1,158 @@
-"""Placeholder: implemented by its issue."""
+"""Run the whole castwatch stack on this machine, without Docker.
+
+Uses DATABASE_URL when set; otherwise starts an embedded PostgreSQL in CASTWATCH_DATA_DIR/pg.
+Migrates the schema, then runs the API, the packager monitor, the encoder manager and the
+notifier as supervised child processes: one log stream prefixed with each process's name,
+restart with backoff when one crashes, and a clean stop of everything on Ctrl-C or SIGTERM.
+InfluxDB, Telegram and email are used when their settings are present and skipped when not.
+
+With --demo it also starts a simulated packager origin and simulated encoders, seeds channels,
+templates, an encoder backup pair and recipients (idempotent), prints an admin API key, and
+injects a fault every --fault-interval seconds so alerts open, fail over and resolve.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from types import FrameType
 
 from castwatch.common.config import Settings
+from castwatch.common.db import upgrade
+from castwatch.common.logging import configure_logging
+from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.supervisor import ChildSpec, Supervisor, status_table
+
+logger = logging.getLogger(__name__)
+
+#: The four long-running processes, in start order.
+PROCESSES = ("api", "probe", "encoders", "notify")
+
+#: Where each non-API process serves /metrics when its area's settings do not say.
+DEFAULT_METRICS_BINDS = {
+    "probe": ("127.0.0.1", 9101), "encoders": ("127.0.0.1", 9102), "notify": ("127.0.0.1", 9103),
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--demo", action="store_true",
+                        help="also run simulated origin + encoders, seed demo data, inject faults")
+    parser.add_argument("--fault-interval", type=float, default=180.0, metavar="SECONDS",
+                        help="with --demo: seconds between injected faults (default 180)")
+    parser.add_argument("--fault-duration", type=float, default=None, metavar="SECONDS",
+                        help="with --demo: how long a fault lasts (default: half the interval, "
+                        "at most 60)")
+    parser.add_argument("--demo-port", type=int, default=8180, metavar="PORT",
+                        help="with --demo: first port of the simulators (0 = any free ports)")
+    parser.add_argument("--without", action="append", default=[], choices=PROCESSES,
+                        metavar="PROCESS", help="do not start this process (repeatable)")
+    parser.add_argument("--restart-cap", type=float, default=30.0, metavar="SECONDS",
+                        help="longest wait before restarting a crashed process (default 30)")
+
+
+def bind_url(bind: tuple[str, int], path: str = "") -> str:
+    host, port = bind
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return f"http://{shown}:{port}{path}"
+
+
+def _metrics_bind(settings: Settings, area: str) -> tuple[str, int]:
+    """The area's ``metrics_bind`` setting (read from its settings class), else the contract default."""
+    bind = getattr(getattr(settings, area), "metrics_bind", None)
+    return tuple(bind) if bind else DEFAULT_METRICS_BINDS[area]  # type: ignore[return-value]
+
+
+def process_specs(settings: Settings, database_url: str, without: list[str]) -> list[ChildSpec]:
+    """The castwatch processes to supervise, each ``python -m castwatch.cli <cmd>``."""
+    env = {"DATABASE_URL": database_url}
+    specs = []
+    for name in PROCESSES:
+        if name in without:
+            continue
+        if name == "api":
+            url = bind_url(settings.api.bind, "/")
+        else:
+            url = bind_url(_metrics_bind(settings, name), "/metrics")
+        specs.append(ChildSpec(name, [sys.executable, "-m", "castwatch.cli", name], env, url))
+    return specs
+
+
+def integrations(settings: Settings, env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """Status rows for the optional integrations: used when configured, skipped when not."""
+    rows = []
+    if settings.influx.url:
+        rows.append(("influxdb", "used", f"{settings.influx.url} bucket={settings.influx.bucket}"))
+    else:
+        rows.append(("influxdb", "skipped", "INFLUXDB_URL not set: time series are not stored"))
+    telegram = any(env.get(k) for k in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN_FILE"))
+    rows.append(("telegram", "used" if telegram else "skipped",
+                 "bot token set" if telegram else "TELEGRAM_BOT_TOKEN not set"))
+    smtp = bool(env.get("SMTP_HOST"))
+    rows.append(("email", "used" if smtp else "skipped",
+                 f"SMTP {env.get('SMTP_HOST')}" if smtp else "SMTP_HOST not set"))
+    return rows
+
+
+def _install_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise SystemExit("not implemented yet")
+    import os
+
+    configure_logging(settings.log_format, settings.log_level, "up")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per revision is noise here
+    stop = threading.Event()
+    _install_signals(stop)
+    database_url, embedded = database_url_or_embedded(settings)
+    demo = None
+    try:
+        upgrade(database_url)
+        logger.info("database schema is up to date")
+        specs = process_specs(settings, database_url, args.without)
+        if args.demo:
+            from castwatch.demo import Demo, DemoOptions
+
+            demo = Demo(DemoOptions.from_args(args), settings, database_url)
+            specs = demo.simulator_specs() + specs
+            demo.seed()
+        rows = [("database", "embedded" if embedded else "external",
+                 str(embedded.data_dir) if embedded else _redact(database_url))]
+        rows += [(s.name, "starting", s.url) for s in specs]
+        rows += integrations(settings, os.environ)
+        print("castwatch up: what runs where\n" + status_table(rows), flush=True)
+        if demo is not None:
+            print(demo.banner(), flush=True)
+        supervisor = Supervisor(specs, sys.stdout, cap_s=args.restart_cap)
+        supervisor.start()
+        if demo is not None:
+            demo.start_faults(supervisor, stop)
+        try:
+            supervisor.run_until(stop)
+        finally:
+            print("castwatch up: stopping", flush=True)
+            if demo is not None:
+                demo.close()
+            supervisor.stop()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print("castwatch up: stopped", flush=True)
+    return 0
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, for the status table."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
