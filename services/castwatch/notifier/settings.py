@@ -1,15 +1,130 @@
-"""Settings of this process area, read from the environment by ``Settings.from_env``."""
+"""Settings of the notifier, read from the environment by ``Settings.from_env``.
+
+Every field has a default usable on a laptop. With neither ``TELEGRAM_BOT_TOKEN`` nor
+``SMTP_HOST`` set, the notifier still runs: it plans deliveries and marks them failed with
+"transport not configured".
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+from castwatch.common.config import (
+    ConfigError,
+    env_bind,
+    env_choice,
+    env_float,
+    env_int,
+    env_secret,
+    env_str,
+)
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """Bot token and Bot API location; ``token=None`` disables the Telegram transport."""
+
+    token: str | None = None
+    api_base_url: str = "https://api.telegram.org/bot"
+    timeout_s: float = 10.0
+    per_chat_per_s: float = 1.0
+    overall_per_s: float = 30.0
+    poll_updates: bool = True
+    long_poll_s: int = 20
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """SMTP relay; ``host=None`` disables the email transport."""
+
+    host: str | None = None
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    security: str = "starttls"
+    sender: str = "castwatch@localhost"
+    timeout_s: float = 15.0
+
+    @property
+    def configured(self) -> bool:
+        return self.host is not None
 
 
 @dataclass(frozen=True)
 class NotifySettings:
-    """Defaults must be usable on a laptop; every field has one."""
+    """Notifier process settings; see docs/notifier.md for every variable."""
+
+    metrics_bind: tuple[str, int] = ("127.0.0.1", 9103)
+    poll_interval_s: float = 2.0
+    templates_dir: Path | None = None
+    public_url: str | None = None
+    batch_size: int = 50
+    max_in_flight: int = 200
+    claim_timeout_s: float = 120.0
+    max_attempts: int = 8
+    retry_base_s: float = 5.0
+    retry_max_s: float = 600.0
+    fallback_after_attempts: int = 3
+    plan_horizon_s: int = 86400
+    telegram: TelegramSettings = TelegramSettings()
+    smtp: SmtpSettings = SmtpSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
-        return cls()
+        templates = env_str(env, "NOTIFY_TEMPLATES_DIR")
+        public_url = env_str(env, "NOTIFY_PUBLIC_URL")
+        if public_url is not None and not public_url.startswith(("http://", "https://")):
+            raise ConfigError("NOTIFY_PUBLIC_URL", f"must be an http(s) URL, got {public_url!r}")
+        return cls(
+            metrics_bind=env_bind(env, "NOTIFY_METRICS_BIND", "127.0.0.1:9103"),
+            poll_interval_s=env_float(env, "NOTIFY_POLL_INTERVAL_S", 2.0, minimum=0.05),
+            templates_dir=Path(templates) if templates else None,
+            public_url=public_url.rstrip("/") if public_url else None,
+            batch_size=env_int(env, "NOTIFY_BATCH_SIZE", 50, minimum=1, maximum=1000),
+            max_in_flight=env_int(env, "NOTIFY_MAX_IN_FLIGHT", 200, minimum=1),
+            claim_timeout_s=env_float(env, "NOTIFY_CLAIM_TIMEOUT_S", 120.0, minimum=1.0),
+            max_attempts=env_int(env, "NOTIFY_MAX_ATTEMPTS", 8, minimum=1),
+            retry_base_s=env_float(env, "NOTIFY_RETRY_BASE_S", 5.0, minimum=0.0),
+            retry_max_s=env_float(env, "NOTIFY_RETRY_MAX_S", 600.0, minimum=0.0),
+            fallback_after_attempts=env_int(env, "NOTIFY_FALLBACK_AFTER_ATTEMPTS", 3, minimum=1),
+            plan_horizon_s=env_int(env, "NOTIFY_PLAN_HORIZON_S", 86400, minimum=60),
+            telegram=_telegram(env),
+            smtp=_smtp(env),
+        )
+
+
+def _telegram(env: Mapping[str, str]) -> TelegramSettings:
+    base = env_str(env, "TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot") or ""
+    if not base.startswith(("http://", "https://")):
+        raise ConfigError("TELEGRAM_API_BASE_URL", f"must be an http(s) URL, got {base!r}")
+    return TelegramSettings(
+        token=env_secret(env, "TELEGRAM_BOT_TOKEN"),
+        api_base_url=base,
+        timeout_s=env_float(env, "TELEGRAM_TIMEOUT_S", 10.0, minimum=0.1),
+        per_chat_per_s=env_float(env, "TELEGRAM_PER_CHAT_PER_S", 1.0, minimum=0.01, maximum=1.0),
+        overall_per_s=env_float(env, "TELEGRAM_OVERALL_PER_S", 30.0, minimum=0.1, maximum=30.0),
+        poll_updates=env_choice(env, "TELEGRAM_POLL_UPDATES", "true", ("true", "false")) == "true",
+        long_poll_s=env_int(env, "TELEGRAM_LONG_POLL_S", 20, minimum=0, maximum=50),
+    )
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings:
+    security = env_choice(env, "SMTP_SECURITY", "starttls", SMTP_SECURITY)
+    default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
+    return SmtpSettings(
+        host=env_str(env, "SMTP_HOST"),
+        port=env_int(env, "SMTP_PORT", default_port, minimum=1, maximum=65535),
+        username=env_str(env, "SMTP_USERNAME"),
+        password=env_secret(env, "SMTP_PASSWORD"),
+        security=security,
+        sender=env_str(env, "SMTP_FROM", "castwatch@localhost") or "castwatch@localhost",
+        timeout_s=env_float(env, "SMTP_TIMEOUT_S", 15.0, minimum=0.1),
+    )

@@ -31,6 +31,8 @@ from castwatch.common.models.notify import (
     Delivery,
     MaintenanceWindow,
     NotificationRule,
+    NotifyCursor,
+    PlannedEvent,
     Recipient,
 )
 
@@ -39,5 +41,5 @@ __all__ = [
     "ROLES", "SCOPES", "SEVERITIES", "TRANSPORTS",
     "Alert", "AlertEvent", "ApiKey", "Base", "Channel", "Delivery", "Encoder", "EncoderCommand",
     "EncoderGroup", "FailoverEvent", "Lease", "MaintenanceWindow", "NotificationRule", "Probe",
-    "Recipient", "Template", "TemplateRendition", "utcnow",
+    "NotifyCursor", "PlannedEvent", "Recipient", "Template", "TemplateRendition", "utcnow",
 ]

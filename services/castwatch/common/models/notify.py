@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,6 +37,8 @@ class Recipient(Base):
     role: Mapped[str] = mapped_column(String(20))
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     telegram_username: Mapped[str | None] = mapped_column(String(100))
+    #: Telegram user allowed to press buttons; None = the private chat's id (== the user id).
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
     email: Mapped[str | None] = mapped_column(String(255))
     telegram_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     email_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
@@ -156,4 +159,31 @@ class Delivery(Base):
             "event_id", "recipient_id", "transport", "kind", name="uq_deliveries_event_recipient"
         ),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_group_key", "group_key", postgresql_where=text("status = 'pending'")),
+        Index("ix_deliveries_claimed", "claimed_at", postgresql_where=text("status = 'sending'")),
     )
+
+
+class NotifyCursor(Base):
+    """The planner's watermark: every alert event with ``id <= last_event_id`` is planned.
+
+    Events above the watermark are planned individually (see :class:`PlannedEvent`), because
+    ids are handed out before commit and may become visible out of order.
+    """
+
+    __tablename__ = "notify_cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class PlannedEvent(Base):
+    """Marks one alert event above the watermark as planned (rows below it are pruned)."""
+
+    __tablename__ = "notify_planned_events"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    planned_at: Mapped[datetime] = created_at()
