@@ -1,0 +1,163 @@
+// Console boot: sign-in, the hash router over the pages, and live-event fan-out to the page on screen.
+
+import { api, ApiError, forgetKey, getKey, onUnauthorized, request, setKey } from "./api.js";
+import { connect, disconnect, onLive, onReconnect } from "./live.js";
+import { $, clear, clearFieldErrors, h, showFieldError, toast } from "./ui.js";
+import * as overview from "./pages/overview.js";
+import * as channels from "./pages/channels.js";
+import * as alerts from "./pages/alerts.js";
+import * as encoders from "./pages/encoders.js";
+import * as metrics from "./pages/metrics.js";
+import * as settings from "./pages/settings.js";
+
+const PAGES = { overview, channels, alerts, encoders, metrics, settings };
+const TITLES = { overview: "Overview", channels: "Channels", alerts: "Alerts", encoders: "Encoders", metrics: "Metrics", settings: "Settings" };
+
+/** Shared by every page: who is signed in and what they may do. */
+export const session = { name: null, scope: null };
+
+let current = null; // {name, page, params}
+let mountSeq = 0;
+
+function parseHash() {
+  const raw = (location.hash || "#/overview").replace(/^#\/?/, "");
+  const [pathPart, queryPart] = raw.split("?");
+  const parts = pathPart.split("/").filter(Boolean).map(decodeURIComponent);
+  const name = PAGES[parts[0]] ? parts[0] : "overview";
+  return { name, args: parts.slice(1), query: new URLSearchParams(queryPart || "") };
+}
+
+async function route() {
+  if (!getKey()) return;
+  const { name, args, query } = parseHash();
+  const seq = ++mountSeq;
+  if (current && current.handle && current.handle.unmount) {
+    try { current.handle.unmount(); } catch (err) { console.error(err); }
+  }
+  for (const a of document.querySelectorAll(".tabs a")) {
+    if (a.dataset.tab === name) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  document.title = `${TITLES[name]} · castwatch`;
+  const view = $("#view");
+  clear(view, h("p.spinner", { text: "Loading…" }));
+  current = { name, handle: null };
+  try {
+    const handle = await PAGES[name].mount(view, { args, query, session });
+    if (seq !== mountSeq) { handle && handle.unmount && handle.unmount(); return; }
+    current.handle = handle || {};
+  } catch (err) {
+    if (seq !== mountSeq) return;
+    console.error(err);
+    clear(view, h("div.card", h("h2", { text: `Could not load ${TITLES[name]}` }),
+      h("p.form-error", { text: err.message || String(err) }),
+      h("button.btn", { type: "button", text: "Retry", on: { click: route } })));
+  }
+}
+
+function dispatchLive(eventName, payload) {
+  updateAlertCount(eventName);
+  const handle = current && current.handle;
+  if (handle && handle.onLive) handle.onLive(eventName, payload);
+}
+
+// ---- the open-alert counter in the nav ----
+let countTimer = null;
+function updateAlertCount(eventName) {
+  if (eventName && eventName !== "alert") return;
+  clearTimeout(countTimer);
+  countTimer = setTimeout(async () => {
+    try {
+      const page = await api.get("/alerts", { state: ["firing"], limit: 1 });
+      const el = $("#nav-alert-count");
+      el.textContent = String(page.total);
+      el.hidden = !page.total;
+      el.title = `${page.total} firing alerts`;
+    } catch { /* the page shows its own errors */ }
+  }, eventName ? 400 : 0);
+}
+
+// ---- sign-in / sign-out ----
+/** Checks a key against the API; resolves {name, scope} or throws ApiError. */
+async function whoAmI(key) {
+  try {
+    const me = await request("GET", "/me", { key });
+    return { name: me.name, scope: me.scope };
+  } catch (err) {
+    if (err.status !== 404) throw err;
+  }
+  await request("GET", "/channels", { key, params: { limit: 1 } });
+  return { name: "API key", scope: "read" };
+}
+
+function showSignIn(message) {
+  disconnect();
+  $("#topbar").hidden = true;
+  clear($("#view"));
+  $("#signin").hidden = false;
+  const form = $("#signin-form");
+  clearFieldErrors(form);
+  if (message) showFieldError(form, "key", message);
+  $("#signin-key").focus();
+}
+
+async function startSession(key) {
+  const me = await whoAmI(key);
+  setKey(key);
+  session.name = me.name;
+  session.scope = me.scope;
+  $("#signin").hidden = true;
+  $("#topbar").hidden = false;
+  $("#who").textContent = `${me.name} · ${me.scope}`;
+  connect(key, { onAuthFailed: () => signOut("The live connection refused this key; sign in again.") });
+  updateAlertCount(null);
+  await route();
+}
+
+function signOut(message) {
+  forgetKey();
+  session.name = session.scope = null;
+  if (current && current.handle && current.handle.unmount) current.handle.unmount();
+  current = null;
+  showSignIn(message);
+}
+
+function boot() {
+  const form = $("#signin-form");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(form);
+    const key = $("#signin-key").value.trim();
+    if (!key) { showFieldError(form, "key", "Enter an API key."); return; }
+    const btn = form.querySelector("button[type=submit]");
+    btn.disabled = true;
+    try {
+      await startSession(key);
+      $("#signin-key").value = "";
+    } catch (err) {
+      const msg = err instanceof ApiError && err.status === 401 ? "This key is not valid (unknown, revoked or expired)."
+        : err.message || String(err);
+      showSignIn(msg);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  $("#sign-out").addEventListener("click", () => signOut());
+  onUnauthorized(() => signOut("Your key is no longer accepted; sign in again."));
+  onLive(dispatchLive);
+  onReconnect(() => {
+    updateAlertCount(null);
+    const handle = current && current.handle;
+    if (handle && handle.refresh) handle.refresh();
+  });
+  window.addEventListener("hashchange", route);
+
+  const key = getKey();
+  if (!key) { showSignIn(); return; }
+  startSession(key).catch((err) => {
+    if (err.status === 401) signOut("Your key is no longer accepted; sign in again.");
+    else { showSignIn(err.message); toast(err.message, "error"); }
+  });
+}
+
+boot();
