@@ -73,9 +73,7 @@ def authenticate(headers: Any, *, anonymous_read: bool) -> Principal | None:
 def guard(scope: str | None) -> None:
     """Authenticate, authorize for ``scope`` and rate-limit the current request."""
     ctx = api_context()
-    if scope is None:
-        if presented_key(request.headers) is not None:
-            g.principal = authenticate(request.headers, anonymous_read=False)
+    if scope is None:  # public: no key is looked at (health checks must not need the DB twice)
         return
     anonymous_ok = ctx.settings.api.anonymous_read and scope == "read"
     who = authenticate(request.headers, anonymous_read=anonymous_ok)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from castwatch.common.config import env_bind, env_bool, env_int, env_secret
+from castwatch.common.config import env_bind, env_bool, env_float, env_int, env_secret
 
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """Defaults must be usable on a laptop; every field has one."""
+    """Defaults must be usable on a laptop; every field has one.
+
+    ``workers`` > 1 multiplies throughput but Socket.IO long-polling then needs sticky
+    sessions (websocket-only clients work); rate limits and metrics are per worker.
+    """
 
     bind: tuple[str, int] = ("127.0.0.1", 8080)
     workers: int = 1
@@ -18,6 +22,9 @@ class ApiSettings:
     anonymous_read: bool = False
     rate_limit_per_minute: int = 600
     secret_key: str | None = None
+    trusted_proxies: int = 0
+    key_cache_s: float = 5.0
+    db_pool_size: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -28,4 +35,7 @@ class ApiSettings:
             anonymous_read=env_bool(env, "API_ANONYMOUS_READ", False),
             rate_limit_per_minute=env_int(env, "API_RATE_LIMIT_PER_MINUTE", 600, minimum=1),
             secret_key=env_secret(env, "API_SECRET_KEY"),
+            trusted_proxies=env_int(env, "API_TRUSTED_PROXIES", 0, minimum=0, maximum=5),
+            key_cache_s=env_float(env, "API_KEY_CACHE_SECONDS", 5.0, minimum=0, maximum=300),
+            db_pool_size=env_int(env, "API_DB_POOL_SIZE", 10, minimum=1, maximum=200),
         )

@@ -33,18 +33,19 @@ function query(params) {
 }
 
 /**
- * request("GET", "/channels", {params, body, key}) -> parsed JSON (or null for 204).
+ * request("GET", "/channels", {params, body, key, absolute}) -> parsed JSON (or null for 204).
+ * Paths are under the API base (/api/v1) unless `absolute` (the encoder seed's /encoders/... paths).
  * Throws ApiError; a 401 also tells the onUnauthorized handlers (unless `key` was given explicitly,
  * as the sign-in form does).
  */
-export async function request(method, path, { params, body, key } = {}) {
+export async function request(method, path, { params, body, key, absolute = false } = {}) {
   const headers = { Accept: "application/json" };
   const useKey = key ?? getKey();
   if (useKey) headers.Authorization = `Bearer ${useKey}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let resp;
   try {
-    resp = await fetch(base + path + query(params), {
+    resp = await fetch((absolute ? "" : base) + path + query(params), {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
     });
   } catch (err) {

@@ -1,0 +1,202 @@
+"""Channels, templates (with their ABR ladder) and probes: ``/api/v1/channels|templates|probes``."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
+
+from castwatch.cms_api.context import db
+from castwatch.cms_api.crud import apply, changes, check_refs, check_unique, get_or_404, paged
+from castwatch.cms_api.derive import badges, infer_protocol
+from castwatch.cms_api.errors import ApiError
+from castwatch.cms_api.registry import api_route
+from castwatch.cms_api.schemas.catalog import (
+    ChannelCreate,
+    ChannelOut,
+    ChannelPage,
+    ChannelQuery,
+    ChannelUpdate,
+    ProbeOut,
+    TemplateCreate,
+    TemplateOut,
+    TemplateUpdate,
+)
+from castwatch.common.models import Channel, EncoderGroup, Probe, Template, TemplateRendition
+
+bp = Blueprint("catalog", __name__)
+
+CHANNEL = "/api/v1/channels/<int:channel_id>"
+TEMPLATE = "/api/v1/templates/<int:template_id>"
+_RENAMES = {"channel_code": "code", "channel_name": "name"}
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@api_route(bp, "/api/v1/channels", query=ChannelQuery, response=ChannelPage, tag="channels")
+def list_channels(query: ChannelQuery) -> ChannelPage:
+    """List channels, filtered by tier, enabled, protocol, type, status and a text search."""
+    stmt = select(Channel).order_by(Channel.id)
+    for column, value in ((Channel.tier, query.tier), (Channel.enabled, query.enabled),
+                          (Channel.protocol, query.protocol), (Channel.status, query.status),
+                          (Channel.channel_type, query.channel_type)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if query.q:
+        stmt = stmt.where(or_(Channel.code.ilike(_like(query.q)), Channel.name.ilike(_like(query.q))))
+    rows, total = paged(db(), stmt, query.limit, query.offset)
+    return ChannelPage(items=[ChannelOut.model_validate(r) for r in rows], total=total,
+                       limit=query.limit, offset=query.offset)
+
+
+def _check_channel_refs(values: dict[str, object]) -> None:
+    check_refs(Probe, [values.get("probe_id")], "probe_id")  # type: ignore[list-item]
+    check_refs(Template, [values.get("template_id")], "template_id")  # type: ignore[list-item]
+    check_refs(EncoderGroup, [values.get("encoder_group_id")], "encoder_group_id")  # type: ignore[list-item]
+
+
+def _template_badges(template_id: int | None) -> dict[str, bool]:
+    if template_id is None:
+        return badges([])
+    return badges(db().scalars(select(TemplateRendition)
+                               .where(TemplateRendition.template_id == template_id)))
+
+
+@api_route(bp, "/api/v1/channels", ["POST"], body=ChannelCreate, response=ChannelOut, status=201,
+           scope="write", errors=(409,), tag="channels")
+def create_channel(body: ChannelCreate) -> ChannelOut:
+    """Create a channel; protocol is inferred from input_url (``.mpd`` → DASH) when omitted.
+
+    A duplicate ``channel_code`` answers 409; an unknown probe, template or encoder group 400.
+    """
+    values = changes(body, _RENAMES)
+    values.update({k: getattr(body, k) for k in ("channel_type", "tier", "enabled")})
+    check_unique(Channel, "code", body.channel_code, "channel_code")
+    _check_channel_refs(values)
+    values["protocol"] = body.protocol or infer_protocol(body.input_url)
+    values.update(_template_badges(body.template_id))
+    channel = Channel(**values)
+    session = db()
+    session.add(channel)
+    session.commit()
+    return ChannelOut.model_validate(channel)
+
+
+@api_route(bp, CHANNEL, response=ChannelOut, errors=(404,), tag="channels")
+def get_channel(channel_id: int) -> ChannelOut:
+    """One channel with its newest check result."""
+    return ChannelOut.model_validate(get_or_404(Channel, channel_id, "channel"))
+
+
+@api_route(bp, CHANNEL, ["PUT"], body=ChannelUpdate, response=ChannelOut, scope="write",
+           errors=(404, 409), tag="channels")
+def update_channel(channel_id: int, body: ChannelUpdate) -> ChannelOut:
+    """Change the fields given; a new input_url re-infers the protocol unless one is given."""
+    channel = get_or_404(Channel, channel_id, "channel")
+    values = changes(body, _RENAMES)
+    for required in ("code", "name", "channel_type", "tier", "input_url", "enabled"):
+        if required in values and values[required] is None:
+            raise ApiError(400, "invalid_value", f"{required} cannot be null",
+                           {"code": "channel_code", "name": "channel_name"}.get(required, required))
+    if "code" in values and values["code"] != channel.code:
+        check_unique(Channel, "code", values["code"], "channel_code", exclude_id=channel.id)
+    _check_channel_refs(values)
+    if "input_url" in values and values.get("protocol") is None:
+        values["protocol"] = infer_protocol(values["input_url"])
+    elif "protocol" in values and values["protocol"] is None:
+        values["protocol"] = infer_protocol(values.get("input_url") or channel.input_url)
+    if "template_id" in values:
+        values.update(_template_badges(values["template_id"]))
+    if values.get("enabled") is True and channel.status == "disabled":
+        values["status"] = "unknown"
+    apply(channel, values)
+    db().commit()
+    return ChannelOut.model_validate(channel)
+
+
+@api_route(bp, CHANNEL, ["DELETE"], response=ChannelOut, scope="write", errors=(404,),
+           tag="channels")
+def disable_channel(channel_id: int) -> ChannelOut:
+    """Disable a channel (it stays, with its history; PUT ``enabled: true`` brings it back)."""
+    channel = get_or_404(Channel, channel_id, "channel")
+    channel.enabled = False
+    channel.status = "disabled"
+    db().commit()
+    return ChannelOut.model_validate(channel)
+
+
+def _templates():  # type: ignore[no-untyped-def]
+    return select(Template).options(selectinload(Template.renditions)).order_by(Template.id)
+
+
+@api_route(bp, "/api/v1/templates", response=list[TemplateOut], tag="templates")
+def list_templates() -> list[TemplateOut]:
+    """All templates with their ladders."""
+    return [TemplateOut.model_validate(t) for t in db().scalars(_templates())]
+
+
+@api_route(bp, "/api/v1/templates", ["POST"], body=TemplateCreate, response=TemplateOut,
+           status=201, scope="write", errors=(409,), tag="templates")
+def create_template(body: TemplateCreate) -> TemplateOut:
+    """Create a template with its ABR ladder (``renditions``)."""
+    check_unique(Template, "name", body.name, "name")
+    values = body.model_dump(exclude={"renditions"})
+    template = Template(**values, renditions=[TemplateRendition(**r.model_dump())
+                                              for r in body.renditions])
+    session = db()
+    session.add(template)
+    session.commit()
+    return TemplateOut.model_validate(template)
+
+
+@api_route(bp, TEMPLATE, response=TemplateOut, errors=(404,), tag="templates")
+def get_template(template_id: int) -> TemplateOut:
+    """One template with its ladder."""
+    return TemplateOut.model_validate(get_or_404(Template, template_id, "template"))
+
+
+@api_route(bp, TEMPLATE, ["PUT"], body=TemplateUpdate, response=TemplateOut, scope="write",
+           errors=(404, 409), tag="templates")
+def update_template(template_id: int, body: TemplateUpdate) -> TemplateOut:
+    """Change the fields given; ``renditions`` replaces the whole ladder and the channels'
+    badges are derived again."""
+    template = get_or_404(Template, template_id, "template")
+    if body.name is not None and body.name != template.name:
+        check_unique(Template, "name", body.name, "name", exclude_id=template.id)
+    session = db()
+    apply(template, changes(body, skip=("renditions",)))
+    if body.renditions is not None:
+        template.renditions.clear()
+        session.flush()  # old rungs go before new ones with the same names arrive
+        template.renditions.extend(TemplateRendition(**r.model_dump()) for r in body.renditions)
+        session.flush()
+        session.execute(update(Channel).where(Channel.template_id == template.id)
+                        .values(**badges(template.renditions)))
+    session.commit()
+    return TemplateOut.model_validate(template)
+
+
+@api_route(bp, TEMPLATE, ["DELETE"], status=204, scope="write", errors=(404, 409), tag="templates")
+def delete_template(template_id: int) -> None:
+    """Delete a template no channel uses (409 while channels still use it)."""
+    template = get_or_404(Template, template_id, "template")
+    session = db()
+    used = session.scalars(select(Channel.id).where(Channel.template_id == template.id).limit(1)).first()
+    if used is not None:
+        raise ApiError(409, "in_use", f"template {template_id} is used by channel {used}")
+    session.delete(template)
+    session.commit()
+
+
+@api_route(bp, "/api/v1/probes", response=list[ProbeOut], tag="probes")
+def list_probes() -> list[ProbeOut]:
+    """Probe replicas with their status and last heartbeat."""
+    return [ProbeOut.model_validate(p) for p in db().scalars(select(Probe).order_by(Probe.id))]
+
+
+@api_route(bp, "/api/v1/probes/<int:probe_id>", response=ProbeOut, errors=(404,), tag="probes")
+def get_probe(probe_id: int) -> ProbeOut:
+    """One probe replica."""
+    return ProbeOut.model_validate(get_or_404(Probe, probe_id, "probe"))

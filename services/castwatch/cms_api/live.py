@@ -1,0 +1,167 @@
+"""Socket.IO live updates on namespace ``/live``, fed by PostgreSQL LISTEN/NOTIFY.
+
+Clients authenticate on connect with ``auth={"token": key}`` or the same headers as the REST
+API (``API_ANONYMOUS_READ`` lets anonymous clients in); others are refused. A
+:class:`castwatch.common.bus.Listener` thread per worker receives every committed change of the
+watched tables — made by this process or any other — reads the row fresh and emits it:
+
+=================  ================  =========================================
+table              event             payload
+=================  ================  =========================================
+alerts             ``alert``         the alert as in ``GET /api/v1/alerts/{id}`` (no events)
+alert_events       ``alert_event``   the event row
+channels           ``channel``       the channel as in ``GET /api/v1/channels/{id}``
+encoders           ``encoder``       the encoder as in ``GET /api/v1/encoders/{id}``
+encoder_groups     ``encoder_group`` the group
+failover_events    ``failover_event`` the failover event
+probes             ``probe``         the probe
+deliveries         ``delivery``      the delivery (without its message payload)
+=================  ================  =========================================
+
+A deleted row is announced as ``{"id": N, "deleted": true}``. Each worker pushes to its own
+clients, so several workers work when clients use the websocket transport only (long-polling
+needs sticky sessions; the default single worker needs nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, request
+from flask_socketio import SocketIO
+from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
+
+from castwatch.cms_api.auth import ANONYMOUS, InvalidKey, KeyStore, Principal, presented_key
+from castwatch.cms_api.metrics import ApiMetrics
+from castwatch.cms_api.schemas.alerts import AlertEventOut, AlertOut
+from castwatch.cms_api.schemas.catalog import ChannelOut, ProbeOut
+from castwatch.cms_api.schemas.encoders import EncoderOut, FailoverEventOut, GroupOut
+from castwatch.cms_api.schemas.notify import DeliveryOut
+from castwatch.common.bus import Listener, channel_for
+from castwatch.common.models import (
+    Alert,
+    AlertEvent,
+    Channel,
+    Delivery,
+    Encoder,
+    EncoderGroup,
+    FailoverEvent,
+    Probe,
+)
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "/live"
+
+
+@dataclass(frozen=True)
+class Feed:
+    event: str
+    model: type[Any]
+    out: type[BaseModel]
+
+
+FEEDS: dict[str, Feed] = {
+    "alerts": Feed("alert", Alert, AlertOut),
+    "alert_events": Feed("alert_event", AlertEvent, AlertEventOut),
+    "channels": Feed("channel", Channel, ChannelOut),
+    "encoders": Feed("encoder", Encoder, EncoderOut),
+    "encoder_groups": Feed("encoder_group", EncoderGroup, GroupOut),
+    "failover_events": Feed("failover_event", FailoverEvent, FailoverEventOut),
+    "probes": Feed("probe", Probe, ProbeOut),
+    "deliveries": Feed("delivery", Delivery, DeliveryOut),
+}
+
+
+def connect_principal(auth: Any, headers: Any, keys: KeyStore, anonymous_read: bool) -> Principal:
+    """Who is connecting; raises ``ConnectionRefusedError`` for a missing or bad key."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    token = token or presented_key(headers)
+    if not token:
+        if anonymous_read:
+            return ANONYMOUS
+        raise ConnectionRefusedError("an API key is required (auth={'token': key})")
+    try:
+        return keys.resolve(str(token))
+    except InvalidKey as exc:
+        raise ConnectionRefusedError(str(exc)) from None
+
+
+class LiveHub:
+    """Owns the Socket.IO server's ``/live`` handlers and the bus listener feeding them."""
+
+    def __init__(
+        self, socketio: SocketIO, session_factory: sessionmaker[Session], database_url: str | None,
+        keys: KeyStore, metrics: ApiMetrics, *, anonymous_read: bool,
+    ) -> None:
+        self.socketio = socketio
+        self._factory = session_factory
+        self._url = database_url
+        self._keys = keys
+        self._metrics = metrics
+        self._anonymous_read = anonymous_read
+        self.listener: Listener | None = None
+
+    def install(self) -> None:
+        sio = self.socketio
+
+        @sio.on("connect", namespace=NAMESPACE)
+        def _connect(auth: Any = None) -> None:
+            who = connect_principal(auth, request.headers, self._keys, self._anonymous_read)
+            self._metrics.live_clients.inc()
+            logger.info("live client connected name=%s", who.name)
+            sio.emit("hello", {"name": who.name, "scope": who.scope,
+                               "events": sorted(f.event for f in FEEDS.values())},
+                     namespace=NAMESPACE, to=request.sid)  # type: ignore[attr-defined]
+
+        @sio.on("disconnect", namespace=NAMESPACE)
+        def _disconnect(*_args: Any) -> None:
+            self._metrics.live_clients.dec()
+
+    def start(self) -> None:
+        """Start LISTENing (one listener thread per process)."""
+        if self._url is None or self.listener is not None:
+            return
+        self.listener = Listener(self._url, [channel_for(t) for t in FEEDS], self.on_notify).start()
+
+    def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+
+    def on_notify(self, channel: str, payload: dict[str, Any]) -> None:
+        """Read the announced row fresh and push it (or its deletion) to every client."""
+        feed = FEEDS.get(payload.get("table") or channel.removeprefix("castwatch_"))
+        ident = payload.get("id")
+        if feed is None or ident is None:
+            return
+        data = self.serialize(feed, int(ident), payload.get("op") == "DELETE")
+        self.socketio.emit(feed.event, data, namespace=NAMESPACE)
+        self._metrics.live_events.labels(feed.event).inc()
+
+    def serialize(self, feed: Feed, ident: int, deleted: bool) -> dict[str, Any]:
+        if not deleted:
+            with self._factory() as session:
+                row = session.get(feed.model, ident)
+                if row is not None:
+                    return feed.out.model_validate(row).model_dump(mode="json")
+        return {"id": ident, "deleted": True}
+
+
+def attach_live(
+    app: Flask, session_factory: sessionmaker[Session], database_url: str | None, keys: KeyStore,
+    metrics: ApiMetrics, *, anonymous_read: bool, start_listener: bool,
+) -> LiveHub:
+    """Create the Socket.IO server on ``app`` (threading mode) and its ``/live`` hub."""
+    socketio = SocketIO(app, async_mode="threading", logger=False,
+                        engineio_logger=False)
+    hub = LiveHub(socketio, session_factory, database_url, keys, metrics,
+                  anonymous_read=anonymous_read)
+    hub.install()
+    if start_listener:
+        hub.start()
+    app.extensions["castwatch_live"] = hub
+    return hub

@@ -1,0 +1,180 @@
+"""Encoders, encoder groups, control commands and the encoder seed's health views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from castwatch.cms_api.schemas.base import Id, Int32, JsonObject, Model, OutModel, Text
+
+DriverKind = Literal["aja_helo", "matrox_monarch", "haivision_makito", "obs", "blackmagic",
+                     "generic_http"]
+Role = Literal["primary", "backup"]
+Preference = Literal["equal", "primary_preferred"]
+Action = Literal["start", "stop", "failover", "failback", "restart"]
+CREDENTIALS_PATTERN = r"^(env:[A-Za-z_][A-Za-z0-9_]{0,200}|file:/[^\x00]{1,250})$"
+
+_REQUIRED_ON_UPDATE = ("name", "driver_kind", "address", "role", "priority", "enabled",
+                       "thresholds", "output", "driver_options")
+
+
+class EncoderFields(Model):
+    name: Text(100) | None = None  # type: ignore[valid-type]
+    driver_kind: DriverKind | None = None
+    address: Text(255) | None = Field(None, description="host:port or base URL of the device API")  # type: ignore[valid-type]
+    credentials_ref: Text(255, pattern=CREDENTIALS_PATTERN) | None = Field(  # type: ignore[valid-type]
+        None, description="where the secret lives: env:NAME or file:/path (never the secret)")
+    group_id: Id | None = None
+    role: Role | None = None
+    priority: Int32 | None = None
+    enabled: bool | None = None
+    thresholds: JsonObject | None = None
+    output: JsonObject | None = Field(None, description="stream output configuration")
+    driver_options: JsonObject | None = None
+
+
+class EncoderCreate(EncoderFields):
+    """A new encoder; ``output`` is checked by the encoder manager's validator."""
+
+    name: Text(100)  # type: ignore[valid-type]
+    driver_kind: DriverKind
+    address: Text(255)  # type: ignore[valid-type]
+    role: Role = "primary"
+    priority: Int32 = 0
+    enabled: bool = True
+    thresholds: JsonObject = Field(default_factory=dict)
+    output: JsonObject = Field(default_factory=dict)
+    driver_options: JsonObject = Field(default_factory=dict)
+
+
+class EncoderUpdate(EncoderFields):
+    """Fields to change; omitted fields keep their value."""
+
+    @model_validator(mode="after")
+    def _not_null_required(self) -> EncoderUpdate:
+        for name in _REQUIRED_ON_UPDATE:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class EncoderOut(OutModel):
+    id: int
+    name: str
+    driver_kind: str
+    address: str
+    credentials_ref: str | None
+    group_id: int | None
+    role: str
+    priority: int
+    enabled: bool
+    thresholds: dict[str, Any]
+    output: dict[str, Any]
+    driver_options: dict[str, Any]
+    state: str
+    reachable: bool | None
+    last_seen_at: datetime | None
+    last_sample: dict[str, Any]
+    instability_score: float | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class GroupFields(Model):
+    name: Text(100) | None = None  # type: ignore[valid-type]
+    description: Text(2000, 0) | None = None  # type: ignore[valid-type]
+    failover_enabled: bool | None = None
+    failure_threshold: int | None = Field(None, ge=1, le=1000)
+    poll_interval_s: float | None = Field(None, gt=0, le=3600)
+    verify_timeout_s: float | None = Field(None, gt=0, le=3600)
+    preference: Preference | None = None
+    failback_hold_s: float | None = Field(None, ge=0, le=86400)
+    min_switch_interval_s: float | None = Field(None, ge=0, le=86400)
+    thresholds: JsonObject | None = None
+
+
+class GroupCreate(GroupFields):
+    """A failover group: a primary and its backups, and the policy that switches them."""
+
+    name: Text(100)  # type: ignore[valid-type]
+    failover_enabled: bool = True
+    failure_threshold: int = Field(3, ge=1, le=1000)
+    poll_interval_s: float = Field(1.0, gt=0, le=3600)
+    verify_timeout_s: float = Field(10.0, gt=0, le=3600)
+    preference: Preference = "equal"
+    failback_hold_s: float = Field(30.0, ge=0, le=86400)
+    min_switch_interval_s: float = Field(30.0, ge=0, le=86400)
+    thresholds: JsonObject = Field(default_factory=dict)
+
+
+class GroupUpdate(GroupFields):
+    """Fields to change; omitted fields keep their value."""
+
+    @model_validator(mode="after")
+    def _not_null_required(self) -> GroupUpdate:
+        for name in ("name", "failover_enabled", "failure_threshold", "poll_interval_s",
+                     "verify_timeout_s", "preference", "failback_hold_s", "min_switch_interval_s",
+                     "thresholds"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class GroupOut(OutModel):
+    id: int
+    name: str
+    description: str | None
+    failover_enabled: bool
+    failure_threshold: int
+    poll_interval_s: float
+    verify_timeout_s: float
+    preference: str
+    failback_hold_s: float
+    min_switch_interval_s: float
+    thresholds: dict[str, Any]
+    active_encoder_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ControlRequest(Model):
+    """A control action for the encoder manager to carry out."""
+
+    action: Action
+    params: JsonObject = Field(default_factory=dict)
+
+
+class CommandOut(OutModel):
+    id: int
+    encoder_id: int
+    action: str
+    params: dict[str, Any]
+    requested_by: str
+    status: str
+    result: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class EncoderMetricsOut(OutModel):
+    encoder_id: int
+    name: str
+    state: str
+    reachable: bool | None
+    last_seen_at: datetime | None
+    sample: dict[str, Any] = Field(description="the newest health sample (history is in InfluxDB)")
+
+
+class FailoverEventOut(OutModel):
+    id: int
+    group_id: int
+    from_encoder_id: int | None
+    to_encoder_id: int | None
+    kind: str
+    reason: str
+    status: str
+    actor: str
+    created_at: datetime
+    completed_at: datetime | None

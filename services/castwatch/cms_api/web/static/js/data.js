@@ -1,0 +1,87 @@
+// The API's resources as the pages need them: one place for paths and small derived facts.
+
+import { api, listAll, rows } from "./api.js";
+
+export const PATHS = {
+  channels: "/channels",
+  templates: "/templates",
+  probes: "/probes",
+  alerts: "/alerts",
+  encoders: "/encoders",
+  groups: "/encoder-groups",
+  failovers: "/failover-events",
+  recipients: "/recipients",
+  rules: "/rules",
+  windows: "/maintenance-windows",
+  keys: "/keys",
+  deliveries: "/deliveries",
+};
+
+export const SEVERITIES = ["critical", "major", "minor", "info"];
+export const OPEN_STATES = ["firing", "acknowledged"];
+export const CHANNEL_STATES = ["ok", "warning", "critical", "unknown", "disabled"];
+
+/** The row carried by a live event (the serialized row itself, or wrapped as {row}/{data}). */
+export function rowOf(payload) {
+  if (!payload || typeof payload !== "object") return null;
+  if (payload.row && typeof payload.row === "object") return payload.row;
+  if (payload.data && typeof payload.data === "object" && !Array.isArray(payload.data)) return payload.data;
+  return payload;
+}
+
+/** Whether a live payload says its row was deleted. */
+export function isDelete(payload) {
+  return Boolean(payload && (payload.op === "DELETE" || payload.op === "delete" || payload.deleted));
+}
+
+export const loadChannels = () => listAll(PATHS.channels, {}, 5000);
+export const loadTemplates = () => listAll(PATHS.templates, {}, 1000).catch(() => []);
+export const loadProbes = () => listAll(PATHS.probes, {}, 1000).catch(() => []);
+export const loadOpenAlerts = () => listAll(PATHS.alerts, { state: OPEN_STATES }, 2000);
+export const loadEncoders = () => listAll(PATHS.encoders, {}, 2000);
+export const loadGroups = () => listAll(PATHS.groups, {}, 1000);
+
+/** Recent alerts, newest first, any state. */
+export async function recentAlerts(limit = 10) {
+  return rows(await api.get(PATHS.alerts, { limit }));
+}
+
+/** The top rung (highest bandwidth) of a template's ladder, or null. */
+export function topRung(template) {
+  const ladder = (template && template.renditions) || [];
+  return ladder.reduce((best, r) => (!best || Number(r.bandwidth) > Number(best.bandwidth) ? r : best), null);
+}
+
+/** "avc1 1920x1080" style summary of a rung. */
+export function rungSummary(rung) {
+  if (!rung) return "no ladder";
+  const codec = (rung.codecs || "").split(",")[0].split(".")[0] || "?";
+  return [codec, rung.resolution, rung.frame_rate ? `${rung.frame_rate}fps` : null].filter(Boolean).join(" · ");
+}
+
+/** Count of items per key. */
+export function countBy(items, keyFn) {
+  const out = new Map();
+  for (const item of items) {
+    const k = keyFn(item);
+    out.set(k, (out.get(k) || 0) + 1);
+  }
+  return out;
+}
+
+/** Upserts `row` into an array of rows by id (returns a new array; removes it when `remove`). */
+export function upsert(list, row, remove = false) {
+  if (!row || row.id === undefined) return list;
+  const i = list.findIndex((r) => r.id === row.id);
+  if (remove) return i < 0 ? list : list.filter((r) => r.id !== row.id);
+  if (i < 0) return [...list, row];
+  const copy = list.slice();
+  copy[i] = { ...list[i], ...row };
+  return copy;
+}
+
+/** The encoder a group has on air, and whether that is a backup. */
+export function onAir(group, encoders) {
+  const active = encoders.find((e) => e.id === group.active_encoder_id) || null;
+  return { active, onBackup: Boolean(active && active.role === "backup") };
+}

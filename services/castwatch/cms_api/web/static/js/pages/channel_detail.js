@@ -1,0 +1,161 @@
+// One channel: status, ABR ladder, the probe's latest checks, charts, its alerts; edit / disable.
+
+import { api, rows } from "../api.js";
+import { bars } from "../charts.js";
+import { isDelete, PATHS, rowOf } from "../data.js";
+import {
+  clear, confirmDialog, debounce, fmtBitrate, fmtTime, h, light, relTime, sevBadge, stateBadge, toast,
+} from "../ui.js";
+import { updateChannel } from "./channel_form.js";
+
+/** A table of objects: columns are the union of their scalar keys (first `max`). */
+export function objectTable(items, { max = 9, id } = {}) {
+  const cols = [];
+  for (const it of items) {
+    for (const [k, v] of Object.entries(it || {})) {
+      if (!cols.includes(k) && (v === null || typeof v !== "object") && cols.length < max) cols.push(k);
+    }
+  }
+  return h("div.table-wrap", h("table.responsive", { id },
+    h("thead", h("tr", cols.map((c) => h("th", { text: c.replaceAll("_", " ") })))),
+    h("tbody", items.map((it) => h("tr", cols.map((c) => h("td", { dataset: { label: c }, text: fmtCell(c, it[c]) })))))));
+}
+
+function fmtCell(key, v) {
+  if (v === null || v === undefined) return "—";
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  if (/(_at|time)$/.test(key) && typeof v === "string" && /\d{4}-\d\d-\d\d/.test(v)) return fmtTime(v);
+  if (/bandwidth|bitrate/.test(key) && Number.isFinite(Number(v))) return fmtBitrate(v);
+  return String(v);
+}
+
+/** The per-rendition part of a check result, as a list of objects with a `name`. */
+export function checkRenditions(check) {
+  const r = check && (check.renditions || check.variants || check.media);
+  if (Array.isArray(r)) return r.filter((x) => x && typeof x === "object");
+  if (r && typeof r === "object") return Object.entries(r).map(([name, v]) => ({ name, ...(typeof v === "object" ? v : { value: v }) }));
+  return [];
+}
+
+export async function mount(view, ctx) {
+  const id = ctx.channelId;
+  const canWrite = ctx.session.scope !== "read";
+  let channel = await api.get(`${PATHS.channels}/${id}`);
+  let template = null;
+  let alerts = [];
+
+  const head = h("div.page-head");
+  const info = h("section.card");
+  const ladder = h("section.card");
+  const checks = h("section.card#recent-checks");
+  const chartsBox = h("section.card");
+  const alertBox = h("section.card#channel-alerts");
+  clear(view, h("p", h("a", { href: "#/channels", text: "← All channels" })), head,
+    h("div.grid.cols-2", info, ladder), h("div.grid.cols-2", checks, chartsBox), alertBox);
+
+  let chart = null;
+
+  async function toggleEnabled() {
+    const disabling = channel.enabled;
+    if (disabling && !(await confirmDialog(`Disable ${channel.channel_name}?`,
+      "Its probing stops and no new alerts are raised for it until it is enabled again.", "Disable"))) return;
+    try {
+      channel = await updateChannel(id, { enabled: !disabling });
+      toast(disabling ? "Channel disabled." : "Channel enabled.", "ok");
+      render();
+    } catch (err) { toast(err.message, "error"); }
+  }
+
+  function render() {
+    const status = channel.enabled ? channel.status : "disabled";
+    clear(head, light(status), h("h1", { text: channel.channel_name }),
+      h("span.badge", { text: status.toUpperCase(), dataset: { status } }),
+      canWrite ? h("div.btn-row",
+        h("a.btn", { href: `#/channels/${id}/edit`, id: "edit-channel", text: "Edit" }),
+        h("button.btn", { type: "button", id: "toggle-channel", class: channel.enabled ? "btn danger" : "btn",
+          text: channel.enabled ? "Disable" : "Enable", on: { click: toggleEnabled } })) : null);
+    clear(info, h("h2", { text: "Channel" }), h("dl.kv",
+      ...kv("Code", channel.channel_code), ...kv("Type", channel.channel_type), ...kv("Tier", channel.tier),
+      ...kv("Protocol", channel.protocol), ...kv("URL", channel.input_url),
+      ...kv("Formats", [channel.is_4k ? "4K" : "HD", channel.is_hdr ? "HDR" : null, channel.is_atmos ? "Atmos" : null].filter(Boolean).join(" · ")),
+      ...kv("Template", template ? template.name : "none"),
+      ...kv("Last checked", channel.last_checked_at ? `${relTime(channel.last_checked_at)} (${fmtTime(channel.last_checked_at)})` : "never")));
+
+    const rungs = (template && template.renditions) || [];
+    clear(ladder, h("h2", { text: "ABR ladder" }), rungs.length === 0 ? h("p.empty", { text: "No template ladder." }) :
+      h("div.table-wrap", h("table.responsive#ladder",
+        h("thead", h("tr", ["Rung", "Bitrate", "Resolution", "Codecs", "FPS", "Range", "Audio"].map((t) => h("th", { text: t })))),
+        h("tbody", rungs.map((r) => h("tr",
+          h("td", { dataset: { label: "Rung" }, text: r.name }), h("td", { dataset: { label: "Bitrate" }, text: fmtBitrate(r.bandwidth) }),
+          h("td", { dataset: { label: "Resolution" }, text: r.resolution || "—" }), h("td.mono", { dataset: { label: "Codecs" }, text: r.codecs || "—" }),
+          h("td", { dataset: { label: "FPS" }, text: r.frame_rate ?? "—" }), h("td", { dataset: { label: "Range" }, text: r.video_range || "—" }),
+          h("td", { dataset: { label: "Audio" }, text: r.audio_channels || "—" })))))));
+
+    const check = channel.last_check || {};
+    const perRendition = checkRenditions(check);
+    const scalars = Object.entries(check).filter(([, v]) => v === null || typeof v !== "object");
+    clear(checks, h("h2", { text: "Latest check" }),
+      Object.keys(check).length === 0 ? h("p.empty", { text: "No check recorded yet (the probe fills this in)." }) : [
+        scalars.length ? h("dl.kv", scalars.flatMap(([k, v]) => kv(k.replaceAll("_", " "), fmtCell(k, v)))) : null,
+        perRendition.length ? objectTable(perRendition, { id: "check-renditions" }) : null,
+        ...Object.entries(check).filter(([k, v]) => v && typeof v === "object" && !["renditions", "variants", "media"].includes(k))
+          .map(([k, v]) => Array.isArray(v) && v.length && typeof v[0] === "object" ? [h("h3", { text: k }), objectTable(v)]
+            : [h("h3", { text: k }), h("pre.mono", { text: JSON.stringify(v, null, 1) })]),
+      ]);
+
+    renderChart(perRendition);
+    renderAlerts();
+  }
+
+  function renderChart(perRendition) {
+    const numericKeys = ["download_time_ms", "download_ms", "fetch_ms", "segment_download_ms", "bitrate", "bandwidth"];
+    const key = numericKeys.find((k) => perRendition.some((r) => Number.isFinite(Number(r[k]))));
+    const rungs = (template && template.renditions) || [];
+    clear(chartsBox, h("h2", { text: key ? `Latest ${key.replaceAll("_", " ")} per rendition` : "Ladder bitrates" }));
+    if (chart) { chart.destroy(); chart = null; }
+    if (key) {
+      chart = bars(perRendition.map((r) => r.name), [{ label: key, data: perRendition.map((r) => Number(r[key]) || 0), backgroundColor: "#38bdf8" }], { label: key });
+    } else if (rungs.length) {
+      chart = bars(rungs.map((r) => r.name), [{ label: "Mb/s", data: rungs.map((r) => r.bandwidth / 1e6), backgroundColor: "#a78bfa" }], { label: "ladder bitrates" });
+    }
+    chartsBox.append(chart ? chart.box : h("p.empty", { text: "Nothing to chart yet. Time series live on the Metrics page." }));
+  }
+
+  function renderAlerts() {
+    clear(alertBox, h("h2", { text: "Alerts" }), alerts.length === 0 ? h("p.empty", { text: "No alerts for this channel." }) :
+      h("div.table-wrap", h("table.responsive",
+        h("thead", h("tr", ["Severity", "State", "Type", "Summary", "Opened"].map((t) => h("th", { text: t })))),
+        h("tbody", alerts.map((a) => h("tr.clickable", { on: { click: () => { location.hash = `#/alerts?focus=${a.id}`; } } },
+          h("td", { dataset: { label: "Severity" } }, sevBadge(a.severity)), h("td", { dataset: { label: "State" } }, stateBadge(a.state)),
+          h("td.mono", { dataset: { label: "Type" }, text: a.alert_type }), h("td", { dataset: { label: "Summary" }, text: a.summary }),
+          h("td", { dataset: { label: "Opened" }, text: relTime(a.opened_at) })))))));
+  }
+
+  async function load() {
+    channel = await api.get(`${PATHS.channels}/${id}`);
+    template = channel.template_id ? await api.get(`${PATHS.templates}/${channel.template_id}`).catch(() => null) : null;
+    alerts = rows(await api.get(PATHS.alerts, { channel: id, limit: 25 }));
+    render();
+  }
+  const reloadAlerts = debounce(async () => {
+    alerts = rows(await api.get(PATHS.alerts, { channel: id, limit: 25 }).catch(() => ({ items: alerts })));
+    renderAlerts();
+  }, 300);
+
+  await load();
+  return {
+    refresh: () => load().catch(() => {}),
+    onLive(name, payload) {
+      const row = rowOf(payload);
+      if (!row) return;
+      if (name === "channel" && row.id === id) {
+        if (isDelete(payload)) { location.hash = "#/channels"; return; }
+        channel = { ...channel, ...row };
+        render();
+      } else if (name === "alert" && row.channel_id === id) reloadAlerts();
+    },
+    unmount() { if (chart) chart.destroy(); },
+  };
+}
+
+function kv(k, v) { return [h("dt", { text: k }), h("dd", { text: v === null || v === undefined || v === "" ? "—" : String(v) })]; }

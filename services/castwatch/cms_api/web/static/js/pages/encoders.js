@@ -1,0 +1,143 @@
+// Encoders: each failover group with its primary and backups, their health, which one is on air,
+// manual failover (confirmed) through POST /encoders/{id}/control, and recent failover events.
+
+import { api, request, rows } from "../api.js";
+import { isDelete, loadEncoders, loadGroups, onAir, PATHS, rowOf, upsert } from "../data.js";
+import { clear, debounce, fmtNum, fmtTime, formDialog, h, light, relTime, toast } from "../ui.js";
+
+/** Health figures of an encoder's newest sample, with a tone when past a threshold. */
+export function health(enc) {
+  const s = enc.last_sample || {};
+  const th = enc.thresholds || {};
+  const link = s.link || {};
+  const num = (v) => (v === null || v === undefined || v === "" || !Number.isFinite(Number(v)) ? null : Number(v));
+  const temp = num(s.temperature_c);
+  const cpu = num(s.cpu_percent);
+  const dropRate = num(s.drop_rate ?? s.drops_per_s);
+  const dropped = num(s.frames_dropped ?? s.dropped_frames);
+  const rtt = num(link.rtt_ms ?? s.link_rtt_ms);
+  const lost = num(link.lost ?? s.link_lost);
+  const tone = (v, warn, crit) => (v === null ? undefined : v >= crit ? "crit" : v >= warn ? "warn" : undefined);
+  return [
+    ["Temperature", temp === null ? "—" : `${fmtNum(temp)} °C`, tone(temp, num(th.temp_warn_c) ?? 70, num(th.temp_crit_c ?? th.temp_max_c) ?? 85), "temperature"],
+    ["CPU", cpu === null ? "—" : `${fmtNum(cpu)} %`, tone(cpu, 80, num(th.cpu_max_percent) ?? 95), "cpu"],
+    ["Drops", dropRate !== null ? `${fmtNum(dropRate, 2)} /s` : dropped !== null ? `${dropped} total` : "—",
+      tone(dropRate, 0.5, num(th.drop_rate_max) ?? 5), "drops"],
+    ["Link", rtt === null && lost === null ? "—" : `${rtt === null ? "?" : fmtNum(rtt, 0)} ms${lost ? ` · ${lost} lost` : ""}`,
+      tone(rtt, 200, 500), "link"],
+    ["Bitrate", s.bitrate_kbps === null || s.bitrate_kbps === undefined ? "—" : `${fmtNum(Number(s.bitrate_kbps) / 1000, 1)} Mb/s`, undefined, "bitrate"],
+    ["Seen", enc.last_seen_at ? relTime(enc.last_seen_at) : "never", enc.reachable === false ? "crit" : undefined, "seen"],
+  ];
+}
+
+export async function mount(view, ctx) {
+  const canWrite = ctx.session.scope !== "read";
+  const state = { groups: [], encoders: [], failovers: null, commands: new Map() };
+  const groupsBox = h("div.grid#encoder-groups");
+  const eventsBox = h("section.card#failover-events");
+  clear(view, h("div.page-head", h("h1", { text: "Encoders" }), h("span.muted#encoder-count")), groupsBox, eventsBox);
+
+  function encCard(enc, group) {
+    const air = group && group.active_encoder_id === enc.id;
+    const cmd = state.commands.get(enc.id);
+    return h("article.enc", { dataset: { encoderId: enc.id, onair: Boolean(air) } },
+      h("div.enc-head", light(enc.enabled ? enc.state : "disabled", enc.state), h("strong", { text: enc.name }),
+        h("span.badge", { text: enc.role.toUpperCase() }), air ? h("span.badge.onair", { text: "ON AIR" }) : null,
+        !enc.enabled ? h("span.badge", { text: "DISABLED" }) : null),
+      h("div.muted", { text: `${enc.driver_kind} · ${enc.address} · ${enc.state}` }),
+      h("div.metrics-row", health(enc).map(([label, value, tone, key]) => h("div", { dataset: { metric: key } },
+        h("div.m-label", { text: label }), h("div.m-value", { dataset: { tone }, text: value })))),
+      cmd ? h("div.muted", { dataset: { command: cmd.id }, text: `last command: ${cmd.action} — ${cmd.status}${cmd.result ? ` (${cmd.result})` : ""}` }) : null);
+  }
+
+  async function failover(group, members) {
+    const { active } = onAir(group, members);
+    const targets = members.filter((e) => e.id !== (active && active.id) && e.enabled);
+    if (!targets.length) { toast("This group has no other enabled encoder to fail over to.", "error"); return; }
+    await formDialog({
+      title: `Fail over ${group.name}?`,
+      body: `The output moves ${active ? `off ${active.name} (on air now)` : ""} to the encoder chosen below. Viewers may see a short glitch.`,
+      fields: [{ name: "target", label: "Put on air", type: "select", options: targets.map((e) => [String(e.id), `${e.name} (${e.role}, ${e.state})`]) }],
+      confirm: "Fail over now", danger: true,
+      onSubmit: async ({ target }) => {
+        const from = active || members.find((e) => e.role === "primary") || members[0];
+        const cmd = await request("POST", `/encoders/${from.id}/control`, { absolute: true,
+          body: { action: "failover", params: { target_encoder_id: Number(target) } } });
+        if (cmd && cmd.id) state.commands.set(from.id, cmd);
+        toast(`Failover requested (command ${cmd && cmd.id ? `#${cmd.id}, ${cmd.status}` : "sent"}).`, "ok");
+        render();
+      },
+    });
+  }
+
+  function render() {
+    const byGroup = new Map(state.groups.map((g) => [g.id, []]));
+    const loose = [];
+    for (const e of state.encoders) (byGroup.get(e.group_id) || loose).push(e);
+    const count = document.getElementById("encoder-count");
+    if (count) count.textContent = `${state.encoders.length} encoders · ${state.groups.length} groups`;
+    const cards = state.groups.map((g) => {
+      const members = (byGroup.get(g.id) || []).sort((a, b) => (a.role === b.role ? a.priority - b.priority : a.role === "primary" ? -1 : 1));
+      const { active, onBackup } = onAir(g, members);
+      return h("section.card.group-card", { dataset: { groupId: g.id } },
+        h("div.page-head", h("h2", { text: g.name }),
+          h("span.badge", { class: onBackup ? "badge hdr" : "badge", text: active ? (onBackup ? `ON BACKUP: ${active.name}` : `ON AIR: ${active.name}`) : "NOTHING ON AIR" }),
+          h("span.muted", { text: `failover ${g.failover_enabled ? "automatic" : "manual only"} · ${g.preference}` }),
+          canWrite && members.length > 1 ? h("button.btn.danger.small", { type: "button", dataset: { action: "failover" }, text: "Manual failover", on: { click: () => failover(g, members) } }) : null),
+        g.description ? h("p.muted", { text: g.description }) : null,
+        members.length ? h("div.encoders", members.map((e) => encCard(e, g))) : h("p.empty", { text: "No encoder in this group." }));
+    });
+    if (loose.length) {
+      cards.push(h("section.card.group-card", h("h2", { text: "Not in a group" }), h("div.encoders", loose.map((e) => encCard(e, null)))));
+    }
+    clear(groupsBox, cards.length ? cards : h("p.card.empty", { text: "No encoders configured yet." }));
+    renderEvents();
+  }
+
+  function renderEvents() {
+    const names = new Map(state.encoders.map((e) => [e.id, e.name]));
+    const groups = new Map(state.groups.map((g) => [g.id, g.name]));
+    clear(eventsBox, h("h2", { text: "Failover events" }), state.failovers === null
+      ? h("p.empty", { text: "The API does not list failover events yet." })
+      : state.failovers.length === 0 ? h("p.empty", { text: "No failover so far." })
+        : h("div.table-wrap", h("table.responsive",
+          h("thead", h("tr", ["When", "Group", "From → to", "Kind", "Status", "By", "Reason"].map((t) => h("th", { text: t })))),
+          h("tbody", state.failovers.map((f) => h("tr",
+            h("td", { dataset: { label: "When" }, title: fmtTime(f.created_at), text: relTime(f.created_at) }),
+            h("td", { dataset: { label: "Group" }, text: groups.get(f.group_id) || f.group_id }),
+            h("td", { dataset: { label: "From → to" }, text: `${names.get(f.from_encoder_id) || "—"} → ${names.get(f.to_encoder_id) || "—"}` }),
+            h("td", { dataset: { label: "Kind" }, text: f.kind }), h("td", { dataset: { label: "Status" }, text: f.status }),
+            h("td", { dataset: { label: "By" }, text: f.actor }), h("td", { dataset: { label: "Reason" }, text: f.reason })))))));
+  }
+
+  async function loadFailovers() {
+    try { state.failovers = rows(await api.get(PATHS.failovers, { limit: 20 })); } catch (err) {
+      if (err.status !== 404) throw err;
+      state.failovers = null;
+    }
+  }
+
+  async function load() {
+    const [encoders, groups] = await Promise.all([loadEncoders(), loadGroups()]);
+    Object.assign(state, { encoders, groups });
+    await loadFailovers();
+    render();
+  }
+  const renderSoon = debounce(render, 150);
+  const reloadEvents = debounce(() => loadFailovers().then(renderEvents).catch(() => {}), 300);
+
+  await load();
+  return {
+    refresh: () => load().catch(() => {}),
+    onLive(name, payload) {
+      const row = rowOf(payload);
+      if (!row) return;
+      if (name === "encoder") state.encoders = upsert(state.encoders, row, isDelete(payload));
+      else if (name === "encoder_group") state.groups = upsert(state.groups, row, isDelete(payload));
+      else if (name === "encoder_command") state.commands.set(row.encoder_id, row);
+      else if (name === "failover_event") { reloadEvents(); return; }
+      else return;
+      renderSoon();
+    },
+  };
+}
