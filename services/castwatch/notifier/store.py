@@ -1,0 +1,268 @@
+"""The outbox store: claim due deliveries, render them, record the outcome.
+
+Claiming is ``FOR UPDATE SKIP LOCKED`` on due ``pending`` rows, plus ``sending`` rows whose
+claim is older than the claim timeout (their dispatcher died): replicas never take the same
+row, and a killed replica's rows come back. A claimed row that has a ``group_key`` pulls its
+pending siblings along, and the batch becomes one message.
+
+Delivery semantics: a row is marked ``sent`` together with the provider's message id in one
+statement right after the provider accepted it. The remaining at-least-once window is a crash
+between the provider's acceptance and that commit: the row is reclaimed and sent again (for
+email with the same Message-ID, which clients fold). Owners of in-flight claims refresh
+``claimed_at`` (:meth:`OutboxStore.heartbeat`), so slow rate-limited sends are not reclaimed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from castwatch.common.db import transaction
+from castwatch.common.models import Alert, Delivery, Recipient, utcnow
+from castwatch.notifier.context import batch_context, build_message
+from castwatch.notifier.render import Renderer
+from castwatch.notifier.rules import retry_delay
+from castwatch.notifier.settings import NotifySettings
+from castwatch.notifier.transports.base import OutgoingMessage, SendResult, TransportError
+from castwatch.notifier.transports.email import sender_domain
+
+logger = logging.getLogger(__name__)
+
+CLAIM_SQL = text("""
+WITH due AS (
+  SELECT id FROM deliveries
+  WHERE (status = 'pending' AND next_attempt_at <= now())
+     OR (status = 'sending' AND claimed_at < now() - make_interval(secs => :timeout))
+  ORDER BY next_attempt_at, id
+  LIMIT :limit
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d SET status = 'sending', claimed_by = :me, claimed_at = now(),
+  attempts = d.attempts + 1
+FROM due WHERE d.id = due.id
+RETURNING d.id
+""")
+
+SIBLINGS_SQL = text("""
+WITH sib AS (
+  SELECT id FROM deliveries
+  WHERE status = 'pending' AND group_key = ANY(:keys)
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d SET status = 'sending', claimed_by = :me, claimed_at = now(),
+  attempts = d.attempts + 1
+FROM sib WHERE d.id = sib.id
+RETURNING d.id
+""")
+
+
+@dataclass
+class Job:
+    """One message to send: ``ids[0]`` is the leader row, the rest ride along."""
+
+    ids: list[int]
+    transport: str
+    recipient_id: int
+    kind: str
+    attempts: int
+    event_id: int | None
+    message: OutgoingMessage | None = None
+    skip: tuple[str, str] | None = None  # (status, reason) to record without sending
+    alert_ids: list[int] = field(default_factory=list)
+
+
+def assemble_batches(rows: Sequence[Delivery]) -> list[list[Delivery]]:
+    """Rows grouped by ``group_key`` (None = alone), each batch ordered by id (leader first)."""
+    keyed: dict[str, list[Delivery]] = defaultdict(list)
+    out: list[list[Delivery]] = []
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.group_key is None:
+            out.append([row])
+        else:
+            keyed[row.group_key].append(row)
+    out.extend(keyed.values())
+    return sorted(out, key=lambda b: b[0].id)
+
+
+class OutboxStore:
+    def __init__(self, factory: sessionmaker[Session], settings: NotifySettings, worker_id: str,
+                 renderer: Renderer | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+        self._factory = factory
+        self._settings = settings
+        self.worker_id = worker_id
+        self._renderer = renderer or Renderer(settings.templates_dir)
+        self._clock = clock
+        self._domain = sender_domain(settings.smtp.sender)
+
+    def claim(self, limit: int) -> tuple[list[Job], float | None]:
+        """Claim up to ``limit`` due rows (plus group siblings); also returns seconds until the
+        next pending row falls due (None when none is pending)."""
+        with transaction(self._factory) as session:
+            params = {"me": self.worker_id, "limit": limit, "timeout": self._settings.claim_timeout_s}
+            ids = [r[0] for r in session.execute(CLAIM_SQL, params)]
+            rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(ids)))) if ids else []
+            keys = sorted({r.group_key for r in rows if r.group_key})
+            if keys:
+                more = [r[0] for r in session.execute(SIBLINGS_SQL, {"me": self.worker_id, "keys": keys})]
+                if more:
+                    rows += list(session.scalars(select(Delivery).where(Delivery.id.in_(more))))
+            jobs = [self._job(session, batch) for batch in assemble_batches(rows)]
+            next_due = session.scalar(select(func.min(Delivery.next_attempt_at))
+                                      .where(Delivery.status == "pending"))
+        wait = None if next_due is None else max(0.0, (next_due - self._clock()).total_seconds())
+        return jobs, wait
+
+    def _job(self, session: Session, batch: list[Delivery]) -> Job:
+        leader = batch[0]
+        job = Job(ids=[r.id for r in batch], transport=leader.transport,
+                  recipient_id=leader.recipient_id, kind=leader.kind, attempts=leader.attempts,
+                  event_id=leader.event_id,
+                  alert_ids=[r.alert_id for r in batch if r.alert_id is not None])
+        person = session.get(Recipient, leader.recipient_id)
+        if person is None or not person.enabled:
+            job.skip = ("suppressed", "recipient disabled")
+            return job
+        address = self._address(person, leader.transport)
+        if address is None:
+            job.skip = ("failed", f"recipient has no usable {leader.transport} destination")
+            return job
+        states = list(session.scalars(select(Alert.state).where(Alert.id.in_(job.alert_ids))))
+        if leader.kind in ("escalated", "refired") and "firing" not in states:
+            job.skip = ("suppressed", "alert acknowledged or resolved before sending")
+            return job
+        kind = "grouped" if len({r.alert_id for r in batch}) > 1 else leader.kind
+        ctx = batch_context(session, batch, person, self._clock(), self._settings.public_url)
+        thread_id = self._thread_id(session, leader) if leader.transport == "email" else None
+        job.message = build_message(self._renderer, leader.transport, kind, ctx, address, leader.id,
+                                    thread_id, self._domain)
+        return job
+
+    @staticmethod
+    def _address(person: Recipient, transport: str) -> str | None:
+        if transport == "telegram":
+            ok = person.telegram_enabled and person.telegram_chat_id is not None
+            return str(person.telegram_chat_id) if ok else None
+        return person.email if person.email_enabled and person.email else None
+
+    @staticmethod
+    def _thread_id(session: Session, leader: Delivery) -> str | None:
+        if leader.alert_id is None:
+            return None
+        return session.scalar(
+            select(Delivery.thread_id).where(
+                Delivery.alert_id == leader.alert_id, Delivery.recipient_id == leader.recipient_id,
+                Delivery.transport == "email", Delivery.status == "sent",
+                Delivery.thread_id.is_not(None))
+            .order_by(Delivery.sent_at, Delivery.id).limit(1))
+
+    def heartbeat(self, ids: Sequence[int]) -> int:
+        """Refresh this worker's claims on ``ids`` (its in-flight rows); returns how many."""
+        if not ids:
+            return 0
+        with transaction(self._factory) as session:
+            result = session.execute(update(Delivery).where(
+                Delivery.id.in_(ids), Delivery.claimed_by == self.worker_id, Delivery.status == "sending",
+                Delivery.claimed_at < func.now() - timedelta(seconds=self._settings.claim_timeout_s / 4),
+            ).values(claimed_at=func.now()))
+            return result.rowcount or 0
+
+    def record_skip(self, job: Job) -> None:
+        assert job.skip is not None
+        status, reason = job.skip
+        self._finish(job.ids, status=status, last_error=reason)
+
+    def record_sent(self, job: Job, result: SendResult) -> bool:
+        """Mark the batch sent with the provider id; False if the claim was lost meanwhile."""
+        now = self._clock()
+        with transaction(self._factory) as session:
+            done = session.execute(update(Delivery).where(
+                Delivery.id == job.ids[0], Delivery.claimed_by == self.worker_id,
+                Delivery.status == "sending",
+            ).values(status="sent", sent_at=now, external_id=result.external_id,
+                     thread_id=result.thread_id, last_error=None)).rowcount
+            if len(job.ids) > 1:
+                session.execute(update(Delivery).where(
+                    Delivery.id.in_(job.ids[1:]), Delivery.claimed_by == self.worker_id,
+                ).values(status="grouped", sent_at=now, external_id=result.external_id,
+                         thread_id=result.thread_id, last_error=f"sent with delivery {job.ids[0]}"))
+            if result.new_address is not None and job.transport == "telegram":
+                session.execute(update(Recipient).where(Recipient.id == job.recipient_id)
+                                .values(telegram_chat_id=int(result.new_address)))
+                logger.warning("recipient=%s telegram chat migrated to %s", job.recipient_id,
+                               result.new_address)
+        return bool(done)
+
+    def record_failure(self, job: Job, exc: TransportError) -> str:
+        """Reschedule with backoff or fail for good; returns the new status."""
+        s = self._settings
+        final = exc.permanent or job.attempts >= s.max_attempts
+        with transaction(self._factory) as session:
+            if final:
+                self._set(session, job.ids, status="failed", last_error=str(exc)[:2000])
+            else:
+                delay = max(retry_delay(job.attempts, s.retry_base_s, s.retry_max_s), exc.retry_after or 0)
+                self._set(session, job.ids, status="pending", last_error=str(exc)[:2000],
+                          next_attempt_at=self._clock() + timedelta(seconds=delay), claimed_by=None)
+            if job.transport == "telegram":
+                if exc.disable_destination:
+                    self._disable_telegram(session, job, str(exc))
+                if final or job.attempts >= s.fallback_after_attempts:
+                    self._fallback_to_email(session, job, final)
+        return "failed" if final else "retried"
+
+    def _set(self, session: Session, ids: Sequence[int], **values: object) -> None:
+        session.execute(update(Delivery).where(
+            Delivery.id.in_(ids), Delivery.claimed_by == self.worker_id, Delivery.status == "sending",
+        ).values(**values))
+
+    def _finish(self, ids: Sequence[int], **values: object) -> None:
+        with transaction(self._factory) as session:
+            self._set(session, ids, **values)
+
+    def _disable_telegram(self, session: Session, job: Job, reason: str) -> None:
+        person = session.get(Recipient, job.recipient_id, with_for_update=True)
+        if person is None or not person.telegram_enabled:
+            return
+        person.telegram_enabled = False
+        person.disabled_reason = f"telegram disabled: {reason}"[:1000]
+        logger.warning("recipient=%s telegram disabled: %s", person.name, reason)
+        note = (f"Telegram to {person.name} (chat {person.telegram_chat_id}) failed permanently and "
+                f"was disabled: {reason}. Their alerts now go to "
+                f"{person.email if person.email else 'nobody — they have no email'}.")
+        for admin in session.scalars(select(Recipient).where(Recipient.is_admin, Recipient.enabled,
+                                                             Recipient.id != person.id)):
+            transport = "telegram" if admin.telegram_enabled and admin.telegram_chat_id else "email"
+            if self._address(admin, transport) is None:
+                continue
+            session.execute(insert(Delivery).values(
+                alert_id=None, event_id=job.event_id, recipient_id=admin.id, transport=transport,
+                kind="admin", payload={"note": note}, next_attempt_at=func.now(),
+            ).on_conflict_do_nothing(constraint="uq_deliveries_event_recipient"))
+
+    def _fallback_to_email(self, session: Session, job: Job, final: bool) -> None:
+        """Email copies of a failing Telegram batch (deduplicated by the unique key; rows without
+        an event, i.e. tests, only once the Telegram row has failed for good)."""
+        person = session.get(Recipient, job.recipient_id)
+        if person is None or self._address(person, "email") is None:
+            return
+        for row in session.scalars(select(Delivery).where(Delivery.id.in_(job.ids))):
+            if row.event_id is None and not (final and row.kind == "test"):
+                continue
+            session.execute(insert(Delivery).values(
+                alert_id=row.alert_id, event_id=row.event_id, rule_id=row.rule_id,
+                recipient_id=row.recipient_id, transport="email", kind=row.kind,
+                group_key=f"{row.group_key}:fallback" if row.group_key else None,
+                payload={**(row.payload or {}), "fallback_for": row.id}, next_attempt_at=func.now(),
+            ).on_conflict_do_nothing(constraint="uq_deliveries_event_recipient"))
+
+    def queue_depth(self) -> int:
+        with self._factory() as session:
+            return int(session.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.status.in_(("pending", "sending")))) or 0)

@@ -1,0 +1,85 @@
+"""Email transport: SMTP (STARTTLS, implicit TLS or plain) with multipart text + HTML.
+
+Each message has a Message-ID (deterministic per delivery, so a resend after a crash carries
+the same id and mail clients fold it); updates of an alert carry In-Reply-To/References to the
+first message so they thread. SMTP 4xx and dropped connections are transient, 5xx permanent.
+smtplib blocks, so each send runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from castwatch.notifier.settings import SmtpSettings
+from castwatch.notifier.transports.base import OutgoingMessage, SendResult, Transport, TransportError
+
+
+def sender_domain(sender: str) -> str:
+    return sender.rpartition("@")[2].strip(">") or "castwatch.local"
+
+
+def build_email(message: OutgoingMessage, sender: str) -> EmailMessage:
+    """The MIME message: text part, HTML alternative, threading headers."""
+    mail = EmailMessage()
+    mail["Subject"] = message.subject
+    mail["From"] = sender
+    mail["To"] = message.address
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = message.message_id or make_msgid(domain=sender_domain(sender))
+    if message.thread_id and message.thread_id != mail["Message-ID"]:
+        mail["In-Reply-To"] = message.thread_id
+        mail["References"] = message.thread_id
+    for name, value in message.headers.items():
+        mail[name] = value
+    mail.set_content(message.text)
+    mail.add_alternative(message.html, subtype="html")
+    return mail
+
+
+def _classify(code: int, text: str) -> TransportError:
+    return TransportError(f"smtp {code}: {text}", permanent=500 <= code < 600)
+
+
+class EmailTransport(Transport):
+    name = "email"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        if settings.host is None:
+            raise ValueError("EmailTransport needs SMTP_HOST")
+        self._settings = settings
+
+    async def _send(self, message: OutgoingMessage) -> SendResult:
+        return await asyncio.to_thread(self._send_sync, message)
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self._settings
+        assert s.host is not None
+        if s.security == "tls":
+            return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s,
+                                    context=ssl.create_default_context())
+        smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
+        if s.security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        return smtp
+
+    def _send_sync(self, message: OutgoingMessage) -> SendResult:
+        s = self._settings
+        mail = build_email(message, s.sender)
+        try:
+            with self._connect() as smtp:
+                if s.username:
+                    smtp.login(s.username, s.password or "")
+                smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise _classify(code, text.decode(errors="replace")) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _classify(exc.smtp_code, exc.smtp_error.decode(errors="replace")) from exc
+        except (smtplib.SMTPException, OSError) as exc:  # disconnects, timeouts, refused
+            raise TransportError(f"smtp connection: {exc!r}") from exc
+        message_id = str(mail["Message-ID"])
+        return SendResult(external_id=message_id, thread_id=message.thread_id or message_id)

@@ -1,0 +1,165 @@
+"""Telegram transport on python-telegram-bot: HTML messages with Acknowledge/Resolve/Snooze.
+
+Error mapping: ``RetryAfter`` → wait (limiter penalised, transient); ``ChatMigrated`` → resend
+to the new chat id once and report it (the dispatcher stores it); ``Forbidden`` or "chat not
+found" → permanent, the destination is disabled; timeouts and network errors → transient.
+Every Bot API call goes through one :class:`RateLimiter` (1 msg/s per chat, 30/s overall).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+
+from castwatch.notifier.limiter import RateLimiter
+from castwatch.notifier.settings import TelegramSettings
+from castwatch.notifier.transports.base import (
+    Button,
+    OutgoingMessage,
+    SendResult,
+    Transport,
+    TransportError,
+)
+
+logger = logging.getLogger(__name__)
+
+DEAD_CHAT_MARKERS = ("chat not found", "user not found", "bot was blocked", "user is deactivated",
+                     "bot was kicked", "have no rights to send")
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in buttons]])
+
+
+def map_error(exc: TelegramError) -> TransportError:
+    """A python-telegram-bot error as a :class:`TransportError` (ChatMigrated is handled apart)."""
+    if isinstance(exc, RetryAfter):
+        return TransportError(f"telegram flood control: {exc}", retry_after=retry_after_seconds(exc))
+    if isinstance(exc, Forbidden):
+        return TransportError(f"telegram forbidden: {exc}", disable_destination=True)
+    if isinstance(exc, BadRequest):
+        text = str(exc).lower()
+        if any(marker in text for marker in DEAD_CHAT_MARKERS):
+            return TransportError(f"telegram: {exc}", disable_destination=True)
+        return TransportError(f"telegram bad request: {exc}", permanent=True)
+    if isinstance(exc, TimedOut | NetworkError):
+        return TransportError(f"telegram network: {exc}")
+    return TransportError(f"telegram: {exc}")
+
+
+class TelegramTransport(Transport):
+    name = "telegram"
+
+    def __init__(self, settings: TelegramSettings, limiter: RateLimiter | None = None) -> None:
+        if settings.token is None:
+            raise ValueError("TelegramTransport needs a token")
+        timeout = settings.timeout_s
+        self._settings = settings
+        self.limiter = limiter or RateLimiter(settings.per_chat_per_s, settings.overall_per_s)
+        self.bot = Bot(
+            settings.token,
+            base_url=settings.api_base_url,
+            request=HTTPXRequest(connection_pool_size=64, read_timeout=timeout,
+                                 write_timeout=timeout, connect_timeout=timeout, pool_timeout=timeout),
+            get_updates_request=HTTPXRequest(connection_pool_size=2,
+                                             read_timeout=settings.long_poll_s + timeout,
+                                             connect_timeout=timeout),
+        )
+
+    async def start(self) -> None:
+        """``getMe``: fails early on a wrong token or unreachable Bot API."""
+        try:
+            await self.bot.initialize()
+        except TelegramError as exc:
+            raise map_error(exc) from exc
+
+    async def close(self) -> None:
+        try:
+            await self.bot.shutdown()
+        except TelegramError:  # closing is best effort
+            logger.debug("telegram shutdown failed", exc_info=True)
+
+    async def _send(self, message: OutgoingMessage) -> SendResult:
+        chat_id = int(message.address)
+        try:
+            sent_id = await self._send_to(chat_id, message)
+        except ChatMigrated as exc:
+            new_chat = int(exc.new_chat_id)
+            logger.warning("telegram chat migrated chat=%s new_chat=%s", chat_id, new_chat)
+            try:
+                sent_id = await self._send_to(new_chat, message)
+            except ChatMigrated as again:
+                raise TransportError(f"telegram chat migrated twice: {again}") from again
+            except TelegramError as err:
+                raise map_error(err) from err
+            return SendResult(external_id=f"{new_chat}:{sent_id}", new_address=str(new_chat))
+        except TelegramError as exc:
+            raise map_error(exc) from exc
+        return SendResult(external_id=f"{chat_id}:{sent_id}")
+
+    async def _send_to(self, chat_id: int, message: OutgoingMessage) -> int:
+        await self.limiter.acquire(str(chat_id))
+        try:
+            sent = await self.bot.send_message(
+                chat_id=chat_id, text=message.html, parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(message.buttons), disable_web_page_preview=True,
+            )
+        except RetryAfter as exc:
+            self.limiter.penalize(str(chat_id), retry_after_seconds(exc))
+            raise
+        return sent.message_id
+
+    async def edit(self, chat_id: int, message_id: int, html: str, buttons: tuple[Button, ...]) -> None:
+        """Replace a sent message's text and buttons (one retry after a 429)."""
+        for _ in range(2):
+            await self.limiter.acquire(str(chat_id))
+            try:
+                await self.bot.edit_message_text(
+                    text=html, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(buttons), disable_web_page_preview=True,
+                )
+                return
+            except RetryAfter as exc:
+                self.limiter.penalize(str(chat_id), retry_after_seconds(exc))
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return
+                raise map_error(exc) from exc
+            except TelegramError as exc:
+                raise map_error(exc) from exc
+        raise TransportError("telegram edit kept hitting flood control")
+
+    async def answer(self, query_id: str, text: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id, text=text[:200])
+        except TelegramError as exc:  # an unanswered query only spins a client icon
+            logger.warning("telegram answerCallbackQuery failed: %s", exc)
+
+    async def updates(self, offset: int | None) -> tuple[Update, ...]:
+        """One long poll for button presses."""
+        try:
+            return await self.bot.get_updates(
+                offset=offset, timeout=self._settings.long_poll_s, allowed_updates=["callback_query"]
+            )
+        except TelegramError as exc:
+            raise map_error(exc) from exc
