@@ -1,0 +1,170 @@
+"""Every config of the stack, checked by its own tool (nginx, promtool, amtool, docker-compose).
+
+A missing tool fails these tests: CI installs them (scripts/test.sh).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from _stack_support import REPO, build_nginx_harness, free_port, run_tool
+
+from castwatch.common.config import ConfigError, Settings
+
+PROM = REPO / "prometheus"
+
+
+def test_our_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
+    harness = build_nginx_harness(tmp_path, api_port=free_port(), grafana_port=free_port())
+    result = run_tool("nginx", "-t", "-c", str(harness.main_conf), "-e", str(tmp_path / "t.log"))
+    assert "test is successful" in result.stderr
+
+
+def test_nginx_proxies_socket_io_with_the_websocket_upgrade_and_long_reads() -> None:
+    site = (REPO / "nginx" / "castwatch-http.conf").read_text()
+    socket_io = site.split("location /socket.io/", 1)[1].split("}", 1)[0]
+    assert "proxy_set_header Upgrade $http_upgrade;" in socket_io
+    assert "proxy_set_header Connection $connection_upgrade;" in socket_io
+    assert "proxy_read_timeout 1h;" in socket_io
+    api = site.split("location /api/", 1)[1].split("}", 1)[0]
+    assert "limit_req zone=castwatch_api" in api
+
+
+def test_prometheus_config_and_its_rule_files_pass_promtool_check_config() -> None:
+    result = run_tool("promtool", "check", "config", str(PROM / "prometheus.yml"))
+    assert "2 rule files found" in result.stdout
+
+
+def test_every_rule_file_passes_promtool_check_rules() -> None:
+    files = sorted(str(p) for p in (PROM / "rules").glob("*.yml"))
+    assert len(files) == 2
+    run_tool("promtool", "check", "rules", *files)
+
+
+def test_the_alert_rules_pass_their_promtool_unit_tests() -> None:
+    tests = sorted(str(p) for p in (PROM / "tests").glob("*.test.yml"))
+    assert tests, "prometheus/tests/ has no unit tests"
+    result = run_tool("promtool", "test", "rules", *tests)
+    assert "SUCCESS" in result.stdout and "FAILED" not in result.stdout
+
+
+def test_every_stack_alert_rule_has_a_unit_test_and_a_castwatch_severity() -> None:
+    rules = yaml.safe_load((PROM / "rules" / "castwatch-alerts.yml").read_text())
+    alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
+    tested = "\n".join(p.read_text() for p in (PROM / "tests").glob("*.test.yml"))
+    for rule in alerts:
+        assert rule["alert"].startswith("STACK_"), rule["alert"]
+        assert rule["labels"]["severity"] in ("critical", "major", "minor", "info")
+        assert f"alertname: {rule['alert']}" in tested, f"{rule['alert']} has no promtool test"
+
+
+def test_alertmanager_config_passes_amtool_and_routes_everything_to_castwatch() -> None:
+    config = PROM / "alertmanager.yml"
+    run_tool("amtool", "check-config", str(config))
+    routed = run_tool("amtool", "config", "routes", "test", f"--config.file={config}",
+                      "alertname=STACK_PROCESS_DOWN", "severity=critical")
+    assert routed.stdout.strip() == "castwatch"
+    receiver = yaml.safe_load(config.read_text())["receivers"][0]["webhook_configs"][0]
+    assert receiver["url"].endswith("/api/v1/alertmanager/webhook")
+    assert receiver["send_resolved"] is True
+
+
+def _compose_dir(tmp_path: Path) -> Path:
+    shutil.copy(REPO / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    shutil.copy(REPO / "deploy" / ".env.example", tmp_path / ".env")
+    return tmp_path
+
+
+def test_the_compose_file_passes_docker_compose_config(tmp_path: Path) -> None:
+    run_tool("docker-compose", "config", "-q", cwd=_compose_dir(tmp_path))
+
+
+def test_compose_has_healthchecks_waits_and_lets_probe_scale(tmp_path: Path) -> None:
+    result = run_tool("docker-compose", "config", cwd=_compose_dir(tmp_path))
+    services = yaml.safe_load(result.stdout)["services"]
+    expected = {"postgres", "influxdb", "prometheus", "alertmanager", "grafana", "migrate", "api",
+                "probe", "encoders", "notify", "nginx"}
+    assert expected <= set(services)
+    for name, service in services.items():
+        if name != "migrate":
+            assert service["healthcheck"]["test"], f"{name} has no healthcheck"
+            assert service["restart"] == "unless-stopped", name
+    for name in ("api", "probe", "encoders", "notify"):
+        deps = services[name]["depends_on"]
+        assert deps["postgres"]["condition"] == "service_healthy"
+        assert deps["migrate"]["condition"] == "service_completed_successfully"
+    probe = services["probe"]
+    assert "container_name" not in probe and "ports" not in probe, "--scale probe=3 needs neither"
+
+
+def test_compose_volumes_are_named_for_every_store(tmp_path: Path) -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    for service, mount in (("postgres", "/var/lib/postgresql/data"), ("influxdb", "/var/lib/influxdb2"),
+                           ("prometheus", "/prometheus"), ("grafana", "/var/lib/grafana"),
+                           ("alertmanager", "/alertmanager")):
+        volumes = compose["services"][service]["volumes"]
+        named = [v for v in volumes if v.split(":")[0] in compose["volumes"]]
+        assert any(v.split(":")[1] == mount for v in named), f"{service} keeps {mount} in no named volume"
+
+
+def settings_env_vars() -> set[str]:
+    """Every variable Settings reads, from the code of config.py and each area's settings.py."""
+    pattern = re.compile(r'env_\w+\(\s*env,\s*"([A-Z][A-Z0-9_]+)"')
+    sources = [REPO / "services/castwatch/common/config.py",
+               *sorted((REPO / "services/castwatch").glob("*/settings.py"))]
+    names = {m for path in sources for m in pattern.findall(path.read_text())}
+    assert len(names) > 10
+    return names
+
+
+def _env_example(*, commented: bool = True) -> dict[str, str]:
+    """NAME → value of deploy/.env.example; ``commented`` includes ``# NAME=default`` lines."""
+    values = {}
+    for line in (REPO / "deploy" / ".env.example").read_text().splitlines():
+        line = line.strip()
+        if commented and line.startswith("# ") and "=" in line:
+            line = line[2:]
+        if re.match(r"^[A-Z][A-Z0-9_]*=", line):
+            name, _, value = line.partition("=")
+            values[name] = value
+    return values
+
+
+def test_env_example_lists_every_variable_castwatch_reads() -> None:
+    missing = settings_env_vars() - set(_env_example())
+    assert not missing, f"deploy/.env.example lacks {sorted(missing)}"
+
+
+def test_castwatch_refuses_to_start_with_the_example_secrets() -> None:
+    env = {k: v for k, v in _env_example(commented=False).items() if v}
+    with pytest.raises(ConfigError, match="placeholder"):
+        Settings.from_env(env)
+    secrets = [k for k, v in env.items() if v == "change-me"]
+    assert {"INFLUXDB_TOKEN", "API_SECRET_KEY", "POSTGRES_PASSWORD"} <= set(secrets)
+
+
+def test_the_dockerfile_is_multi_stage_pinned_and_runs_as_non_root() -> None:
+    text = (REPO / "deploy" / "Dockerfile").read_text()
+    base = re.search(r"ARG PYTHON_IMAGE=(\S+)", text)
+    assert base and re.search(r":\d+\.\d+\.\d+-", base.group(1)), "base image must be pinned to a patch"
+    assert len(re.findall(r"^FROM ", text, re.M)) >= 2
+    user = re.findall(r"^USER (\S+)", text, re.M)
+    assert user and not user[-1].startswith(("root", "0"))
+
+
+def test_kubernetes_manifests_parse_and_probe_is_a_scalable_deployment() -> None:
+    docs = [d for p in sorted((REPO / "deploy" / "k8s").glob("*.yaml"))
+            for d in yaml.safe_load_all(p.read_text()) if d]
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    for name in ("api", "probe", "encoders", "notify"):
+        assert ("Deployment", f"castwatch-{name}") in kinds
+    assert ("Job", "castwatch-migrate") in kinds
+    probe = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "castwatch-probe")
+    assert probe["spec"]["replicas"] >= 2
+    container = probe["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["probe"] and "readinessProbe" in container and "livenessProbe" in container
+    assert ("HorizontalPodAutoscaler", "castwatch-probe") in kinds
