@@ -1,13 +1,16 @@
 """Asyncio rate limiter: at most one send per ``1/per_key`` seconds per key and ``overall``/s.
 
-Spacing-based (each grant reserves the next slot), so bursts never exceed the limits even for
-an instant. A provider's 429 ``retry_after`` pushes a key's next slot (:meth:`penalize`).
+Spacing-based: each grant reserves a time slot at least ``1/per_key`` after the key's previous
+slot and at least ``1/overall`` away from every other reserved slot (the earliest free gap, so
+a chat waiting for its next second never holds up other chats). Bursts never exceed the
+limits even for an instant. A provider's 429 ``retry_after`` pushes a key's next slot (:meth:`penalize`).
 Single event loop only; no locks needed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 from collections.abc import Callable
 
@@ -21,14 +24,22 @@ class RateLimiter:
         self._overall_gap = margin / overall_per_s
         self._clock = clock
         self._next_key: dict[str, float] = {}
-        self._next_overall = 0.0
+        self._slots: list[float] = []  # reserved slots, sorted
 
     def reserve(self, key: str) -> float:
         """Reserve the earliest slot for ``key``; returns how long to wait for it."""
         now = self._clock()
-        slot = max(now, self._next_key.get(key, 0.0), self._next_overall)
+        gap = self._overall_gap
+        drop = bisect.bisect_left(self._slots, now - gap)
+        if drop:
+            del self._slots[:drop]
+        slot = max(now, self._next_key.get(key, 0.0))
+        i = bisect.bisect_left(self._slots, slot - gap + 1e-9)
+        while i < len(self._slots) and self._slots[i] < slot + gap - 1e-9:
+            slot = max(slot, self._slots[i] + gap)
+            i += 1
+        bisect.insort(self._slots, slot)
         self._next_key[key] = slot + self._key_gap
-        self._next_overall = slot + self._overall_gap
         if len(self._next_key) > 10_000:  # forget idle keys
             self._next_key = {k: v for k, v in self._next_key.items() if v > now}
         return slot - now

@@ -1,0 +1,193 @@
+"""Pure rule logic over event sequences and clocks: no sockets, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from castwatch.notifier.limiter import RateLimiter
+from castwatch.notifier.render import Renderer, safe_cut
+from castwatch.notifier.rules import (
+    AlertFacts,
+    EscalationStep,
+    EventFacts,
+    RecipientSpec,
+    RuleSpec,
+    WindowSpec,
+    escalation_steps_due,
+    in_schedule,
+    plan_event,
+    repeat_due,
+    retry_delay,
+    route,
+    rule_matches,
+    window_active,
+)
+from castwatch.notifier.store import assemble_batches
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
+
+TECH = RecipientSpec(id=1, name="tina", role="technician", telegram_chat_id=11, email="t@x")
+ENG = RecipientSpec(id=2, name="eddie", role="engineer", telegram_chat_id=22, email="e@x")
+BOSS = RecipientSpec(id=3, name="mona", role="management", email="m@x")
+CAB = RecipientSpec(id=4, name="carl", role="cablecaster", telegram_chat_id=44,
+                    telegram_enabled=False, email="c@x")
+PEOPLE = (TECH, ENG, BOSS, CAB)
+
+
+def alert(**kw: object) -> AlertFacts:
+    base: dict[str, object] = dict(id=1, source="probe", subject="CH1/720p", alert_type="PLAYLIST_STALE",
+                                   severity="critical", state="firing", opened_at=T0, channel_id=7, tier=1)
+    base.update(kw)
+    return AlertFacts(**base)  # type: ignore[arg-type]
+
+
+def event(kind: str = "opened", at: datetime = T0, eid: int = 1, **details: object) -> EventFacts:
+    return EventFacts(id=eid, alert_id=1, kind=kind, created_at=at, details=dict(details))
+
+
+def test_a_rule_matches_on_severity_type_glob_source_and_tier() -> None:
+    rule = RuleSpec(id=1, name="r", match={"severities": ["critical"], "alert_types": ["PLAYLIST_*"],
+                                           "sources": ["probe"], "tiers": [1]})
+    assert rule_matches(rule, alert(), T0)
+    assert not rule_matches(rule, alert(severity="minor"), T0)
+    assert not rule_matches(rule, alert(alert_type="ENCODER_OVERHEAT"), T0)
+    assert not rule_matches(rule, alert(tier=2), T0)
+    assert not rule_matches(rule, alert(source="encoders"), T0)
+
+
+def test_a_schedule_spanning_midnight_counts_from_the_day_it_starts_in_its_timezone() -> None:
+    night = {"days": [0], "start": "22:00", "end": "06:00", "timezone": "America/New_York"}
+    monday_late = datetime(2026, 3, 2, 23, 30, tzinfo=UTC).replace(hour=3)  # 22:00 Mon NY = 03:00 Tue UTC
+    assert in_schedule(night, datetime(2026, 3, 3, 3, 30, tzinfo=UTC))   # Mon 22:30 in New York
+    assert in_schedule(night, datetime(2026, 3, 3, 10, 30, tzinfo=UTC))  # Tue 05:30 in New York
+    assert not in_schedule(night, datetime(2026, 3, 3, 12, 0, tzinfo=UTC))  # Tue 07:00
+    assert not in_schedule(night, datetime(2026, 3, 4, 3, 30, tzinfo=UTC))  # Tue 22:30 (not a Monday)
+    assert monday_late.tzinfo is UTC
+
+
+def test_roles_and_named_people_are_routed_and_a_dead_telegram_falls_back_to_email() -> None:
+    rule = RuleSpec(id=1, name="r", roles=("cablecaster",), recipient_ids=(2,), transports=("telegram",))
+    assert {(p.name, t) for p, t in route(rule, PEOPLE)} == {("carl", "email"), ("eddie", "telegram")}
+
+
+def test_a_one_off_maintenance_window_suppresses_only_its_scope_and_only_while_open() -> None:
+    window = WindowSpec(id=1, name="swap", starts_at=T0 - timedelta(minutes=5),
+                        ends_at=T0 + timedelta(hours=1), channel_ids=(7,))
+    rule = RuleSpec(id=1, name="r", roles=("technician",))
+    inside = plan_event(event(), alert(), [rule], PEOPLE, [window])
+    assert {p.status for p in inside} == {"suppressed"}
+    assert "swap" in (inside[0].reason or "")
+    other = plan_event(event(), alert(channel_id=8), [rule], PEOPLE, [window])
+    assert {p.status for p in other} == {"pending"}
+    later = plan_event(event(at=T0 + timedelta(hours=2)), alert(), [rule], PEOPLE, [window])
+    assert {p.status for p in later} == {"pending"}
+
+
+def test_a_weekly_window_recurs_in_its_timezone_and_may_span_midnight() -> None:
+    # Sundays 23:00–01:00 Europe/Berlin (UTC+1 in March before DST)
+    window = WindowSpec(id=1, name="weekly", weekdays=(6,), start_time="23:00", duration_minutes=120,
+                        timezone="Europe/Berlin")
+    assert window_active(window, datetime(2026, 3, 1, 22, 30, tzinfo=UTC))  # Sun 23:30 Berlin
+    assert window_active(window, datetime(2026, 3, 8, 23, 30, tzinfo=UTC))  # Mon 00:30 Berlin
+    assert not window_active(window, datetime(2026, 3, 9, 0, 30, tzinfo=UTC))  # Mon 01:30
+    assert not window_active(window, datetime(2026, 3, 4, 22, 30, tzinfo=UTC))  # a Wednesday
+
+
+def test_events_of_one_channel_within_group_wait_become_one_batch() -> None:
+    rule = RuleSpec(id=1, name="r", roles=("technician",), transports=("telegram",), group_wait_s=30)
+    first = plan_event(event(eid=1), alert(id=1), [rule], PEOPLE)[0]
+    second = plan_event(event(eid=2, at=T0 + timedelta(seconds=10)), alert(id=2), [rule], PEOPLE)[0]
+    third = plan_event(event(eid=3), alert(id=3, channel_id=9), [rule], PEOPLE)[0]
+    assert first.due_at == T0 + timedelta(seconds=30)
+    assert first.group_key == second.group_key != third.group_key
+
+    class Row:
+        def __init__(self, rid: int, key: str | None) -> None:
+            self.id, self.group_key = rid, key
+
+    batches = assemble_batches([Row(3, third.group_key), Row(1, first.group_key), Row(2, second.group_key),
+                                Row(4, None)])  # type: ignore[list-item]
+    assert [[r.id for r in b] for b in batches] == [[1, 2], [3], [4]]
+
+
+def test_acknowledgements_are_never_held_back_for_grouping() -> None:
+    rule = RuleSpec(id=1, name="r", roles=("technician",), transports=("telegram",), group_wait_s=30)
+    ack = plan_event(event("acknowledged"), alert(state="acknowledged"), [rule], PEOPLE)[0]
+    assert ack.group_key is None and ack.due_at == T0
+
+
+def test_an_alert_whose_root_cause_is_open_is_folded_not_sent_alone() -> None:
+    rule = RuleSpec(id=1, name="r", roles=("technician",))
+    planned = plan_event(event(), alert(root_cause_alert_id=99), [rule], PEOPLE, root_cause_open=True)
+    assert planned and {p.status for p in planned} == {"grouped"}
+    assert "99" in (planned[0].reason or "")
+    alone = plan_event(event(), alert(root_cause_alert_id=99), [rule], PEOPLE, root_cause_open=False)
+    assert {p.status for p in alone} == {"pending"}
+
+
+def test_escalation_climbs_roles_over_time_until_acknowledged() -> None:
+    rule = RuleSpec(id=1, name="r", roles=("technician",), escalation=(
+        EscalationStep(300, ("engineer",)), EscalationStep(900, ("management",))))
+    firing = alert()
+    assert escalation_steps_due(rule, firing, T0 + timedelta(minutes=4), []) == []
+    assert escalation_steps_due(rule, firing, T0 + timedelta(minutes=5), []) == [0]
+    assert escalation_steps_due(rule, firing, T0 + timedelta(minutes=16), [0]) == [1]
+    assert escalation_steps_due(rule, alert(state="acknowledged"), T0 + timedelta(hours=1), []) == []
+    snoozed = alert(snoozed_until=T0 + timedelta(hours=2))
+    assert escalation_steps_due(rule, snoozed, T0 + timedelta(hours=1), []) == []
+    escalated = plan_event(event("escalated", rule_id=1, roles=["engineer"]), firing, [rule], PEOPLE)
+    assert {p.recipient_id for p in escalated} == {ENG.id}
+
+
+def test_reminders_repeat_at_the_interval_only_while_firing() -> None:
+    rule = RuleSpec(id=1, name="r", repeat_interval_s=600)
+    assert not repeat_due(rule, alert(), T0, T0 + timedelta(minutes=9))
+    assert repeat_due(rule, alert(), T0, T0 + timedelta(minutes=10))
+    assert not repeat_due(rule, alert(state="acknowledged"), T0, T0 + timedelta(hours=1))
+    assert not repeat_due(RuleSpec(id=2, name="n"), alert(), T0, T0 + timedelta(days=1))
+
+
+def test_resolved_notices_follow_send_resolved() -> None:
+    loud = RuleSpec(id=1, name="loud", roles=("technician",))
+    quiet = RuleSpec(id=2, name="quiet", roles=("engineer",), send_resolved=False)
+    planned = plan_event(event("resolved"), alert(state="resolved"), [loud, quiet], PEOPLE)
+    assert {p.recipient_id for p in planned} == {TECH.id}
+
+
+def test_one_person_matched_by_two_rules_gets_one_message_per_transport() -> None:
+    rules = [RuleSpec(id=1, name="a", roles=("technician",)), RuleSpec(id=2, name="b", recipient_ids=(1,))]
+    planned = plan_event(event(), alert(), rules, PEOPLE)
+    assert sorted((p.recipient_id, p.transport) for p in planned) == [(1, "email"), (1, "telegram")]
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [retry_delay(n, 5, 60) for n in (1, 2, 3, 4, 5)] == [5, 10, 20, 40, 60]
+
+
+def test_the_rate_limiter_spaces_sends_per_chat_and_overall() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_key_per_s=1.0, overall_per_s=10.0, clock=lambda: now[0], margin=1.0)
+    assert limiter.reserve("a") == 0.0
+    assert round(limiter.reserve("a"), 3) == 1.0
+    assert round(limiter.reserve("b"), 3) == 0.1  # fills the free gap before a's next second
+    assert round(limiter.reserve("c"), 3) == 0.2
+    assert all(round(limiter.reserve(k), 3) >= 0.3 for k in "defghijk")
+    limiter.penalize("c", 5.0)
+    assert limiter.reserve("c") >= 5.0
+
+
+def test_telegram_html_escapes_every_dynamic_value_and_cuts_safely() -> None:
+    renderer = Renderer()
+    evil = "<b>x</b> & <script>"
+    ctx = {"items": [{"alert": {"id": 1, "severity": "critical", "alert_type": "X", "state": "firing",
+                                "summary": evil * 400, "where": "ch <1>", "opened_at": "t", "age": "1 s",
+                                "root_cause": None, "cause": None, "remediation": "restart & pray"},
+                      "event": None, "folded": []}]}
+    ctx["alert"] = ctx["items"][0]["alert"]
+    html = renderer.telegram("opened", ctx)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert len(html.encode("utf-16-le")) // 2 <= 4096
+    assert html.endswith("(cut)")
+    cut = safe_cut("<b>" + "&amp;" * 2000 + "</b>", limit=100)
+    assert cut.count("<b>") == cut.count("</b>") == 1
+    assert "&am…" not in cut and not cut.split("</b>")[0].endswith("&")
