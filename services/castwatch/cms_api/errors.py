@@ -61,6 +61,8 @@ def validation_error(exc: ValidationError, where: str = "body") -> ApiError:
     """The first problem of a pydantic error as a 400 naming its field."""
     first = exc.errors(include_url=False)[0]
     field = field_of(tuple(first.get("loc", ())))
+    if where == "query" and field:
+        field = field.split(".")[0]  # a query parameter, not an index into its values
     kind = first.get("type", "invalid")
     if kind == "extra_forbidden":
         message = f"unknown field {field!r}"

@@ -1,0 +1,26 @@
+"""Helpers shared by the CMS API tests (plain functions; fixtures live in conftest)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from castwatch.common.config import Settings
+
+
+def api_settings(database_url: str | None = None, **api: Any) -> Settings:
+    base = Settings.from_env({})
+    options = {"rate_limit_per_minute": 100_000, "key_cache_s": 0.0} | api
+    return dataclasses.replace(base, database_url=database_url,
+                               api=dataclasses.replace(base.api, **options))
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def channel_body(**overrides: Any) -> dict[str, Any]:
+    body = {"channel_code": "CH_TV_HD_001", "channel_name": "News HD", "channel_type": "LIVE",
+            "tier": 1, "probe_id": None, "input_url": "https://origin.example/news/master.m3u8",
+            "template_id": None}
+    return body | overrides
