@@ -1,0 +1,329 @@
+"""The encoder manager's asyncio loop: poll every encoder, judge, fail over, obey commands.
+
+One process polls hundreds of encoders on one event loop (async drivers; a shared aiohttp
+connector). Per encoder a task polls on its schedule and hands the sample to its worker
+(pure health + hysteresis). What must be written is queued and flushed by one writer task
+every ``FLUSH_S`` in one transaction, so slow database I/O never delays a poll.
+
+Replicas: every replica polls every encoder (so a takeover starts with warm history), but
+only the holder of a group's advisory lock writes its rows, alerts and metrics points, runs
+its failover policy and carries out its commands. Each task is an outermost loop: it catches
+everything, logs it and carries on, so one broken driver never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import aiohttp
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from castwatch.common.bus import Listener, channel_for
+from castwatch.common.db import transaction
+from castwatch.common.hysteresis import ConditionTracker
+from castwatch.common.influx import InfluxSink
+from castwatch.common.models import Alert, utcnow
+from castwatch.encoder_manager import credentials, store
+from castwatch.encoder_manager.commands import CommandRunner
+from castwatch.encoder_manager.controller import GroupController
+from castwatch.encoder_manager.drivers import DriverConfig, DriverError, create_driver
+from castwatch.encoder_manager.health import CONDITION_TYPES, Thresholds
+from castwatch.encoder_manager.leadership import UNGROUPED, Leadership
+from castwatch.encoder_manager.metrics import EncoderMetrics
+from castwatch.encoder_manager.sample import HealthSample
+from castwatch.encoder_manager.settings import EncoderSettings
+from castwatch.encoder_manager.worker import EncoderWorker
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+FLUSH_S = 0.2
+MAX_PENDING_ALERTS = 10_000
+
+
+class EncoderManager:
+    def __init__(self, cfg: EncoderSettings, session_factory: sessionmaker[Session], database_url: str,
+                 metrics: EncoderMetrics, influx: InfluxSink | None = None, *,
+                 listen: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+        self.cfg = cfg
+        self.metrics = metrics
+        self._factory = session_factory
+        self._url = database_url
+        self._influx = influx
+        self._listen = listen
+        self.clock = clock
+        self.workers: dict[int, EncoderWorker] = {}
+        self._poll_tasks: dict[int, asyncio.Task[None]] = {}
+        self.controllers: dict[int, GroupController] = {}
+        self.groups: dict[int, store.GroupRow] = {}
+        self.held: set[int] = set()
+        self.lags: deque[float] = deque(maxlen=200_000)
+        self._pending_status: dict[int, dict[str, Any]] = {}
+        self._pending_alerts: list[store.AlertOp] = []
+        self._db_pool = ThreadPoolExecutor(4, thread_name_prefix="encoders-db")
+        self._lock_pool = ThreadPoolExecutor(1, thread_name_prefix="encoders-lock")
+        self.leadership = Leadership(database_url, cfg.replica_name)
+        self._reload_wanted = asyncio.Event()
+        self._command_wanted = asyncio.Event()
+        self._sem = asyncio.Semaphore(cfg.max_concurrent_polls)
+        self._connector: aiohttp.TCPConnector | None = None
+        self.commands = CommandRunner(self)
+        self.ready = asyncio.Event()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(session, *args)`` in one transaction on a database thread."""
+        def call() -> T:
+            with transaction(self._factory) as session:
+                return fn(session, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._db_pool, call)
+
+    def owns(self, group_id: int | None) -> bool:
+        return (group_id if group_id is not None else UNGROUPED) in self.held
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set; then cancel every task and close every connection."""
+        loop = asyncio.get_running_loop()
+        self._connector = aiohttp.TCPConnector(limit=0, limit_per_host=4, ttl_dns_cache=300)
+        listener = None
+        if self._listen:
+            listener = Listener(self._url, [channel_for(t) for t in ("encoders", "encoder_groups",
+                                                                     "encoder_commands")],
+                                lambda ch, payload: loop.call_soon_threadsafe(self._notified, ch, payload),
+                                on_reconnect=lambda: loop.call_soon_threadsafe(self._reload_wanted.set))
+            listener.start()
+        tasks = [loop.create_task(self._forever(name, fn), name=f"encoders-{name}") for name, fn in (
+            ("reload", self._reload_once), ("leadership", self._leadership_once),
+            ("commands", self.commands.run_once), ("writer", self._flush_once))]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks + list(self._poll_tasks.values()):
+                task.cancel()
+            await asyncio.gather(*tasks, *self._poll_tasks.values(), return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self._flush_once()
+            for worker in self.workers.values():
+                if worker.driver is not None:
+                    await worker.driver.close()
+            await self._connector.close()
+            await loop.run_in_executor(self._lock_pool, self.leadership.close)
+            if listener is not None:
+                listener.stop()
+            self._db_pool.shutdown(wait=False)
+            self._lock_pool.shutdown(wait=False)
+
+    def _notified(self, channel: str, payload: dict[str, Any]) -> None:
+        if channel == channel_for("encoder_commands"):
+            self._command_wanted.set()
+        elif channel == channel_for("encoder_groups") or payload.get("op") in ("INSERT", "DELETE"):
+            # our own status updates also notify: UPDATEs of encoders wait for the periodic reload
+            self._reload_wanted.set()
+
+    async def _forever(self, name: str, once: Callable[[], Coroutine[Any, Any, float]]) -> None:
+        """The outermost loop of one task: nothing escapes it but cancellation."""
+        while True:
+            try:
+                wait_s = await once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("encoders task=%s failed; carrying on", name)
+                self.metrics.loop_errors.labels(name).inc()
+                wait_s = 1.0
+            event = {"reload": self._reload_wanted, "commands": self._command_wanted}.get(name)
+            if event is None:
+                await asyncio.sleep(wait_s)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), wait_s)
+                event.clear()
+
+    # -- fleet -----------------------------------------------------------------------------
+
+    async def _reload_once(self) -> float:
+        encoders, groups = await self.db(store.load_fleet)
+        self.groups = {g.id: g for g in groups}
+        wanted = {row.id: row for row in encoders if row.enabled}
+        for eid in set(self.workers) - set(wanted):
+            await self._retire(eid)
+        for row in wanted.values():
+            worker = self.workers.get(row.id)
+            if worker is not None and worker.row.driver_key != row.driver_key:
+                await self._retire(row.id)
+                worker = None
+            if worker is None:
+                worker = self._make_worker(row)
+                self.workers[row.id] = worker
+                self._poll_tasks[row.id] = asyncio.get_running_loop().create_task(
+                    self._poll_loop(worker), name=f"poll-{row.name}")
+            worker.row = row
+            group = self.groups.get(row.group_id) if row.group_id is not None else None
+            worker.group_name = group.name if group else ""
+            worker.interval_s = group.poll_interval_s if group else self.cfg.poll_interval_s
+            worker.failure_threshold = group.failure_threshold if group else 3
+        for gid in set(self.controllers) - set(self.groups):
+            del self.controllers[gid]
+        for group in groups:
+            ctrl = self.controllers.get(group.id)
+            if ctrl is None:
+                ctrl = self.controllers[group.id] = GroupController(group, self.db, self.metrics, self.clock)
+            members = {eid: w for eid, w in self.workers.items() if w.row.group_id == group.id}
+            ctrl.update(group, members, owned=group.id in self.held)
+        self.metrics.encoders.set(len(self.workers))
+        self.ready.set()
+        return self.cfg.reload_interval_s
+
+    def _make_worker(self, row: store.EncoderRow) -> EncoderWorker:
+        driver, error = None, None
+        try:
+            user, password = credentials.resolve(row.credentials_ref, self.cfg,
+                                                 row.driver_options.get("username"))
+            config = DriverConfig(address=row.address, username=user, password=password,
+                                  options=row.driver_options, timeout_s=self.cfg.poll_timeout_s,
+                                  retries=self.cfg.poll_retries)
+            driver = create_driver(row.driver_kind, config, connector=self._connector)
+        except (credentials.CredentialsError, DriverError) as exc:
+            error = str(exc)
+            logger.error("encoder=%s cannot be polled: %s", row.name, error)
+        return EncoderWorker(row=row, driver=driver, driver_error=error, metrics=self.metrics)
+
+    async def _retire(self, encoder_id: int) -> None:
+        task = self._poll_tasks.pop(encoder_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        worker = self.workers.pop(encoder_id, None)
+        if worker is not None and worker.driver is not None:
+            await worker.driver.close()
+
+    # -- polling ---------------------------------------------------------------------------
+
+    async def _poll_loop(self, worker: EncoderWorker) -> None:
+        # spread first polls over the interval so a fleet does not poll in lockstep
+        next_at = self.clock() + (worker.row.id * 0.6180339887 % 1.0) * worker.interval_s
+        while True:
+            try:
+                delay = next_at - self.clock()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(worker.wake.wait(), delay)
+                woke = worker.wake.is_set()
+                worker.wake.clear()
+                if not woke:
+                    lag = max(0.0, self.clock() - next_at)
+                    self.metrics.poll_lag.observe(lag)
+                    self.lags.append(lag)
+                async with self._sem:
+                    sample = await worker.poll()
+                self._after_poll(worker, sample)
+                if not woke:
+                    next_at = max(next_at + worker.interval_s, self.clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("encoder=%s poll loop failed; carrying on", worker.row.name)
+                self.metrics.loop_errors.labels("poll").inc()
+                await asyncio.sleep(worker.interval_s)
+                next_at = self.clock()
+
+    def _after_poll(self, worker: EncoderWorker, sample: HealthSample) -> None:
+        row = worker.row
+        group = self.groups.get(row.group_id) if row.group_id is not None else None
+        th = Thresholds.merged(group.thresholds if group else None, row.thresholds)
+        now, wall = self.clock(), utcnow()
+        result = worker.process(sample, now, wall, th, refresh_s=self.cfg.alert_refresh_s,
+                                write_every_s=self.cfg.sample_write_interval_s)
+        if not self.owns(row.group_id):
+            return
+        if result.status is not None:
+            self._pending_status[row.id] = self._pending_status.get(row.id, {}) | result.status
+        if result.alerts:
+            self._pending_alerts.extend(result.alerts)
+        if self._influx is not None:
+            self._influx.write("encoder_metric", {"encoder": row.name, "group": worker.group_name,
+                                                  "kind": row.driver_kind},
+                               worker.influx_fields(sample, result.assessment), when=wall)
+        ctrl = self.controllers.get(row.group_id) if row.group_id is not None else None
+        if ctrl is not None:
+            ctrl.tick()
+
+    async def _flush_once(self) -> float:
+        statuses = list(self._pending_status.values())
+        alert_ops = self._pending_alerts
+        self._pending_status, self._pending_alerts = {}, []
+        if statuses or alert_ops:
+            try:
+                results = await self.db(_write, statuses, alert_ops)
+            except Exception:
+                # keep the alerts for the next flush (bounded); statuses are rewritten anyway
+                self._pending_alerts = (alert_ops + self._pending_alerts)[-MAX_PENDING_ALERTS:]
+                raise
+            for op, changed in results:
+                if changed:
+                    logger.warning("alert %s encoder=%s %s: %s", "opened" if op.op == "raise" else "resolved",
+                                   op.subject, op.alert_type, op.summary)
+        return FLUSH_S
+
+    # -- leadership ------------------------------------------------------------------------
+
+    async def _leadership_once(self) -> float:
+        wanted = set(self.groups) | {UNGROUPED}
+        loop = asyncio.get_running_loop()
+        held = await loop.run_in_executor(self._lock_pool, self.leadership.refresh, wanted)
+        gained, self.held = held - self.held, held
+        if gained:
+            await self._take_control(gained)
+        for gid, group in self.groups.items():
+            self.metrics.controller_active.labels(group.name).set(1 if gid in held else 0)
+        return self.cfg.lock_interval_s
+
+    async def _take_control(self, keys: set[int]) -> None:
+        """Start controlling groups: adopt their open alerts and recorded failover state."""
+        open_alerts, switches = await self.db(_control_snapshot)
+        now_wall = datetime.now(UTC)
+        now = self.clock()
+        for worker in self.workers.values():
+            if (worker.row.group_id or UNGROUPED) not in keys:
+                continue
+            worker.tracker = ConditionTracker()
+            worker.adopt_open_alerts([t for eid, _gid, t in open_alerts if eid == worker.row.id
+                                      and t in CONDITION_TYPES], now)
+        for gid in keys - {UNGROUPED}:
+            ctrl, group = self.controllers.get(gid), self.groups.get(gid)
+            if ctrl is None or group is None:
+                continue
+            at = switches.get(gid)
+            ctrl.take_control(group, None if at is None else (now_wall - at).total_seconds())
+            types = {t for _eid, g, t in open_alerts if g == gid}
+            ctrl.state = replace(ctrl.state, redundancy_lost="FAILOVER_ACTIVATED" in types,
+                                 failover_failed="FAILOVER_FAILED" in types)
+            logger.info("replica=%s controls group=%s active=%s", self.cfg.replica_name, group.name,
+                        ctrl.state.active_id)
+
+
+def _write(session: Session, statuses: list[dict[str, Any]],
+           alert_ops: list[store.AlertOp]) -> list[tuple[store.AlertOp, bool]]:
+    store.write_status(session, statuses)
+    return store.apply_alerts(session, alert_ops)
+
+
+OpenAlert = tuple[int | None, int | None, str]
+
+
+def _control_snapshot(session: Session) -> tuple[list[OpenAlert], dict[int, datetime]]:
+    rows = session.execute(select(Alert.encoder_id, Alert.group_id, Alert.alert_type)
+                           .where(Alert.source == store.SOURCE, Alert.state != "resolved")).all()
+    return [(e, g, t) for e, g, t in rows], store.last_switches(session)
+
+

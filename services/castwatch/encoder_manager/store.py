@@ -1,0 +1,187 @@
+"""Database I/O of the encoder manager (synchronous; the loop calls it through a thread).
+
+Reads the fleet (encoders, groups) into plain dataclasses; writes encoder status rows,
+alerts, failover events, active encoders and command outcomes. Each function works in the
+caller's session; callers use ``common.db.transaction``. Row triggers announce every change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from castwatch.common import alerts
+from castwatch.common.models import Alert, Encoder, EncoderCommand, EncoderGroup, FailoverEvent, utcnow
+
+SOURCE = "encoders"
+
+
+@dataclass(frozen=True)
+class EncoderRow:
+    id: int
+    name: str
+    driver_kind: str
+    address: str
+    credentials_ref: str | None
+    group_id: int | None
+    role: str
+    priority: int
+    enabled: bool
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    driver_options: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def driver_key(self) -> tuple[Any, ...]:
+        """What, when changed, needs a new driver instance."""
+        return (self.driver_kind, self.address, self.credentials_ref,
+                tuple(sorted((k, repr(v)) for k, v in self.driver_options.items())))
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    id: int
+    name: str
+    failover_enabled: bool
+    failure_threshold: int
+    poll_interval_s: float
+    verify_timeout_s: float
+    preference: str
+    failback_hold_s: float
+    min_switch_interval_s: float
+    thresholds: dict[str, Any]
+    active_encoder_id: int | None
+
+
+def load_fleet(session: Session) -> tuple[list[EncoderRow], list[GroupRow]]:
+    encoders = [
+        EncoderRow(id=e.id, name=e.name, driver_kind=e.driver_kind, address=e.address,
+                   credentials_ref=e.credentials_ref, group_id=e.group_id, role=e.role,
+                   priority=e.priority, enabled=e.enabled, thresholds=dict(e.thresholds or {}),
+                   driver_options=dict(e.driver_options or {}), output=dict(e.output or {}))
+        for e in session.scalars(select(Encoder).order_by(Encoder.id))
+    ]
+    groups = [
+        GroupRow(id=g.id, name=g.name, failover_enabled=g.failover_enabled,
+                 failure_threshold=g.failure_threshold, poll_interval_s=g.poll_interval_s,
+                 verify_timeout_s=g.verify_timeout_s, preference=g.preference,
+                 failback_hold_s=g.failback_hold_s, min_switch_interval_s=g.min_switch_interval_s,
+                 thresholds=dict(g.thresholds or {}), active_encoder_id=g.active_encoder_id)
+        for g in session.scalars(select(EncoderGroup).order_by(EncoderGroup.id))
+    ]
+    return encoders, groups
+
+
+def last_switches(session: Session) -> dict[int, datetime]:
+    """Per group, when its last failover event was recorded (to honour the switch interval)."""
+    rows = session.execute(select(FailoverEvent.group_id, func.max(FailoverEvent.created_at))
+                           .group_by(FailoverEvent.group_id))
+    return {gid: at for gid, at in rows}
+
+
+def write_status(session: Session, updates: list[dict[str, Any]]) -> None:
+    """Update encoders' live columns; each dict has ``id`` and the columns to set."""
+    for row in updates:
+        values = {k: v for k, v in row.items() if k != "id"}
+        session.execute(update(Encoder).where(Encoder.id == row["id"]).values(**values))
+
+
+@dataclass(frozen=True)
+class AlertOp:
+    """Raise (fire/refresh) or clear one encoder alert."""
+
+    op: str  # raise | clear
+    subject: str
+    alert_type: str
+    severity: str = "major"
+    summary: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    encoder_id: int | None = None
+    group_id: int | None = None
+    actor: str = "system"
+
+
+def apply_alerts(session: Session, ops: list[AlertOp]) -> list[tuple[AlertOp, bool]]:
+    """Apply ops in order; returns ``(op, changed)`` (opened, or resolved) for logging."""
+    results = []
+    for op in ops:
+        key = alerts.AlertKey(SOURCE, op.subject, op.alert_type)
+        if op.op == "raise":
+            _alert, opened = alerts.fire(session, key, severity=op.severity, summary=op.summary,
+                                         details=op.details, encoder_id=op.encoder_id,
+                                         group_id=op.group_id, actor=op.actor)
+            results.append((op, opened))
+        else:
+            cleared = alerts.clear(session, key, actor=op.actor, note=op.summary or None)
+            results.append((op, cleared is not None))
+    return results
+
+
+def set_active(session: Session, group_id: int, encoder_id: int) -> None:
+    session.execute(update(EncoderGroup).where(EncoderGroup.id == group_id,
+                                               EncoderGroup.active_encoder_id.is_distinct_from(encoder_id))
+                    .values(active_encoder_id=encoder_id))
+
+
+def start_failover_event(session: Session, group_id: int, from_id: int | None, to_id: int,
+                         kind: str, reason: str, actor: str) -> int:
+    event = FailoverEvent(group_id=group_id, from_encoder_id=from_id, to_encoder_id=to_id,
+                          kind=kind, reason=reason, actor=actor, status="started")
+    session.add(event)
+    session.flush()
+    return event.id
+
+
+def finish_failover_event(session: Session, event_id: int, status: str) -> None:
+    session.execute(update(FailoverEvent).where(FailoverEvent.id == event_id)
+                    .values(status=status, completed_at=utcnow()))
+
+
+@dataclass(frozen=True)
+class CommandRow:
+    id: int
+    encoder_id: int
+    group_id: int | None
+    action: str
+    params: dict[str, Any]
+    requested_by: str
+
+
+def claim_commands(session: Session, group_ids: set[int], ungrouped: bool,
+                   limit: int = 20) -> list[CommandRow]:
+    """Pending commands for encoders this replica controls, marked ``running`` (SKIP LOCKED)."""
+    if not group_ids and not ungrouped:
+        return []
+    owned = Encoder.group_id.in_(group_ids) if group_ids else None
+    if ungrouped:
+        owned = Encoder.group_id.is_(None) if owned is None else (owned | Encoder.group_id.is_(None))
+    rows = session.execute(
+        select(EncoderCommand, Encoder.group_id).join(Encoder, Encoder.id == EncoderCommand.encoder_id)
+        .where(EncoderCommand.status == "pending", owned)
+        .order_by(EncoderCommand.id).limit(limit).with_for_update(of=EncoderCommand, skip_locked=True)
+    ).all()
+    claimed = []
+    for cmd, group_id in rows:
+        cmd.status = "running"
+        claimed.append(CommandRow(cmd.id, cmd.encoder_id, group_id, cmd.action, dict(cmd.params or {}),
+                                  cmd.requested_by))
+    session.flush()
+    return claimed
+
+
+def finish_command(session: Session, command_id: int, status: str, result: str) -> None:
+    session.execute(update(EncoderCommand).where(EncoderCommand.id == command_id)
+                    .values(status=status, result=result[:2000], completed_at=utcnow()))
+
+
+def audit_on_open_alerts(session: Session, encoder_id: int, actor: str, note: str) -> int:
+    """Add a ``note`` event to the encoder's open alerts (the audit trail of manual control)."""
+    open_alerts = session.scalars(select(Alert).where(Alert.encoder_id == encoder_id,
+                                                      Alert.state != "resolved")).all()
+    for alert in open_alerts:
+        alerts.add_event(session, alert, "note", actor=actor, note=note)
+    return len(open_alerts)
