@@ -67,7 +67,8 @@ def self_signed_cert(directory: Path, host: str = "localhost") -> tuple[Path, Pa
     directory.mkdir(parents=True, exist_ok=True)
     cert, key = directory / "fullchain.pem", directory / "privkey.pem"
     run_tool("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", f"/CN={host}", "-keyout", str(key), "-out", str(cert))
+             "-subj", f"/CN={host}", "-addext", f"subjectAltName=DNS:{host},IP:127.0.0.1",
+             "-keyout", str(key), "-out", str(cert))
     return cert, key
 
 
@@ -80,6 +81,11 @@ class NginxHarness:
     @property
     def main_conf(self) -> Path:
         return self.root / "nginx.conf"
+
+    @property
+    def ca_file(self) -> str:
+        """The self-signed certificate, to verify HTTPS against (for 127.0.0.1 and localhost)."""
+        return str(self.root / "certs" / "fullchain.pem")
 
 
 def build_nginx_harness(root: Path, *, api_port: int, grafana_port: int) -> NginxHarness:
