@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from castwatch.cms_api.auth import create_key
 from castwatch.common.db import make_session_factory, transaction
 
-
 #: the nginx harness's certificate (set by the ``nginx`` fixture)
 CA: list[str] = []
 
