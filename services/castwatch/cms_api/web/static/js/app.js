@@ -1,7 +1,8 @@
 // Console boot: sign-in, the hash router over the pages, and live-event fan-out to the page on screen.
 
 import { api, ApiError, forgetKey, getKey, onUnauthorized, request, setKey } from "./api.js";
-import { connect, disconnect, onLive, onReconnect } from "./live.js";
+import { connect, disconnect, onLive, onReconnect, waitHello } from "./live.js";
+import { startRecording } from "./samples.js";
 import { $, clear, clearFieldErrors, h, showFieldError, toast } from "./ui.js";
 import * as overview from "./pages/overview.js";
 import * as channels from "./pages/channels.js";
@@ -78,7 +79,10 @@ function updateAlertCount(eventName) {
 }
 
 // ---- sign-in / sign-out ----
-/** Checks a key against the API; resolves {name, scope} or throws ApiError. */
+/**
+ * Checks a key against the API (throws ApiError when it is refused) and finds its name and scope:
+ * from GET /me when the API has it, else from the live connection's hello.
+ */
 async function whoAmI(key) {
   try {
     const me = await request("GET", "/me", { key });
@@ -87,7 +91,7 @@ async function whoAmI(key) {
     if (err.status !== 404) throw err;
   }
   await request("GET", "/channels", { key, params: { limit: 1 } });
-  return { name: "API key", scope: "read" };
+  return null;
 }
 
 function showSignIn(message) {
@@ -102,14 +106,20 @@ function showSignIn(message) {
 }
 
 async function startSession(key) {
-  const me = await whoAmI(key);
+  let me = await whoAmI(key);
   setKey(key);
+  const hello = waitHello(3000);
+  connect(key, { onAuthFailed: () => signOut("The live connection refused this key; sign in again.") });
+  if (!me) {
+    const h = await hello;
+    // Without either source, offer every action: the API still checks the scope of each call.
+    me = h ? { name: h.name, scope: h.scope } : { name: "signed in", scope: "admin" };
+  }
   session.name = me.name;
   session.scope = me.scope;
   $("#signin").hidden = true;
   $("#topbar").hidden = false;
   $("#who").textContent = `${me.name} · ${me.scope}`;
-  connect(key, { onAuthFailed: () => signOut("The live connection refused this key; sign in again.") });
   updateAlertCount(null);
   await route();
 }
@@ -145,6 +155,7 @@ function boot() {
   $("#sign-out").addEventListener("click", () => signOut());
   onUnauthorized(() => signOut("Your key is no longer accepted; sign in again."));
   onLive(dispatchLive);
+  startRecording();
   onReconnect(() => {
     updateAlertCount(null);
     const handle = current && current.handle;

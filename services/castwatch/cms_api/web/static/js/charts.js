@@ -18,7 +18,8 @@ function theme() {
   C.defaults.font.family = css.getPropertyValue("--font").trim() || "system-ui";
   C.defaults.font.size = Math.max(12, parseFloat(css.fontSize) * 0.8 || 12);
   C.defaults.maintainAspectRatio = false;
-  C.defaults.animation = { duration: 250 };
+  // No animation: a wall screen redraws all day, and a Pi has little CPU to spare.
+  C.defaults.animation = false;
   C.defaults.plugins.legend.labels.boxWidth = 12;
   themed = true;
 }
@@ -56,7 +57,7 @@ export function doughnut(labels, values, colors, label) {
   return makeChart({
     type: "doughnut",
     data: { labels, datasets: [{ data: values, backgroundColor: colors, borderWidth: 0 }] },
-    options: { cutout: "62%", plugins: { legend: { position: "right" } } },
+    options: { cutout: "62%", plugins: { legend: { position: window.innerWidth < 720 ? "bottom" : "right" } } },
   }, { small: true, label });
 }
 
@@ -66,21 +67,22 @@ export function bars(labels, datasets, { stacked = false, horizontal = false, la
     data: { labels, datasets },
     options: {
       indexAxis: horizontal ? "y" : "x",
-      scales: { x: { stacked, grid: { display: false } }, y: { stacked, beginAtZero: true, ticks: { precision: 0 } } },
+      scales: { x: { stacked, grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
+        y: { stacked, beginAtZero: true, ticks: { precision: 0 } } },
       plugins: { legend: { display: datasets.length > 1 } },
     },
   }, { small: true, label });
 }
 
 /** A line chart of points {x: epoch ms, y} per series, on a linear time axis (no date adapter needed). */
-export function timeLine(series, { unit = "", label, small = false, yMin } = {}) {
+export function timeLine(series, { unit = "", label, small = false, yMin, windowMs = 15 * 60e3 } = {}) {
   const datasets = series.map((s, i) => ({
     label: s.label,
     data: s.points,
     borderColor: s.color || COLORS.series[i % COLORS.series.length],
     backgroundColor: (s.color || COLORS.series[i % COLORS.series.length]) + "33",
     borderWidth: 2,
-    pointRadius: s.points.length > 60 ? 0 : 2,
+    pointRadius: s.points.length > 60 ? 0 : s.points.length < 3 ? 4 : 2,
     tension: 0.2,
     fill: series.length === 1,
     spanGaps: false,
@@ -93,7 +95,7 @@ export function timeLine(series, { unit = "", label, small = false, yMin } = {})
       normalized: true,
       interaction: { mode: "nearest", intersect: false },
       scales: {
-        x: { type: "linear", ticks: { maxTicksLimit: 8, callback: (v) => clock(v) } },
+        x: { type: "linear", ...timeWindow(series, windowMs), ticks: { maxTicksLimit: 6, maxRotation: 0, callback: (v) => clock(v) } },
         y: { min: yMin, ticks: { callback: (v) => `${v}${unit}` } },
       },
       plugins: {
@@ -103,6 +105,15 @@ export function timeLine(series, { unit = "", label, small = false, yMin } = {})
       },
     },
   }, { small, label });
+}
+
+/** The x-axis range: the last `windowMs` up to now, widened to the oldest point shown. */
+export function timeWindow(series, windowMs, now = Date.now()) {
+  let first = now - windowMs;
+  for (const s of series) if (s.points.length) first = Math.min(first, s.points[0].x);
+  let last = now;
+  for (const s of series) if (s.points.length) last = Math.max(last, s.points[s.points.length - 1].x);
+  return { min: first, max: last };
 }
 
 function clock(ms) {

@@ -2,6 +2,16 @@
 // It tells listeners about each event, shows a banner when the connection drops and when it comes
 // back, and asks the current page to refresh after a reconnect (events may have been missed).
 
+let helloWaiters = [];
+/** Resolves with the server's hello ({name, scope, events}) or null after `ms`. */
+export function waitHello(ms = 3000) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { helloWaiters = helloWaiters.filter((w) => w !== done); resolve(null); }, ms);
+    function done(hello) { clearTimeout(timer); resolve(hello); }
+    helloWaiters.push(done);
+  });
+}
+
 const EVENTS = ["alert", "alert_event", "channel", "encoder", "encoder_group", "encoder_command",
   "failover_event", "delivery", "probe", "template"];
 
@@ -70,12 +80,17 @@ export function connect(token, { onAuthFailed } = {}) {
   });
   socket.on("connect_error", (err) => {
     const msg = String((err && err.message) || "");
-    if (/unauthori[sz]ed|forbidden|invalid.*key|401/i.test(msg) || (err && err.data && err.data.code === "unauthorized")) {
+    if (/api key|unauthori[sz]ed|forbidden|revoked|expired|not valid/i.test(msg) || (err && err.data && err.data.code === "unauthorized")) {
       if (onAuthFailed) onAuthFailed(err);
       return;
     }
     if (everConnected || dropped) markDropped();
     else banner("down", "Live updates are not connected; retrying…");
+  });
+  socket.on("hello", (hello) => {
+    const waiters = helloWaiters;
+    helloWaiters = [];
+    waiters.forEach((fn) => fn(hello));
   });
   // The server may refuse a bad key by disconnecting us from the namespace.
   socket.on("error", () => {});
@@ -83,7 +98,7 @@ export function connect(token, { onAuthFailed } = {}) {
     socket.on(name, (payload) => listeners.forEach((fn) => safe(fn, name, payload)));
   }
   socket.onAny((name, payload) => {
-    if (!EVENTS.includes(name)) listeners.forEach((fn) => safe(fn, name, payload));
+    if (!EVENTS.includes(name) && name !== "hello") listeners.forEach((fn) => safe(fn, name, payload));
   });
 }
 

@@ -79,7 +79,7 @@ export async function mount(view, ctx) {
 
   clear(view, h("div.page-head", h("h1", { text: "Alerts" }), countEl), filterBar,
     h("section.card", h("h2", { text: "Timeline — alerts opened per hour, last 24 h" }), timeline.box),
-    h("div.grid.cols-2", h("section.card", h("h2", { text: "Alerts" }), tableBox), detailBox));
+    h("div.grid.split", h("section.card", h("h2", { text: "Alerts" }), tableBox), detailBox));
 
   function channelName(a) { return (state.channels.get(a.channel_id) || {}).channel_name || a.subject; }
 

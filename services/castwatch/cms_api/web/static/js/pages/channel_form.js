@@ -20,7 +20,8 @@ function fieldsFor(c, templates, probes, groups) {
       hint: "letters, digits, _ . - (max 64)" },
     { name: "channel_name", label: "Name", required: true, value: c.channel_name },
     { name: "input_url", label: "Master playlist / MPD URL", required: true, value: c.input_url, wide: true,
-      type: "url", placeholder: "https://origin.example/live/news/master.m3u8" },
+      type: "url", placeholder: "https://origin.example/live/news/master.m3u8",
+      hint: "an http:// or https:// URL of the master playlist (.m3u8) or MPD (.mpd)" },
     { name: "channel_type", label: "Type", type: "select", value: c.channel_type || "LIVE", options: ["LIVE", "EVENT", "VOD"] },
     { name: "tier", label: "Tier", type: "select", value: String(c.tier || 2),
       options: [["1", "1 — most important"], ["2", "2"], ["3", "3"]] },
@@ -108,7 +109,25 @@ export async function mount(view, ctx) {
 /** Puts an ApiError next to its field (the top-level part of a dotted path) or above the buttons. */
 export function showApiError(form, formError, err) {
   const field = err instanceof ApiError && err.field ? String(err.field).split(".")[0] : null;
-  if (!(field && showFieldError(form, field, err.message))) formError.textContent = err.message || String(err);
+  const message = friendlyMessage(form, field, err.message || String(err));
+  if (!(field && showFieldError(form, field, message))) formError.textContent = message;
   const bad = form.querySelector(".field.invalid input, .field.invalid select");
   if (bad) bad.focus();
+}
+
+/**
+ * The API's message, shown next to its field: without the repeated field name, and with the
+ * field's own hint instead of a regular expression when the value had the wrong format.
+ */
+export function friendlyMessage(form, field, message) {
+  if (!field) return message;
+  const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+  const wrap = input && input.closest(".field");
+  if (!wrap) return message;
+  let msg = message.replace(new RegExp(`^${field}[\\w.]*:\\s*`), "");
+  const hint = wrap.querySelector("small");
+  if (hint && /should match pattern/i.test(msg)) msg = `Wrong format: expected ${hint.textContent}.`;
+  const label = (wrap.querySelector("span") || {}).textContent || "";
+  msg = msg.replace(new RegExp(`^${field}\\b`), label.replace(/ \*$/, ""));
+  return msg.charAt(0).toUpperCase() + msg.slice(1);
 }

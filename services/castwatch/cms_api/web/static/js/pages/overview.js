@@ -27,7 +27,9 @@ export async function mount(view) {
       h("section.card", h("h2", { text: "Open alerts by severity" }), sevBox)),
     h("section.card", h("h2", { text: "Recent alerts" }), recentBox));
 
-  const tierChart = bars(["Tier 1", "Tier 2", "Tier 3"], [], { stacked: true, label: "channels by tier and status" });
+  const tierChart = bars(["Tier 1", "Tier 2", "Tier 3"],
+    CHANNEL_STATES.map((s) => ({ label: s, data: [0, 0, 0], backgroundColor: COLORS[s] || COLORS.unknown })),
+    { stacked: true, label: "channels by tier and status" });
   tierBox.append(tierChart.box);
   const sevChart = doughnut(SEVERITIES, [0, 0, 0, 0], SEVERITIES.map((s) => COLORS[s]), "open alerts by severity");
   sevBox.append(sevChart.box);

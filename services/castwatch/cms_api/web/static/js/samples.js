@@ -1,0 +1,84 @@
+// A bounded in-browser history of the numbers that arrive live (encoder samples, channel checks),
+// so the Metrics page can draw time series while the API has no time-series endpoint.
+
+import { onLive } from "./live.js";
+import { rowOf } from "./data.js";
+
+const MAX_POINTS = 720;
+const series = new Map(); // "metric|name" -> [{x, y}]
+const changeListeners = new Set();
+
+function num(v) {
+  if (v === null || v === undefined || v === "" || typeof v === "boolean") return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Mean segment download time (ms) of a channel's latest check, wherever the probe put it. */
+export function downloadMs(check) {
+  if (!check || typeof check !== "object") return null;
+  for (const k of ["download_time_ms", "segment_download_ms", "download_ms"]) {
+    const v = num(check[k]);
+    if (v !== null) return v;
+  }
+  const r = check.renditions || check.variants;
+  const list = Array.isArray(r) ? r : r && typeof r === "object" ? Object.values(r) : [];
+  const vals = list.map((x) => x && num(x.download_time_ms ?? x.segment_download_ms ?? x.download_ms)).filter((v) => v !== null);
+  return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
+}
+
+/** Adds one point (dropping the oldest past MAX_POINTS; ignoring repeats of the same time). */
+export function record(metric, name, t, value) {
+  const y = num(value);
+  if (y === null || !name) return;
+  const x = typeof t === "number" ? t : new Date(t || Date.now()).getTime();
+  if (!Number.isFinite(x)) return;
+  const key = `${metric}|${name}`;
+  const pts = series.get(key) || [];
+  if (pts.length && pts[pts.length - 1].x >= x) {
+    if (pts[pts.length - 1].x === x) pts[pts.length - 1].y = y;
+    else return;
+  } else pts.push({ x, y });
+  if (pts.length > MAX_POINTS) pts.splice(0, pts.length - MAX_POINTS);
+  series.set(key, pts);
+}
+
+/** Records what an encoder row carries (its newest sample). */
+export function recordEncoder(enc) {
+  if (!enc || !enc.name) return;
+  const s = enc.last_sample || {};
+  const t = s.at || s.time || enc.last_seen_at || Date.now();
+  record("temperature", enc.name, t, s.temperature_c);
+  record("bitrate", enc.name, t, s.bitrate_kbps !== undefined && s.bitrate_kbps !== null ? Number(s.bitrate_kbps) / 1000 : null);
+  record("cpu", enc.name, t, s.cpu_percent);
+}
+
+/** Records what a channel row carries (its latest check). */
+export function recordChannel(ch) {
+  if (!ch || !ch.channel_code) return;
+  record("download", ch.channel_code, ch.last_checked_at || Date.now(), downloadMs(ch.last_check));
+}
+
+/** [{label, points}] of one metric, busiest series first (at most `limit`). */
+export function seriesOf(metric, limit = 8) {
+  const out = [];
+  for (const [key, points] of series) {
+    const [m, name] = key.split("|");
+    if (m === metric && points.length) out.push({ label: name, points: points.slice() });
+  }
+  return out.sort((a, b) => b.points.length - a.points.length).slice(0, limit);
+}
+
+export function onSamples(fn) { changeListeners.add(fn); return () => changeListeners.delete(fn); }
+
+/** Starts recording live events (once, at boot). */
+export function startRecording() {
+  onLive((name, payload) => {
+    const row = rowOf(payload);
+    if (!row || row.deleted) return;
+    if (name === "encoder") recordEncoder(row);
+    else if (name === "channel") recordChannel(row);
+    else return;
+    changeListeners.forEach((fn) => fn(name));
+  });
+}
