@@ -14,7 +14,7 @@ import contextlib
 
 from aiohttp import web
 
-from castwatch.simulators.encoders.base import EncoderSimulator, control_routes
+from castwatch.simulators.encoders.base import EncoderSimulator, control_routes, wait_while_hung
 
 
 class BlackmagicSimulator(EncoderSimulator):
@@ -52,9 +52,7 @@ class BlackmagicSimulator(EncoderSimulator):
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            if self.state.faults.hang:
-                await asyncio.sleep(0.1)
-                return
+            await wait_while_hung(self.state)  # a hung device accepts but says nothing
             writer.write(self._preamble().encode())
             await writer.drain()
             while True:
@@ -83,8 +81,7 @@ class BlackmagicSimulator(EncoderSimulator):
 
     async def _answer(self, block: list[str], writer: asyncio.StreamWriter) -> None:
         self.state.log("TCP", block[0], "\n".join(block[1:]))
-        while self.state.faults.hang:
-            await asyncio.sleep(0.05)
+        await wait_while_hung(self.state)
         if self.state.faults.malformed:
             writer.write(b"\xff\xfeSTRE\x00AM\n")
             await writer.drain()

@@ -8,7 +8,6 @@ A failed Identify closes the socket with 4009 (authentication failed), as OBS do
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -17,7 +16,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from castwatch.simulators.encoders.base import HttpSimulator
+from castwatch.simulators.encoders.base import HttpSimulator, wait_while_hung
 
 CODE_SUCCESS, CODE_UNKNOWN_REQUEST = 100, 204
 CODE_OUTPUT_RUNNING, CODE_OUTPUT_NOT_RUNNING = 500, 501
@@ -72,8 +71,7 @@ class ObsSimulator(HttpSimulator):
 
     async def _request(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
         self.state.log("WS", str(data.get("requestType")), json.dumps(data.get("requestData") or {}))
-        while self.state.faults.hang:
-            await asyncio.sleep(0.05)
+        await wait_while_hung(self.state)
         if self.state.faults.malformed:
             await ws.send_str('{"op": 7, "d": {"requestType":')
             return
