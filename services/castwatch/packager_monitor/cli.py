@@ -1,15 +1,63 @@
-"""Placeholder: implemented by its issue."""
+"""Run the packager monitor: poll the live HLS playlists and DASH MPDs of the channels this
+replica leases, validate them against RFC 8216 and the channel's template, time segments, and
+raise/resolve alerts in PostgreSQL. Settings come from PROBE_* variables (docs/probe.md)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
+
+from prometheus_client import CollectorRegistry
 
 from castwatch.common.config import Settings
+from castwatch.common.db import make_engine, make_session_factory
+from castwatch.common.influx import InfluxSink
+from castwatch.common.logging import configure_logging
+from castwatch.common.metrics import serve_metrics
+from castwatch.packager_monitor.service import LeaseSource, ProbeService
+from castwatch.packager_monitor.store import DbWriter
+
+logger = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--name", help="replica name (overrides PROBE_NAME)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise SystemExit("not implemented yet")
+    configure_logging(settings.log_format, settings.log_level, "probe")
+    probe = settings.probe
+    if args.name:
+        from dataclasses import replace
+
+        probe = replace(probe, name=args.name)
+    url = settings.require_database_url()
+    engine = make_engine(url, pool_size=3, application_name=f"castwatch-probe:{probe.name}")
+    factory = make_session_factory(engine)
+    registry = CollectorRegistry()
+    metrics_server = serve_metrics(registry, probe.metrics_bind)
+    sink = InfluxSink(settings.influx, registry)
+    writer = DbWriter(factory, actor=f"probe:{probe.name}")
+    writer.start()
+    service = ProbeService(probe, registry, LeaseSource(factory, probe), writer.put, sink)
+    logger.info("probe %s starting (lease TTL %.1f s)", probe.name, probe.lease_ttl_s)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await service.run(stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        writer.close()
+        sink.close()
+        if metrics_server is not None:
+            metrics_server.shutdown()
+        engine.dispose()
+        logger.info("probe %s stopped", probe.name)
+    return 0

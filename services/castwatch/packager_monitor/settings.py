@@ -1,15 +1,63 @@
-"""Settings of this process area, read from the environment by ``Settings.from_env``."""
+"""Settings of the packager monitor (``castwatch probe``), read by ``Settings.from_env``.
+
+Every variable is prefixed ``PROBE_``; see docs/probe.md for the full table.
+"""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from castwatch.common.config import ConfigError, env_bind, env_float, env_int, env_str
 
 
 @dataclass(frozen=True)
 class ProbeSettings:
     """Defaults must be usable on a laptop; every field has one."""
 
+    #: This replica's name: its ``probes`` row and the holder of its leases.
+    name: str = "probe-1"
+    metrics_bind: tuple[str, int] = ("127.0.0.1", 9101)
+    #: A lease not renewed for this long is free for another replica.
+    lease_ttl_s: float = 30.0
+    #: Concurrent requests to one origin host.
+    max_per_host: int = 32
+    #: Timeout of one HTTP request (connect + read).
+    timeout_s: float = 5.0
+    #: Fraction (0..1) of new segments whose newest segment is downloaded and checked.
+    segment_sampling: float = 1.0
+    #: How long a condition must stay clear before its alert resolves.
+    clear_hold_s: float = 30.0
+    #: How often the master playlist / ladder is re-read.
+    master_interval_s: float = 30.0
+    #: Channel status rows are written on change, else at most this often.
+    status_interval_s: float = 10.0
+    #: Relative tolerance of ladder bandwidth against the template.
+    ladder_bandwidth_tolerance: float = 0.1
+    #: Days before a TLS certificate expiry that raise CERT_EXPIRING.
+    cert_warn_days: int = 21
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ProbeSettings:
-        return cls()
+        default_name = f"probe-{socket.gethostname()}"
+        sampling = env_float(env, "PROBE_SEGMENT_SAMPLING", 1.0, minimum=0.0, maximum=1.0)
+        ttl = env_float(env, "PROBE_LEASE_TTL_S", 30.0, minimum=0.5)
+        name = env_str(env, "PROBE_NAME", default_name) or default_name
+        if len(name) > 100:
+            raise ConfigError("PROBE_NAME", "must be at most 100 characters")
+        return cls(
+            name=name,
+            metrics_bind=env_bind(env, "PROBE_METRICS_BIND", "127.0.0.1:9101"),
+            lease_ttl_s=ttl,
+            max_per_host=env_int(env, "PROBE_MAX_PER_HOST", 32, minimum=1, maximum=10_000),
+            timeout_s=env_float(env, "PROBE_TIMEOUT_S", 5.0, minimum=0.1),
+            segment_sampling=sampling,
+            clear_hold_s=env_float(env, "PROBE_CLEAR_HOLD_S", 30.0, minimum=0.0),
+            master_interval_s=env_float(env, "PROBE_MASTER_INTERVAL_S", 30.0, minimum=0.5),
+            status_interval_s=env_float(env, "PROBE_STATUS_INTERVAL_S", 10.0, minimum=0.1),
+            ladder_bandwidth_tolerance=env_float(
+                env, "PROBE_LADDER_BANDWIDTH_TOLERANCE", 0.1, minimum=0.0, maximum=10.0
+            ),
+            cert_warn_days=env_int(env, "PROBE_CERT_WARN_DAYS", 21, minimum=1),
+        )

@@ -1,0 +1,262 @@
+"""HLS media playlists: a full parser and an incremental one that only reads what is new.
+
+A live media playlist changes by sliding: segments leave at the head and arrive at the tail,
+and RFC 8216 §6.2.2 forbids changing a segment that stays. So after the first full parse,
+:class:`IncrementalMediaParser` reads the header, checks that the segments it already knows
+are still where they must be (the media sequence, the first known URI, the count of EXTINF
+tags up to the last known URI) and parses only the text after the last known segment. Any
+doubt falls back to a full parse, so the result is always what a full parse would give.
+
+Contract: ``parse_media`` / ``IncrementalMediaParser.parse`` return a :class:`MediaPlaylist`
+or raise :class:`PlaylistError` (never anything else) for any input text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class PlaylistError(ValueError):
+    """The text is not a usable HLS playlist; the message says why (for PLAYLIST_INVALID)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    uri: str
+    duration: float
+    #: An EXT-X-DISCONTINUITY tag precedes this segment.
+    discontinuity: bool = False
+
+
+@dataclass(slots=True)
+class MediaPlaylist:
+    target_duration: int
+    media_sequence: int
+    discontinuity_sequence: int
+    segments: list[Segment]
+    end_list: bool = False
+    playlist_type: str | None = None
+    version: int | None = None
+    #: Sum of the EXTINF durations of ``segments``.
+    duration: float = 0.0
+    #: Segments after the previous parse's last one (all of them on a first/full parse).
+    new_segments: int = 0
+    #: The text was parsed incrementally (only the new tail was read).
+    incremental: bool = False
+    part_count: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def last_sequence(self) -> int:
+        """Media sequence number of the newest segment (``media_sequence - 1`` when empty)."""
+        return self.media_sequence + len(self.segments) - 1
+
+    @property
+    def is_live(self) -> bool:
+        return not self.end_list and self.playlist_type != "VOD"
+
+
+def _int_value(tag: str, value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise PlaylistError(f"{tag} is not an integer: {value.strip()[:40]!r}") from None
+
+
+def _extinf_duration(value: str) -> float:
+    raw = value.split(",", 1)[0].strip()
+    try:
+        duration = float(raw)
+    except ValueError:
+        raise PlaylistError(f"EXTINF duration is not a number: {raw[:40]!r}") from None
+    if duration != duration or duration < 0 or duration == float("inf"):
+        raise PlaylistError(f"EXTINF duration is not a finite positive number: {raw[:40]!r}")
+    return duration
+
+
+def _check_signature(text: str) -> str:
+    body = text.lstrip("\ufeff \t\r\n")
+    if not body.startswith("#EXTM3U"):
+        raise PlaylistError("does not start with #EXTM3U")
+    return body
+
+
+@dataclass(slots=True)
+class _Header:
+    target_duration: int | None = None
+    media_sequence: int = 0
+    discontinuity_sequence: int = 0
+    playlist_type: str | None = None
+    version: int | None = None
+
+
+def _header_tag(h: _Header, line: str) -> bool:
+    """Apply one header tag; False when the line is not a header tag."""
+    if line.startswith("#EXT-X-TARGETDURATION:"):
+        value = line[22:].strip()
+        try:
+            h.target_duration = int(value)
+        except ValueError:
+            try:  # tolerated: some packagers write "6.0"; rounded up like a player would
+                as_float = float(value)
+            except ValueError:
+                raise PlaylistError(f"EXT-X-TARGETDURATION is not a number: {value[:40]!r}") from None
+            if not as_float >= 0 or as_float == float("inf"):
+                raise PlaylistError(f"EXT-X-TARGETDURATION out of range: {value[:40]!r}") from None
+            h.target_duration = int(-(-as_float // 1))
+    elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+        h.media_sequence = _int_value("EXT-X-MEDIA-SEQUENCE", line[22:])
+    elif line.startswith("#EXT-X-DISCONTINUITY-SEQUENCE:"):
+        h.discontinuity_sequence = _int_value("EXT-X-DISCONTINUITY-SEQUENCE", line[30:])
+    elif line.startswith("#EXT-X-PLAYLIST-TYPE:"):
+        h.playlist_type = line[21:].strip().upper() or None
+    elif line.startswith("#EXT-X-VERSION:"):
+        h.version = _int_value("EXT-X-VERSION", line[15:])
+    else:
+        return False
+    return True
+
+
+@dataclass(slots=True)
+class _Body:
+    segments: list[Segment] = field(default_factory=list)
+    end_list: bool = False
+    part_count: int = 0
+    duration: float = 0.0
+
+
+def _parse_lines(lines: list[str], header: _Header | None, body: _Body) -> None:
+    """Parse segment lines into ``body`` (and header tags into ``header`` when given)."""
+    pending: float | None = None
+    disc = False
+    append = body.segments.append
+    total = 0.0
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if line[0] != "#":
+            if pending is None:
+                raise PlaylistError(f"segment URI without EXTINF: {line[:80]!r}")
+            append(Segment(line, pending, disc))
+            total += pending
+            pending, disc = None, False
+        elif line.startswith("#EXTINF:"):
+            pending = _extinf_duration(line[8:])
+        elif line == "#EXT-X-DISCONTINUITY":
+            disc = True
+        elif line == "#EXT-X-ENDLIST":
+            body.end_list = True
+        elif line.startswith("#EXT-X-PART:"):
+            body.part_count += 1
+        elif line.startswith("#EXT-X-STREAM-INF"):
+            raise PlaylistError("a master playlist where a media playlist was expected")
+        elif header is not None:
+            _header_tag(header, line)
+    body.duration += total
+
+
+def _build(header: _Header, body: _Body, new_segments: int, incremental: bool) -> MediaPlaylist:
+    if header.target_duration is None:
+        raise PlaylistError("EXT-X-TARGETDURATION is missing")
+    return MediaPlaylist(
+        target_duration=header.target_duration, media_sequence=header.media_sequence,
+        discontinuity_sequence=header.discontinuity_sequence, segments=body.segments,
+        end_list=body.end_list, playlist_type=header.playlist_type, version=header.version,
+        duration=body.duration, new_segments=new_segments, incremental=incremental,
+        part_count=body.part_count,
+    )
+
+
+def parse_media(text: str) -> MediaPlaylist:
+    """Parse a whole media playlist."""
+    body_text = _check_signature(text)
+    header, body = _Header(), _Body()
+    _parse_lines(body_text.splitlines()[1:], header, body)
+    return _build(header, body, len(body.segments), incremental=False)
+
+
+def _uri_line_at(text: str, uri: str, start: int) -> int:
+    """Index just after the last whole line equal to ``uri`` at or after ``start``; -1 if none."""
+    pos = text.rfind(uri, start)
+    while pos >= 0:
+        end = pos + len(uri)
+        before_ok = pos > 0 and text[pos - 1] == "\n"
+        after_ok = end == len(text) or text[end] in "\r\n"
+        if before_ok and after_ok:
+            return end
+        pos = text.rfind(uri, start, pos)
+    return -1
+
+
+class IncrementalMediaParser:
+    """Parses successive versions of one live media playlist, reading only what is new.
+
+    Not thread-safe; one instance per polled rendition. ``reset()`` forgets the history.
+    """
+
+    __slots__ = ("_last", "_last_text", "full_parses", "incremental_parses")
+
+    def __init__(self) -> None:
+        self._last: MediaPlaylist | None = None
+        self._last_text: str | None = None
+        self.full_parses = 0
+        self.incremental_parses = 0
+
+    def reset(self) -> None:
+        self._last, self._last_text = None, None
+
+    def parse(self, text: str) -> MediaPlaylist:
+        prev = self._last
+        if prev is not None and text == self._last_text:
+            same = MediaPlaylist(
+                prev.target_duration, prev.media_sequence, prev.discontinuity_sequence,
+                prev.segments, prev.end_list, prev.playlist_type, prev.version, prev.duration,
+                0, True, prev.part_count,
+            )
+            self._last = same
+            return same
+        result = self._incremental(text, prev) if prev is not None and prev.segments else None
+        if result is None:
+            result = parse_media(text)
+            self.full_parses += 1
+            if prev is not None:
+                result.new_segments = max(0, min(len(result.segments),
+                                                 result.last_sequence - prev.last_sequence))
+        else:
+            self.incremental_parses += 1
+        self._last, self._last_text = result, text
+        return result
+
+    def _incremental(self, text: str, prev: MediaPlaylist) -> MediaPlaylist | None:
+        first_inf = text.find("#EXTINF:")
+        if first_inf < 0 or "#EXT-X-STREAM-INF" in text[:first_inf]:
+            return None
+        header = _Header()
+        head_text = _check_signature(text[:first_inf])
+        for line in head_text.splitlines()[1:]:
+            line = line.strip()
+            if line.startswith("#EXT-X-SKIP") or line.startswith("#EXT-X-PART"):
+                return None
+            if line and line[0] != "#":
+                return None  # a URI before the first EXTINF: let the full parser say why
+            _header_tag(header, line)
+        drop = header.media_sequence - prev.media_sequence
+        known = prev.segments
+        if drop < 0 or drop >= len(known):
+            return None
+        first_uri = known[drop].uri
+        second_inf = text.find("#EXTINF:", first_inf + 8)
+        window_end = second_inf if second_inf >= 0 else len(text)
+        if _uri_line_at(text[:window_end], first_uri, first_inf) < 0:
+            return None
+        anchor = _uri_line_at(text, known[-1].uri, first_inf)
+        if anchor < 0 or text.count("#EXTINF:", first_inf, anchor) != len(known) - drop:
+            return None
+        body = _Body()
+        _parse_lines(text[anchor:].splitlines(), None, body)
+        dropped_duration = sum(s.duration for s in known[:drop]) if drop else 0.0
+        body.duration += prev.duration - dropped_duration
+        new_count = len(body.segments)
+        body.segments = known[drop:] + body.segments if drop else known + body.segments
+        return _build(header, body, new_count, incremental=True)

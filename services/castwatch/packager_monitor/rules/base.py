@@ -1,0 +1,71 @@
+"""What a rule says about one alert type, and the alert type constants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PLAYLIST_UNREACHABLE = "PLAYLIST_UNREACHABLE"
+PLAYLIST_INVALID = "PLAYLIST_INVALID"
+PLAYLIST_STALE = "PLAYLIST_STALE"
+PLAYLIST_WINDOW_SHORT = "PLAYLIST_WINDOW_SHORT"
+MEDIA_SEQUENCE_GAP = "MEDIA_SEQUENCE_GAP"
+MEDIA_SEQUENCE_REGRESSION = "MEDIA_SEQUENCE_REGRESSION"
+DISCONTINUITY_SEQUENCE_ERROR = "DISCONTINUITY_SEQUENCE_ERROR"
+TARGET_DURATION_EXCEEDED = "TARGET_DURATION_EXCEEDED"
+SEGMENT_DURATION_DRIFT = "SEGMENT_DURATION_DRIFT"
+SEGMENT_UNREACHABLE = "SEGMENT_UNREACHABLE"
+SEGMENT_SLOW = "SEGMENT_SLOW"
+SEGMENT_INVALID = "SEGMENT_INVALID"
+SEGMENT_BITRATE_DEVIATION = "SEGMENT_BITRATE_DEVIATION"
+RENDITION_MISSING = "RENDITION_MISSING"
+LADDER_MISMATCH = "LADDER_MISMATCH"
+VARIANTS_OUT_OF_SYNC = "VARIANTS_OUT_OF_SYNC"
+MPD_INVALID = "MPD_INVALID"
+MPD_STALE = "MPD_STALE"
+CERT_EXPIRING = "CERT_EXPIRING"
+
+#: Default severity of each type (a rule may choose another, e.g. by days left).
+SEVERITY: dict[str, str] = {
+    PLAYLIST_UNREACHABLE: "critical", PLAYLIST_INVALID: "major", PLAYLIST_STALE: "critical",
+    PLAYLIST_WINDOW_SHORT: "minor", MEDIA_SEQUENCE_GAP: "major",
+    MEDIA_SEQUENCE_REGRESSION: "major", DISCONTINUITY_SEQUENCE_ERROR: "major",
+    TARGET_DURATION_EXCEEDED: "minor", SEGMENT_DURATION_DRIFT: "minor",
+    SEGMENT_UNREACHABLE: "major", SEGMENT_SLOW: "minor", SEGMENT_INVALID: "major",
+    SEGMENT_BITRATE_DEVIATION: "minor", RENDITION_MISSING: "major", LADDER_MISMATCH: "minor",
+    VARIANTS_OUT_OF_SYNC: "major", MPD_INVALID: "major", MPD_STALE: "critical",
+    CERT_EXPIRING: "major",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``bad`` is whether the condition of ``alert_type`` holds for ``rendition`` right now.
+
+    ``rendition`` None means channel-wide (alert subject ``CODE``), else ``CODE/rendition``.
+    """
+
+    alert_type: str
+    rendition: str | None
+    bad: bool
+    summary: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    severity: str | None = None
+
+    @property
+    def effective_severity(self) -> str:
+        return self.severity or SEVERITY.get(self.alert_type, "major")
+
+
+def ok(alert_type: str, rendition: str | None) -> Verdict:
+    return Verdict(alert_type, rendition, False)
+
+
+def label(channel: str, rendition: str | None) -> str:
+    """How a summary names its subject: ``CH_TV_HD_001 720p`` or ``CH_TV_HD_001``."""
+    return f"{channel} {rendition}" if rendition else channel
+
+
+def fmt_s(seconds: float) -> str:
+    """Seconds for a person: ``14.2 s``, ``6 s``."""
+    return f"{seconds:.0f} s" if abs(seconds - round(seconds)) < 0.05 else f"{seconds:.1f} s"

@@ -1,0 +1,119 @@
+"""What HLS and DASH channel workers share: the alert book, segment checks, the summary."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from castwatch.packager_monitor.alerting import AlertBook, policies
+from castwatch.packager_monitor.context import ChannelConfig, ProbeContext
+from castwatch.packager_monitor.master import Badges
+from castwatch.packager_monitor.rules.base import Verdict
+from castwatch.packager_monitor.rules.segment import SegmentLimits, SegmentSample, segment_verdicts
+from castwatch.packager_monitor.segments import check_segment
+
+logger = logging.getLogger(__name__)
+
+
+class Sampler:
+    """Deterministic sampling: ``fraction`` of the calls to ``take()`` return True."""
+
+    __slots__ = ("fraction", "_acc")
+
+    def __init__(self, fraction: float) -> None:
+        self.fraction, self._acc = fraction, 1.0 - 1e-9 if fraction > 0 else 0.0
+
+    def take(self) -> bool:
+        self._acc += self.fraction
+        if self._acc >= 1.0:
+            self._acc -= 1.0
+            return True
+        return False
+
+
+class ChannelWorker:
+    """Base of a channel's monitoring; ``run()`` is the channel's task until cancelled."""
+
+    protocol = "HLS"
+
+    def __init__(self, ctx: ProbeContext, cfg: ChannelConfig) -> None:
+        self.ctx, self.cfg = ctx, cfg
+        self.book = AlertBook(cfg.code, cfg.id, policies(ctx.settings.clear_hold_s))
+        self.badges: Badges | None = None
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.facts: dict[str, dict[str, Any]] = {}
+        self.tags = {"channel": cfg.code, "probe": ctx.probe_name}
+        now = ctx.clock()
+        for subject, alert_type, severity in cfg.adopt:
+            _, _, rendition = subject.partition("/")
+            self.book.adopt(rendition or None, alert_type, severity, now)
+
+    async def run(self) -> None:
+        raise NotImplementedError
+
+    def apply(self, verdicts: list[Verdict]) -> None:
+        ops = self.book.observe(verdicts, self.ctx.clock())
+        if ops:
+            for op in ops:
+                logger.info("%s %s %s: %s", op.kind, op.subject, op.alert_type, op.summary or "cleared")
+            self.ctx.emit(ops)
+
+    def stop(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        self.tasks.clear()
+
+    def drop(self, rendition: str) -> None:
+        task = self.tasks.pop(rendition, None)
+        if task is not None:
+            task.cancel()
+        self.facts.pop(rendition, None)
+        ops = self.book.drop_rendition(rendition)
+        if ops:
+            self.ctx.emit(ops)
+
+    def error_point(self, rendition: str | None, message: str) -> None:
+        tags = dict(self.tags, rendition=rendition or "")
+        self.ctx.points.write("channel_error", tags, {"error": message[:500]})
+
+    def summary(self) -> dict[str, Any]:
+        """The channels.last_check JSON: renditions' latest facts and open alerts."""
+        now = self.ctx.clock()
+        renditions = {}
+        for name, f in self.facts.items():
+            item = {k: v for k, v in f.items() if k != "changed_at"}
+            if "changed_at" in f:
+                item["last_change_age_s"] = round(now - f["changed_at"], 1)
+            renditions[name] = item
+        return {"protocol": self.protocol, "probe": self.ctx.probe_name,
+                "renditions": renditions, "open_alerts": self.book.open_alerts()}
+
+    async def check_segment(self, rendition: str, url: str, duration_s: float,
+                            declared_bps: int) -> None:
+        """Download one segment, time it, check its bytes; verdicts go to the alert book."""
+        res = await self.ctx.fetcher.get(url, "segment")
+        body = res.body or b""
+        invalid = check_segment(body, url) if res.status == 200 and res.error is None else None
+        sample = SegmentSample(url, res.status, res.error, res.elapsed, len(body), duration_s, invalid)
+        tpl = self.cfg.template
+        limits = SegmentLimits(
+            max_download_ms=tpl.max_download_ms if tpl else 2000.0,
+            min_download_ratio=tpl.min_download_ratio if tpl else 1.0,
+            declared_bps=declared_bps)
+        verdicts = segment_verdicts(self.cfg.code, rendition, sample, limits)
+        if any(v.bad for v in verdicts):
+            self.ctx.metrics.error("segment")
+        self.apply(verdicts)
+        self.ctx.points.write("segment_metric", dict(self.tags, rendition=rendition), {
+            "download_time_ms": round(res.elapsed * 1000, 2), "size_bytes": len(body),
+            "http_status": res.status or 0, "duration": duration_s})
+
+
+def next_poll(now: float, base_s: float, changed: bool, stale_at: float | None) -> float:
+    """RFC 8216 §6.3.4: reload after the target duration, after half of it when the last
+    reload was unchanged; never later than the moment the playlist would become stale."""
+    due = now + (base_s if changed else base_s / 2)
+    if stale_at is not None and now < stale_at + 0.02 < due:
+        due = stale_at + 0.02
+    return due
