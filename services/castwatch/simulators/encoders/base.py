@@ -139,6 +139,7 @@ class EncoderSimulator(ABC):
     async def start(self) -> None: ...
 
     async def stop(self) -> None:
+        self.state.set_faults(hang=False)  # release hung handlers so the server can shut down
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
