@@ -7,8 +7,9 @@ quick failures and resets once the child has stayed up for ``stable_after_s``), 
 :meth:`Supervisor.stop` sends SIGTERM to every child, waits, then SIGKILLs what is left.
 
 A child that exits saying its subcommand is "not implemented yet" (the placeholder of an area
-that has not landed) is marked ``unavailable`` and not restarted: a missing part must not
-crash-loop forever. The decisions (delay, placeholder) are pure functions, tested alone.
+that has not landed), or whose command line argparse refused, is marked ``unavailable`` and not
+restarted: a missing part must not crash-loop forever. The decisions (delay, placeholder,
+usage error) are pure functions, tested alone.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def backoff_delay(consecutive_failures: int, *, base_s: float = 1.0, cap_s: floa
 def is_placeholder_exit(returncode: int | None, last_lines: Iterable[str]) -> bool:
     """True when a child exited non-zero with the placeholder's "not implemented yet"."""
     return bool(returncode) and any(PLACEHOLDER_MARK in line for line in last_lines)
+
+
+def is_usage_error(returncode: int | None, last_lines: Iterable[str]) -> bool:
+    """True when argparse refused the child's command line (exit 2, "error:"): a restart with
+    the same arguments cannot help."""
+    return returncode == 2 and any(line.startswith("castwatch: error:") for line in last_lines)
 
 
 @dataclass
@@ -146,6 +153,10 @@ class Supervisor:
         if is_placeholder_exit(code, child.last_lines):
             child.status = "unavailable"
             self.emit("up", f"{name} is not implemented in this build; not restarting it")
+            return
+        if is_usage_error(code, child.last_lines):
+            child.status = "unavailable"
+            self.emit("up", f"{name} refused its command line; not restarting it")
             return
         if now - child.started_at >= self._stable_after_s:
             child.failures = 0

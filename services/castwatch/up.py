@@ -18,7 +18,6 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Mapping
 from types import FrameType
 
 from castwatch.common.config import Settings
@@ -32,10 +31,6 @@ logger = logging.getLogger(__name__)
 #: The four long-running processes, in start order.
 PROCESSES = ("api", "probe", "encoders", "notify")
 
-#: Where each non-API process serves /metrics when its area's settings do not say.
-DEFAULT_METRICS_BINDS = {
-    "probe": ("127.0.0.1", 9101), "encoders": ("127.0.0.1", 9102), "notify": ("127.0.0.1", 9103),
-}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,9 +56,10 @@ def bind_url(bind: tuple[str, int], path: str = "") -> str:
 
 
 def _metrics_bind(settings: Settings, area: str) -> tuple[str, int]:
-    """The area's ``metrics_bind`` setting (read from its settings class), else the contract default."""
-    bind = getattr(getattr(settings, area), "metrics_bind", None)
-    return tuple(bind) if bind else DEFAULT_METRICS_BINDS[area]  # type: ignore[return-value]
+    """Where the area's process serves /metrics (PROBE_/ENCODERS_/NOTIFY_METRICS_BIND)."""
+    binds = {"probe": settings.probe.metrics_bind, "encoders": settings.encoders.metrics_bind,
+             "notify": settings.notify.metrics_bind}
+    return binds[area]
 
 
 def process_specs(settings: Settings, database_url: str, without: list[str]) -> list[ChildSpec]:
@@ -81,19 +77,18 @@ def process_specs(settings: Settings, database_url: str, without: list[str]) -> 
     return specs
 
 
-def integrations(settings: Settings, env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+def integrations(settings: Settings) -> list[tuple[str, str, str]]:
     """Status rows for the optional integrations: used when configured, skipped when not."""
     rows = []
     if settings.influx.url:
         rows.append(("influxdb", "used", f"{settings.influx.url} bucket={settings.influx.bucket}"))
     else:
         rows.append(("influxdb", "skipped", "INFLUXDB_URL not set: time series are not stored"))
-    telegram = any(env.get(k) for k in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN_FILE"))
-    rows.append(("telegram", "used" if telegram else "skipped",
-                 "bot token set" if telegram else "TELEGRAM_BOT_TOKEN not set"))
-    smtp = bool(env.get("SMTP_HOST"))
-    rows.append(("email", "used" if smtp else "skipped",
-                 f"SMTP {env.get('SMTP_HOST')}" if smtp else "SMTP_HOST not set"))
+    telegram, smtp = settings.notify.telegram, settings.notify.smtp
+    rows.append(("telegram", "used" if telegram.configured else "skipped",
+                 "bot token set" if telegram.configured else "TELEGRAM_BOT_TOKEN not set"))
+    rows.append(("email", "used" if smtp.configured else "skipped",
+                 f"SMTP {smtp.host}:{smtp.port}" if smtp.configured else "SMTP_HOST not set"))
     return rows
 
 
@@ -106,8 +101,6 @@ def _install_signals(stop: threading.Event) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-
     configure_logging(settings.log_format, settings.log_level, "up")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per revision is noise here
     stop = threading.Event()
@@ -127,7 +120,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         rows = [("database", "embedded" if embedded else "external",
                  str(embedded.data_dir) if embedded else _redact(database_url))]
         rows += [(s.name, "starting", s.url) for s in specs]
-        rows += integrations(settings, os.environ)
+        rows += integrations(settings)
         print("castwatch up: what runs where\n" + status_table(rows), flush=True)
         if demo is not None:
             print(demo.banner(), flush=True)

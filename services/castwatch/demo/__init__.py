@@ -1,0 +1,139 @@
+"""``castwatch up --demo``: simulated origin and encoders, seeded data, injected faults.
+
+:class:`Demo` adds the simulators to the supervised processes, seeds the database
+(:mod:`castwatch.demo.seed`, idempotent) and runs the fault rotation
+(:mod:`castwatch.demo.faults`) in a thread until the stack stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+
+from castwatch.common.config import Settings
+from castwatch.common.db import make_engine, make_session_factory, transaction
+from castwatch.demo.faults import FaultInjector, fault_plan
+from castwatch.demo.seed import SEGMENT_SECONDS, DemoTopology, Seeded, seed
+from castwatch.supervisor import ChildSpec, Supervisor
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "DEMO_"
+CHANNELS = 4
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    fault_interval_s: float = 180.0
+    fault_duration_s: float = 60.0
+    first_fault_after_s: float = 45.0
+    base_port: int = 8180  # 0 = any free ports
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> DemoOptions:
+        interval = float(args.fault_interval)
+        if interval <= 0:
+            raise SystemExit("castwatch up: --fault-interval must be > 0")
+        duration = args.fault_duration if args.fault_duration is not None else min(interval / 2, 60.0)
+        return cls(fault_interval_s=interval, fault_duration_s=min(float(duration), interval),
+                   first_fault_after_s=min(interval, 45.0), base_port=int(args.demo_port))
+
+
+def _ports(base: int, count: int) -> list[int]:
+    if base:
+        return [base + i for i in range(count)]
+    ports = []
+    for _ in range(count):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+    return ports
+
+
+class Demo:
+    """The demo's simulators, seed data and fault loop for one ``castwatch up --demo`` run."""
+
+    def __init__(self, options: DemoOptions, settings: Settings, database_url: str) -> None:
+        self.options = options
+        self.settings = settings
+        self.database_url = database_url
+        origin, primary, backup = _ports(options.base_port, 3)
+        self.origin_url = f"http://127.0.0.1:{origin}"
+        self.topology = DemoTopology(
+            origin_url=self.origin_url,
+            channel_codes=tuple(f"{CHANNEL_PREFIX}{i:03d}" for i in range(1, CHANNELS + 1)),
+            primary_address=f"127.0.0.1:{primary}", backup_address=f"127.0.0.1:{backup}")
+        self._ports = (origin, primary, backup)
+        self.seeded: Seeded | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def notifications(self) -> bool:
+        """Whether demo alerts are sent to people (Telegram or SMTP is configured)."""
+        notify = self.settings.notify
+        return notify.telegram.configured or notify.smtp.configured
+
+    def simulator_specs(self) -> list[ChildSpec]:
+        cli = [sys.executable, "-m", "castwatch.cli", "sim"]
+        origin, primary, backup = self._ports
+        return [
+            ChildSpec("sim-origin", [*cli, "origin", "--port", str(origin), "--channels", str(CHANNELS),
+                                     "--prefix", CHANNEL_PREFIX, "--segment-seconds",
+                                     str(SEGMENT_SECONDS)], url=f"{self.origin_url}/_sim/channels"),
+            ChildSpec("sim-primary", [*cli, "encoder", "--kind", "generic_http", "--port", str(primary)],
+                      url=f"http://127.0.0.1:{primary}/_sim/state"),
+            ChildSpec("sim-backup", [*cli, "encoder", "--kind", "generic_http", "--port", str(backup)],
+                      url=f"http://127.0.0.1:{backup}/_sim/state"),
+        ]
+
+    def seed(self) -> Seeded:
+        engine = make_engine(self.database_url, pool_size=1, application_name="castwatch-demo")
+        try:
+            with transaction(make_session_factory(engine)) as session:
+                self.seeded = seed(session, self.topology, notify=self.notifications)
+        finally:
+            engine.dispose()
+        logger.info("demo data seeded: %d channels, group demo-studio, 2 recipients",
+                    len(self.seeded.channel_ids))
+        return self.seeded
+
+    def banner(self) -> str:
+        assert self.seeded is not None, "seed() first"
+        host, port = self.settings.api.bind
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        o = self.options
+        return "\n".join([
+            "castwatch demo:",
+            f"  admin API key   {self.seeded.admin_key}",
+            f"  try             curl -H 'Authorization: Bearer {self.seeded.admin_key}' "
+            f"http://{shown}:{port}/api/v1/alerts",
+            f"  channels        {', '.join(self.topology.channel_codes)} (origin {self.origin_url})",
+            "  encoders        demo-primary + demo-backup in group demo-studio",
+            "  notifications   " + ("demo rule sends every alert to the demo recipients"
+                                    if self.notifications else "off: set TELEGRAM_BOT_TOKEN or SMTP_HOST "
+                                    "(the demo rule stays disabled)"),
+            f"  faults          first in {o.first_fault_after_s:.0f}s, then every "
+            f"{o.fault_interval_s:.0f}s, each for {o.fault_duration_s:.0f}s (--fault-interval)",
+        ])
+
+    def start_faults(self, supervisor: Supervisor, stop: threading.Event) -> None:
+        _origin, primary, backup = self._ports
+        plan = fault_plan(self.origin_url, self.topology.channel_codes,
+                          f"http://127.0.0.1:{primary}", f"http://127.0.0.1:{backup}")
+        injector = FaultInjector(plan, interval_s=self.options.fault_interval_s,
+                                 duration_s=self.options.fault_duration_s,
+                                 first_delay_s=self.options.first_fault_after_s,
+                                 emit=lambda line: supervisor.emit("demo", line))
+        self._stop = stop
+        self._thread = threading.Thread(target=injector.run, args=(stop,), name="demo-faults",
+                                        daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Wait for the fault loop to clear its active fault (``stop`` is already set)."""
+        if self._thread is not None:
+            self._thread.join(timeout=10)
