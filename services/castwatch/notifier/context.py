@@ -93,7 +93,7 @@ def batch_context(session: Session, rows: Sequence[Delivery], person: Recipient,
     events = {e.id: e for e in session.scalars(select(AlertEvent).where(
         AlertEvent.id.in_([r.event_id for r in rows if r.event_id is not None])))}
     names = _names(session, [*alerts.values(), *roots.values(), *folded])
-    items = []
+    items: list[dict[str, Any]] = []
     for row in rows:
         alert = alerts.get(row.alert_id) if row.alert_id is not None else None
         if alert is None or any(i["alert"]["id"] == alert.id for i in items):
@@ -108,7 +108,7 @@ def batch_context(session: Session, rows: Sequence[Delivery], person: Recipient,
             "folded": [alert_dict(f, names, now, person.timezone) for f in folded
                        if f.root_cause_alert_id == alert.id],
         })
-    first = items[0] if items else {"alert": {}, "event": None}
+    first: dict[str, Any] = items[0] if items else {"alert": {}, "event": None}
     link = f"{public_url}/alerts/{first['alert']['id']}" if public_url and items else None
     return {
         "items": items, "alert": first["alert"], "event": first["event"], "link": link,

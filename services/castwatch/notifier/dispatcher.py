@@ -27,8 +27,6 @@ from castwatch.notifier.transports.base import Transport, TransportError, Transp
 
 logger = logging.getLogger(__name__)
 
-TICK_EVERY_S = 5.0
-
 
 def worker_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -67,7 +65,7 @@ class Dispatcher:
             while not stop.is_set():
                 timeout = self._settings.poll_interval_s
                 try:
-                    if time.monotonic() - last_tick >= TICK_EVERY_S:
+                    if time.monotonic() - last_tick >= self._settings.tick_interval_s:
                         await asyncio.to_thread(self.planner.tick)
                         last_tick = time.monotonic()
                     self.metrics.planned.inc(await asyncio.to_thread(self.planner.plan_pending))

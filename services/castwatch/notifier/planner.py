@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import CursorResult, and_, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -147,11 +148,11 @@ class Planner:
         )
         if settled:
             session.execute(
-                NotifyCursor.__table__.update().where(
+                update(NotifyCursor).where(
                     and_(NotifyCursor.id == 1, NotifyCursor.last_event_id < settled)
                 ).values(last_event_id=settled, updated_at=func.now())
             )
-            session.execute(PlannedEvent.__table__.delete().where(PlannedEvent.event_id <= settled))
+            session.execute(delete(PlannedEvent).where(PlannedEvent.event_id <= settled))
 
     def _plan(self, session: Session, events: Sequence[AlertEvent]) -> int:
         alerts = load_alerts(session, sorted({e.alert_id for e in events}))
@@ -174,12 +175,13 @@ class Planner:
                 planned = plan_event(facts, alert, rules, people, windows,
                                      root_cause_open=alert.root_cause_alert_id in open_roots)
                 for p in planned:
-                    result = session.execute(insert(Delivery).values(
+                    stmt = insert(Delivery).values(
                         alert_id=alert.id, event_id=event.id, rule_id=p.rule_id,
                         recipient_id=p.recipient_id, transport=p.transport, kind=p.kind,
                         status=p.status, group_key=p.group_key, next_attempt_at=p.due_at,
                         last_error=p.reason, payload={},
-                    ).on_conflict_do_nothing(constraint="uq_deliveries_event_recipient"))
+                    ).on_conflict_do_nothing(constraint="uq_deliveries_event_recipient")
+                    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
                     inserted += result.rowcount or 0
             session.execute(insert(PlannedEvent).values(event_id=event.id)
                             .on_conflict_do_nothing(index_elements=["event_id"]))

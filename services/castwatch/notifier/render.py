@@ -61,14 +61,14 @@ class Renderer:
 
 
 def _with_defaults(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
-    out = {"items": [], "alert": {}, "event": None, "link": None, "note": None,
+    out: dict[str, Any] = {"items": [], "alert": {}, "event": None, "link": None, "note": None,
            "recipient": {"name": "", "role": ""}, "now": ""}
     out.update(ctx)
     out["kind"] = kind
     out["kind_label"] = KIND_LABELS.get(kind, kind)
-    alert = out["alert"] or {}
-    icon = ICONS.get(alert.get("state") if alert.get("state") != "firing" else alert.get("severity", ""),
-                     "🔔")
+    alert: dict[str, Any] = out["alert"] or {}
+    state = str(alert.get("state", ""))
+    icon = ICONS.get(state if state != "firing" else str(alert.get("severity", "")), "🔔")
     out.setdefault("headline", f"{icon} {KIND_LABELS.get(kind, kind)}")
     return out
 

@@ -64,6 +64,7 @@ class NotifySettings:
 
     metrics_bind: tuple[str, int] = ("127.0.0.1", 9103)
     poll_interval_s: float = 2.0
+    tick_interval_s: float = 5.0
     templates_dir: Path | None = None
     public_url: str | None = None
     batch_size: int = 50
@@ -86,6 +87,7 @@ class NotifySettings:
         return cls(
             metrics_bind=env_bind(env, "NOTIFY_METRICS_BIND", "127.0.0.1:9103"),
             poll_interval_s=env_float(env, "NOTIFY_POLL_INTERVAL_S", 2.0, minimum=0.05),
+            tick_interval_s=env_float(env, "NOTIFY_TICK_INTERVAL_S", 5.0, minimum=0.1),
             templates_dir=Path(templates) if templates else None,
             public_url=public_url.rstrip("/") if public_url else None,
             batch_size=env_int(env, "NOTIFY_BATCH_SIZE", 50, minimum=1, maximum=1000),

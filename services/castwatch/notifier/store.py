@@ -19,8 +19,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -167,7 +168,7 @@ class OutboxStore:
         if not ids:
             return 0
         with transaction(self._factory) as session:
-            result = session.execute(update(Delivery).where(
+            result: CursorResult[Any] = session.execute(update(Delivery).where(  # type: ignore[assignment]
                 Delivery.id.in_(ids), Delivery.claimed_by == self.worker_id, Delivery.status == "sending",
                 Delivery.claimed_at < func.now() - timedelta(seconds=self._settings.claim_timeout_s / 4),
             ).values(claimed_at=func.now()))
@@ -182,11 +183,11 @@ class OutboxStore:
         """Mark the batch sent with the provider id; False if the claim was lost meanwhile."""
         now = self._clock()
         with transaction(self._factory) as session:
-            done = session.execute(update(Delivery).where(
+            done: CursorResult[Any] = session.execute(update(Delivery).where(  # type: ignore[assignment]
                 Delivery.id == job.ids[0], Delivery.claimed_by == self.worker_id,
                 Delivery.status == "sending",
             ).values(status="sent", sent_at=now, external_id=result.external_id,
-                     thread_id=result.thread_id, last_error=None)).rowcount
+                     thread_id=result.thread_id, last_error=None))
             if len(job.ids) > 1:
                 session.execute(update(Delivery).where(
                     Delivery.id.in_(job.ids[1:]), Delivery.claimed_by == self.worker_id,
@@ -197,7 +198,7 @@ class OutboxStore:
                                 .values(telegram_chat_id=int(result.new_address)))
                 logger.warning("recipient=%s telegram chat migrated to %s", job.recipient_id,
                                result.new_address)
-        return bool(done)
+        return bool(done.rowcount)
 
     def record_failure(self, job: Job, exc: TransportError) -> str:
         """Reschedule with backoff or fail for good; returns the new status."""

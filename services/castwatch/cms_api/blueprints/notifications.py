@@ -112,7 +112,8 @@ def _targets(body: TestRequest) -> list[tuple[int, str, int | None]]:
     if body.recipient_id is not None:
         person = get_or_404(Recipient, body.recipient_id, "recipient")
         spec = recipient_spec(person)
-        pairs = [(person.id, t, None) for t in ("telegram", "email") if spec.can_receive(t)]
+        pairs: list[tuple[int, str, int | None]] = [
+            (person.id, t, None) for t in ("telegram", "email") if spec.can_receive(t)]
     else:
         rule = get_or_404(NotificationRule, body.rule_id or 0, "rule")
         people = [recipient_spec(r) for r in session.scalars(select(Recipient).order_by(Recipient.id))]

@@ -76,9 +76,12 @@ class EmailTransport(Transport):
                 smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
-            raise _classify(code, text.decode(errors="replace")) from exc
+            raw = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+            raise _classify(code, raw) from exc
         except smtplib.SMTPResponseException as exc:
-            raise _classify(exc.smtp_code, exc.smtp_error.decode(errors="replace")) from exc
+            error = exc.smtp_error
+            raw = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+            raise _classify(exc.smtp_code, raw) from exc
         except (smtplib.SMTPException, OSError) as exc:  # disconnects, timeouts, refused
             raise TransportError(f"smtp connection: {exc!r}") from exc
         message_id = str(mail["Message-ID"])
