@@ -11,7 +11,8 @@ from tests.encoder_manager.helpers import encoder_row, wait_for
 
 def open_alerts(session_factory) -> dict[tuple[str, str], Alert]:
     with session_factory() as s:
-        return {(a.subject, a.alert_type): a for a in s.scalars(select(Alert).where(Alert.state != "resolved"))}
+        rows = s.scalars(select(Alert).where(Alert.state != "resolved"))
+        return {(a.subject, a.alert_type): a for a in rows}
 
 
 FAULTS = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -103,10 +104,8 @@ def test_a_503_is_retried_before_it_counts(make_sim):
 
     async def scenario():
         driver = driver_for(sim)
-        try:
+        with contextlib.suppress(DriverHTTPError):
             await driver.poll()
-        except DriverHTTPError:
-            pass
         return len(sim.state.requests_matching("/apis/authentication"))
 
     run(scenario())

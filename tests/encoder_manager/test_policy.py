@@ -75,8 +75,9 @@ def test_a_backup_that_never_goes_live_is_stopped_and_the_next_one_tried():
     views = {P: failing(8), B1: standby(), B2: standby()}
     assert decide(POLICY, MEMBERS, views, verifying, 14.0)[1] == []  # still within verify timeout
     state, actions = decide(POLICY, MEMBERS, views, verifying, 15.0)
-    assert ops(actions) == [("event_finished", B1, None), ("stop", B1, None), ("raise", None, FAILOVER_FAILED),
-                            ("event_started", B2, None), ("start", B2, None)]
+    assert ops(actions) == [("event_finished", B1, None), ("stop", B1, None),
+                            ("raise", None, FAILOVER_FAILED), ("event_started", B2, None),
+                            ("start", B2, None)]
     assert state.candidate_id == B2 and state.failover_failed
 
 
@@ -145,7 +146,8 @@ def test_a_predicted_overheat_moves_the_output_preemptively():
 
 def test_a_cooling_encoder_is_not_a_candidate():
     cooling = MemberView(reachable=True, ok=True, cooling=True, seen=True)
-    state, _ = decide(POLICY, MEMBERS, {P: failing(3), B1: cooling, B2: standby()}, GroupState(active_id=P), 5.0)
+    views = {P: failing(3), B1: cooling, B2: standby()}
+    state, _ = decide(POLICY, MEMBERS, views, GroupState(active_id=P), 5.0)
     assert state.candidate_id == B2
 
 
