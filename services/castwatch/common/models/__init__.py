@@ -25,6 +25,12 @@ from castwatch.common.models.encoders import (
     EncoderGroup,
     FailoverEvent,
 )
+from castwatch.common.models.incidents import (
+    Incident,
+    IncidentAlert,
+    ScheduleItem,
+    ScheduleSource,
+)
 from castwatch.common.models.notify import (
     ROLES,
     TRANSPORTS,
@@ -42,4 +48,5 @@ __all__ = [
     "Alert", "AlertEvent", "ApiKey", "Base", "Channel", "Delivery", "Encoder", "EncoderCommand",
     "EncoderGroup", "FailoverEvent", "Lease", "MaintenanceWindow", "NotificationRule", "Probe",
     "NotifyCursor", "PlannedEvent", "Recipient", "Template", "TemplateRendition", "utcnow",
+    "Incident", "IncidentAlert", "ScheduleItem", "ScheduleSource",
 ]
