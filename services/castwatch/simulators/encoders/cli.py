@@ -1,15 +1,60 @@
-"""Placeholder: implemented by its issue."""
+"""Run a simulated encoder of one vendor family on this machine, speaking the vendor's own
+protocol (AJA HELO /config, Matrox Monarch sdk.aspx, Haivision Makito /apis, obs-websocket v5,
+Blackmagic TCP text protocol, generic JSON). Faults can be switched at run time through the
+control API: POST /_sim/faults {"overheat": true} (see docs/encoders.md)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import signal
+import sys
 
 from castwatch.common.config import Settings
+from castwatch.simulators.encoders import SIMULATORS, EncoderSimulator, SimState, simulator_class
+from castwatch.simulators.encoders.state import FaultPlan
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--kind", required=True, choices=sorted(SIMULATORS), help="device family")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="protocol port (default: any free port)")
+    parser.add_argument("--control-port", type=int, default=0,
+                        help="control API port for socket devices (blackmagic); HTTP devices use --port")
+    parser.add_argument("--name", default="sim-encoder", help="device name it reports")
+    parser.add_argument("--username", default="admin")
+    parser.add_argument("--password", default="admin", help="device password ('' for none)")
+    parser.add_argument("--streaming", action="store_true", help="start with the stream on air")
+    parser.add_argument("--faults", default="{}",
+                        help='initial fault plan as JSON, e.g. \'{"flapping": 0.3}\'')
+    parser.add_argument("--run-for", type=float, default=None, metavar="SECONDS",
+                        help="stop after this many seconds (default: until signalled)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    raise SystemExit("not implemented yet")
+    try:
+        faults = FaultPlan.from_dict(json.loads(args.faults))
+    except (ValueError, TypeError) as exc:
+        print(f"castwatch sim encoder: bad --faults: {exc}", file=sys.stderr)
+        return 2
+    state = SimState(name=args.name, username=args.username, password=args.password,
+                     streaming=args.streaming, faults=faults)
+    sim = simulator_class(args.kind)(state, host=args.host, port=args.port, control_port=args.control_port)
+    asyncio.run(_serve(sim, args.run_for))
+    return 0
+
+
+async def _serve(sim: EncoderSimulator, run_for: float | None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if run_for is not None:
+        loop.call_later(run_for, stop.set)
+    await sim.start()
+    print(json.dumps({"kind": sim.kind, "address": sim.address, "control": sim.control_url}), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await sim.stop()
