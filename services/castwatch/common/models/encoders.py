@@ -11,9 +11,11 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -113,6 +115,8 @@ class EncoderCommand(Base):
     __table_args__ = (
         enum_check("action", COMMAND_ACTIONS),
         enum_check("status", ("pending", "running", "done", "failed")),
+        # the encoder manager claims pending commands every few seconds: keep that scan tiny
+        Index("ix_encoder_commands_pending", "id", postgresql_where=text("status = 'pending'")),
     )
 
 
