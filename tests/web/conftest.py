@@ -155,7 +155,7 @@ def sign_in(page: Any, admin_key: str) -> Callable[..., Any]:
         page.fill("#signin-key", key or admin_key)
         page.click("#signin-form button[type=submit]")
         page.wait_for_selector("#topbar:not([hidden])")
-        page.wait_for_selector("#view .spinner", state="detached")
+        page.wait_for_selector("body[data-ready]")  # the page has loaded its data and rendered
         return page
 
     return go

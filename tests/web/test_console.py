@@ -161,16 +161,15 @@ def test_manual_failover_asks_for_confirmation_and_queues_a_command(
     group.locator('[data-action="failover"]').click()
     expect(page.locator("#dialog")).to_contain_text("Fail over Main studio?")
     page.click("#dialog button:has-text('Cancel')")
-    active = enc["encoders"]["helo-a"]["id"]
-    assert rest.call("GET", f"/encoders/{active}/commands") == []  # cancelled: nothing sent
+    standby = enc["encoders"]["helo-b"]["id"]
+    assert rest.call("GET", f"/encoders/{standby}/commands") == []  # cancelled: nothing sent
 
     group.locator('[data-action="failover"]').click()
+    expect(page.locator("#dialog select[name=target]")).to_have_value(str(standby))
     page.click("#dialog button[type=submit]")
-    expect(group).to_contain_text("last command: failover")
-    commands = rest.call("GET", f"/encoders/{active}/commands")
-    assert [c["action"] for c in commands] == ["failover"]
-    assert commands[0]["params"] == {"target_encoder_id": enc["encoders"]["helo-b"]["id"]}
-    assert commands[0]["requested_by"] == "ops-admin"
+    expect(group.locator(f'[data-encoder-id="{standby}"]')).to_contain_text("last command: failover")
+    commands = rest.call("GET", f"/encoders/{standby}/commands")  # "failover" to a standby = put it on air
+    assert [(c["action"], c["requested_by"]) for c in commands] == [("failover", "ops-admin")]
 
 
 def test_every_page_renders_with_data_and_is_saved_as_a_screenshot(

@@ -41,12 +41,14 @@ async function route() {
   }
   document.title = `${TITLES[name]} · castwatch`;
   const view = $("#view");
+  delete document.body.dataset.ready; // set again once the page has loaded (tests and kiosks wait on it)
   clear(view, h("p.spinner", { text: "Loading…" }));
   current = { name, handle: null };
   try {
     const handle = await PAGES[name].mount(view, { args, query, session });
     if (seq !== mountSeq) { handle && handle.unmount && handle.unmount(); return; }
     current.handle = handle || {};
+    document.body.dataset.ready = name;
   } catch (err) {
     if (seq !== mountSeq) return;
     console.error(err);

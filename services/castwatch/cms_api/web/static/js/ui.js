@@ -134,8 +134,9 @@ export function formDialog({ title, body, fields = [], confirm = "OK", danger = 
         await onSubmit(values);
         finish(values);
       } catch (err) {
-        if (err.field && form.querySelector(`[data-error-for="${err.field}"]`)) showFieldError(form, err.field, err.message);
-        else error.textContent = err.message || String(err);
+        const msg = cleanMessage(err.message || String(err));
+        if (err.field && form.querySelector(`[data-error-for="${CSS.escape(err.field)}"]`)) showFieldError(form, err.field, msg);
+        else error.textContent = msg;
       } finally {
         submit.disabled = false;
       }
@@ -145,6 +146,12 @@ export function formDialog({ title, body, fields = [], confirm = "OK", danger = 
     dlg.showModal();
     (form.querySelector("input,textarea,select") || submit).focus();
   });
+}
+
+/** An API message without pydantic's plumbing ("body: Value error, …"), capitalised. */
+export function cleanMessage(message) {
+  const msg = String(message).replace(/^(body|query):\s*/, "").replace(/^Value error,\s*/i, "");
+  return msg.charAt(0).toUpperCase() + msg.slice(1);
 }
 
 export function confirmDialog(title, body, confirm = "Confirm", danger = true) {

@@ -2,7 +2,7 @@
 
 import { api, ApiError } from "../api.js";
 import { loadGroups, loadProbes, loadTemplates, PATHS } from "../data.js";
-import { clear, clearFieldErrors, fieldInput, h, showFieldError, toast } from "../ui.js";
+import { cleanMessage, clear, clearFieldErrors, fieldInput, h, showFieldError, toast } from "../ui.js";
 
 /** Sends the changed fields of channel `id` (PUT keeps omitted fields). */
 export function updateChannel(id, body) {
@@ -110,7 +110,7 @@ export async function mount(view, ctx) {
 export function showApiError(form, formError, err) {
   const field = err instanceof ApiError && err.field ? String(err.field).split(".")[0] : null;
   const message = friendlyMessage(form, field, err.message || String(err));
-  if (!(field && showFieldError(form, field, message))) formError.textContent = message;
+  if (!(field && showFieldError(form, field, message))) formError.textContent = cleanMessage(message);
   const bad = form.querySelector(".field.invalid input, .field.invalid select");
   if (bad) bad.focus();
 }
@@ -120,11 +120,11 @@ export function showApiError(form, formError, err) {
  * field's own hint instead of a regular expression when the value had the wrong format.
  */
 export function friendlyMessage(form, field, message) {
-  if (!field) return message;
+  if (!field) return cleanMessage(message);
   const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
   const wrap = input && input.closest(".field");
   if (!wrap) return message;
-  let msg = message.replace(new RegExp(`^${field}[\\w.]*:\\s*`), "");
+  let msg = cleanMessage(message).replace(new RegExp(`^${field}[\\w.]*:\\s*`, "i"), "");
   const hint = wrap.querySelector("small");
   if (hint && /should match pattern/i.test(msg)) msg = `Wrong format: expected ${hint.textContent}.`;
   const label = (wrap.querySelector("span") || {}).textContent || "";

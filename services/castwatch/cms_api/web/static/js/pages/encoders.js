@@ -1,7 +1,11 @@
 // Encoders: each failover group with its primary and backups, their health, which one is on air,
 // manual failover (confirmed) through POST /encoders/{id}/control, and recent failover events.
+//
+// Control semantics (encoder manager): "failover" sent to a standby puts that standby on air; sent
+// to the active encoder it lets the manager pick the next healthy standby; "failback" returns the
+// group to its preferred (primary) encoder.
 
-import { api, request, rows } from "../api.js";
+import { api, rows } from "../api.js";
 import { isDelete, loadEncoders, loadGroups, onAir, PATHS, rowOf, upsert } from "../data.js";
 import { clear, debounce, fmtNum, fmtTime, formDialog, h, light, relTime, toast } from "../ui.js";
 
@@ -32,7 +36,9 @@ export function health(enc) {
 
 export async function mount(view, ctx) {
   const canWrite = ctx.session.scope !== "read";
-  const state = { groups: [], encoders: [], failovers: null, commands: new Map() };
+  // failovers: rows from the API, or (when the API has no list) those seen live since page load.
+  const state = { groups: [], encoders: [], failovers: [], failoversLiveOnly: false, commands: new Map() };
+  let gone = false; // set on unmount: background polls stop
   const groupsBox = h("div.grid#encoder-groups");
   const eventsBox = h("section.card#failover-events");
   clear(view, h("div.page-head", h("h1", { text: "Encoders" }), h("span.muted#encoder-count")), groupsBox, eventsBox);
@@ -54,20 +60,38 @@ export async function mount(view, ctx) {
     const { active } = onAir(group, members);
     const targets = members.filter((e) => e.id !== (active && active.id) && e.enabled);
     if (!targets.length) { toast("This group has no other enabled encoder to fail over to.", "error"); return; }
+    const options = targets.map((e) => [String(e.id), `${e.name} (${e.role}, ${e.state})`]);
+    if (active && targets.length > 1) options.push([String(active.id), "the next healthy standby (the manager chooses)"]);
     await formDialog({
       title: `Fail over ${group.name}?`,
-      body: `The output moves ${active ? `off ${active.name} (on air now)` : ""} to the encoder chosen below. Viewers may see a short glitch.`,
-      fields: [{ name: "target", label: "Put on air", type: "select", options: targets.map((e) => [String(e.id), `${e.name} (${e.role}, ${e.state})`]) }],
+      body: `The output moves ${active ? `off ${active.name}, on air now, ` : ""}to the encoder chosen below. Viewers may see a short glitch.`,
+      fields: [{ name: "target", label: "Put on air", type: "select", options }],
       confirm: "Fail over now", danger: true,
       onSubmit: async ({ target }) => {
-        const from = active || members.find((e) => e.role === "primary") || members[0];
-        const cmd = await request("POST", `/encoders/${from.id}/control`, { absolute: true,
-          body: { action: "failover", params: { target_encoder_id: Number(target) } } });
-        if (cmd && cmd.id) state.commands.set(from.id, cmd);
+        const id = Number(target);
+        const cmd = await api.post(`${PATHS.encoders}/${id}/control`, { action: "failover" });
+        if (cmd && cmd.id) state.commands.set(id, cmd);
         toast(`Failover requested (command ${cmd && cmd.id ? `#${cmd.id}, ${cmd.status}` : "sent"}).`, "ok");
         render();
+        if (cmd && cmd.id) followCommand(id, cmd.id);
       },
     });
+  }
+
+  /** Polls a queued command (the live feed does not carry commands) until it ends, ≤ 60 s. */
+  async function followCommand(encoderId, commandId) {
+    for (let i = 0; i < 60 && !gone; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      let cmd;
+      try { cmd = (await api.get(`${PATHS.encoders}/${encoderId}/commands`)).find((c) => c.id === commandId); } catch { continue; }
+      if (!cmd || gone) return;
+      state.commands.set(encoderId, cmd);
+      renderSoon();
+      if (cmd.status === "done" || cmd.status === "failed") {
+        toast(`${cmd.action} ${cmd.status === "done" ? "done" : "failed"}: ${cmd.result || ""}`, cmd.status === "done" ? "ok" : "error", 8000);
+        return;
+      }
+    }
   }
 
   function render() {
@@ -97,9 +121,9 @@ export async function mount(view, ctx) {
   function renderEvents() {
     const names = new Map(state.encoders.map((e) => [e.id, e.name]));
     const groups = new Map(state.groups.map((g) => [g.id, g.name]));
-    clear(eventsBox, h("h2", { text: "Failover events" }), state.failovers === null
-      ? h("p.empty", { text: "The API does not list failover events yet." })
-      : state.failovers.length === 0 ? h("p.empty", { text: "No failover so far." })
+    clear(eventsBox, h("h2", { text: "Failover events" }),
+      state.failoversLiveOnly ? h("p.muted", { text: "Switches seen live since this page opened (the API keeps the full history in failover_events)." }) : null,
+      state.failovers.length === 0 ? h("p.empty", { text: "No failover so far." })
         : h("div.table-wrap", h("table.responsive",
           h("thead", h("tr", ["When", "Group", "From → to", "Kind", "Status", "By", "Reason"].map((t) => h("th", { text: t })))),
           h("tbody", state.failovers.map((f) => h("tr",
@@ -111,9 +135,10 @@ export async function mount(view, ctx) {
   }
 
   async function loadFailovers() {
+    if (state.failoversLiveOnly) return;
     try { state.failovers = rows(await api.get(PATHS.failovers, { limit: 20 })); } catch (err) {
       if (err.status !== 404) throw err;
-      state.failovers = null;
+      state.failoversLiveOnly = true;
     }
   }
 
@@ -134,10 +159,13 @@ export async function mount(view, ctx) {
       if (!row) return;
       if (name === "encoder") state.encoders = upsert(state.encoders, row, isDelete(payload));
       else if (name === "encoder_group") state.groups = upsert(state.groups, row, isDelete(payload));
-      else if (name === "encoder_command") state.commands.set(row.encoder_id, row);
-      else if (name === "failover_event") { reloadEvents(); return; }
+      else if (name === "failover_event") {
+        if (!state.failoversLiveOnly) { reloadEvents(); return; }
+        state.failovers = upsert(state.failovers, row).sort((a, b) => b.id - a.id).slice(0, 20);
+      }
       else return;
       renderSoon();
     },
+    unmount() { gone = true; },
   };
 }

@@ -53,7 +53,8 @@ export async function mount(view) {
       kpi("encoders-live", "Encoders live", state.encodersError ? "—" : `${live} / ${state.encoders.length}`,
         state.encodersError || `${state.groups.length} groups`),
       kpi("groups-on-backup", "On backup", state.encodersError ? "—" : onBackup,
-        onBackup ? "groups running on their backup" : "every group on its primary", onBackup ? "warn" : "ok"));
+        state.encodersError ? "" : onBackup ? "groups running on their backup" : "every group on its primary",
+        state.encodersError ? undefined : onBackup ? "warn" : "ok"));
 
     const statuses = CHANNEL_STATES;
     tierChart.update({

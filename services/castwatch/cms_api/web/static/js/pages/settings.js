@@ -59,9 +59,10 @@ function sections(session) {
     },
     {
       id: "deliveries", title: "Deliveries", path: PATHS.deliveries, params: { limit: 50 },
-      columns: [["When", (r) => relTime(r.created_at)], ["Transport", (r) => r.transport], ["Recipient", (r) => r.recipient_id ?? "—"],
-        ["Alert", (r) => (r.alert_id ? `#${r.alert_id}` : "—")], ["Status", (r) => r.status], ["Attempts", (r) => r.attempts ?? "—"],
-        ["Error", (r) => r.last_error || r.error || "—"]],
+      columns: [["When", (r) => relTime(r.created_at)], ["Recipient", (r) => r.recipient || `#${r.recipient_id}`],
+        ["Via", (r) => r.transport], ["Kind", (r) => r.kind], ["Alert", (r) => (r.alert_id ? `#${r.alert_id}` : "—")],
+        ["Status", (r) => r.status], ["Attempts", (r) => r.attempts ?? "—"], ["Sent", (r) => (r.sent_at ? relTime(r.sent_at) : "—")],
+        ["Error", (r) => r.last_error || "—"]],
     },
     admin && {
       id: "keys", title: "API keys", path: PATHS.keys,

@@ -1,0 +1,127 @@
+"""More operator flows in the console: live status, edit/disable, scopes, settings forms."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import update
+
+from castwatch.cms_api.auth import create_key
+from castwatch.common.models import Channel, Encoder, EncoderGroup, FailoverEvent
+
+from . import seed
+from .browser import shoot
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_status_change_written_by_the_probe_reaches_the_card_live(
+    page: Any, sign_in: Any, rest: Any, session_factory: Any,
+) -> None:
+    data = seed.catalog(rest)
+    kids = data["channels"]["CH_KIDS_HD"]["id"]
+    sign_in("#/channels")
+    card = page.locator('[data-channel-code="CH_KIDS_HD"]')
+    expect(card).to_have_attribute("data-status", "unknown")
+
+    with session_factory() as session, session.begin():  # what the packager monitor does
+        session.execute(update(Channel).where(Channel.id == kids).values(status="critical"))
+    expect(card).to_have_attribute("data-status", "critical")
+    page.select_option("select[name=status]", "critical")
+    expect(page.locator(".ch-card")).to_have_count(1)
+
+
+def test_an_encoder_sample_written_by_the_encoder_manager_reaches_the_page_live(
+    page: Any, sign_in: Any, rest: Any, session_factory: Any,
+) -> None:
+    enc = seed.encoders(rest, session_factory)
+    sign_in("#/encoders")
+    helo = page.locator(f'[data-encoder-id="{enc["encoders"]["helo-a"]["id"]}"]')
+    expect(helo.locator('[data-metric="temperature"]')).to_contain_text("52.5 °C")
+    with session_factory() as session, session.begin():
+        session.execute(update(Encoder).where(Encoder.id == enc["encoders"]["helo-a"]["id"])
+                        .values(last_sample={"temperature_c": 79.0, "cpu_percent": 40}))
+    expect(helo.locator('[data-metric="temperature"]')).to_contain_text("79 °C")
+    expect(helo.locator('[data-metric="temperature"] .m-value')).to_have_attribute("data-tone", "warn")
+
+
+def test_a_failover_by_the_encoder_manager_moves_the_on_air_badge_and_is_listed_live(
+    page: Any, sign_in: Any, rest: Any, session_factory: Any,
+) -> None:
+    enc = seed.encoders(rest, session_factory)
+    group_id = enc["groups"][0]["id"]
+    a, b = enc["encoders"]["helo-a"]["id"], enc["encoders"]["helo-b"]["id"]
+    sign_in("#/encoders")
+    group = page.locator(f'[data-group-id="{group_id}"]')
+    expect(group.locator('[data-onair="true"]')).to_have_attribute("data-encoder-id", str(a))
+
+    with session_factory() as session, session.begin():  # what the active controller records
+        session.add(FailoverEvent(group_id=group_id, from_encoder_id=a, to_encoder_id=b, kind="automatic",
+                                  reason="helo-a stream down for 3 polls", status="succeeded"))
+        session.execute(update(EncoderGroup).where(EncoderGroup.id == group_id).values(active_encoder_id=b))
+    expect(group.locator('[data-onair="true"]')).to_have_attribute("data-encoder-id", str(b))
+    expect(group).to_contain_text("ON BACKUP: helo-b")
+    expect(page.locator("#failover-events")).to_contain_text("helo-a → helo-b")
+    expect(page.locator("#failover-events")).to_contain_text("stream down for 3 polls")
+
+
+def test_a_channel_is_edited_and_disabled_from_its_page(page: Any, sign_in: Any, rest: Any) -> None:
+    data = seed.catalog(rest)
+    news = data["channels"]["CH_NEWS_HD"]
+    sign_in(f"#/channels/{news['id']}")
+    page.click("#edit-channel")
+    expect(page.locator("[name=channel_name]")).to_have_value("News 24")
+    page.fill("[name=channel_name]", "News 24 (main)")
+    page.select_option("[name=tier]", "2")
+    page.click("#channel-form button[type=submit]")
+    expect(page.locator("#view h1")).to_have_text("News 24 (main)")
+    saved = rest.call("GET", f"/channels/{news['id']}")
+    assert (saved["channel_name"], saved["tier"]) == ("News 24 (main)", 2)
+    assert saved["input_url"] == news["input_url"]  # fields not changed are not sent
+
+    page.click("#toggle-channel")
+    expect(page.locator("#dialog")).to_contain_text("Disable News 24 (main)?")
+    page.click("#dialog button[type=submit]")
+    expect(page.locator("#toggle-channel")).to_have_text("Enable")
+    assert rest.call("GET", f"/channels/{news['id']}")["enabled"] is False
+    page.click('.tabs a[data-tab="channels"]')
+    expect(page.locator('[data-channel-code="CH_NEWS_HD"]')).to_have_attribute("data-enabled", "false")
+
+
+def test_a_read_only_key_sees_the_data_but_no_write_actions(
+    page: Any, sign_in: Any, rest: Any, session_factory: Any,
+) -> None:
+    data = seed.catalog(rest)
+    seed.alerts(session_factory, data["channels"])
+    seed.encoders(rest, session_factory)
+    with session_factory() as session:
+        _row, key = create_key(session, name="wall-screen", scope="read", expires_in=timedelta(days=1))
+        session.commit()
+    sign_in("#/channels", key=key)
+    expect(page.locator("#who")).to_contain_text("wall-screen · read")
+    expect(page.locator(".ch-card")).to_have_count(5)
+    expect(page.locator("#add-channel")).to_have_count(0)
+    page.click('.tabs a[data-tab="alerts"]')
+    expect(page.locator("#alerts-table tbody tr")).to_have_count(4)
+    expect(page.locator('#alerts-table [data-action="acknowledge"]')).to_have_count(0)
+    page.click('.tabs a[data-tab="encoders"]')
+    expect(page.locator(".group-card")).to_have_count(2)
+    expect(page.locator('[data-action="failover"]')).to_have_count(0)
+
+
+def test_a_recipient_is_added_from_settings_and_the_api_refusal_is_shown(page: Any, sign_in: Any) -> None:
+    sign_in("#/settings?tab=recipients")
+    page.click("#add-recipients")
+    page.fill("#dialog [name=name]", "Night shift")
+    page.select_option("#dialog [name=role]", "technician")
+    page.click("#dialog button[type=submit]")  # no email nor Telegram chat: the API refuses it
+    expect(page.locator("#dialog")).to_contain_text("telegram_chat_id or email")
+    shoot(page, "settings-recipient-error", full_page=False)
+
+    page.fill("#dialog [name=email]", "night@example.org")
+    page.click("#dialog button[type=submit]")
+    expect(page.locator("#recipients-table")).to_contain_text("night@example.org")
+    expect(page.locator("#dialog")).to_be_hidden()

@@ -1,0 +1,127 @@
+"""The console's pure functions (filters, buckets, messages), run in the real browser from the
+real modules the console loads — no Node.js, no copies of the code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def js(browser: Any, api_server: Any) -> Iterator[Any]:
+    """js(module, expression) evaluates `expression` with the module's exports bound as `m`."""
+    context = browser.new_context(base_url=api_server.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/")
+
+    def run(module: str, expression: str, arg: Any = None) -> Any:
+        return page.evaluate(
+            f"async (arg) => {{ const m = await import('/ui/js/{module}'); return ({expression}); }}", arg)
+
+    yield run
+    context.close()
+    assert not errors
+
+
+CHANNELS = [
+    {"id": 1, "channel_code": "CH_SPORT_4K", "channel_name": "Sport 4K", "tier": 1, "protocol": "HLS",
+     "is_4k": True, "enabled": True, "status": "ok"},
+    {"id": 2, "channel_code": "CH_NEWS", "channel_name": "News 24", "tier": 1, "protocol": "DASH",
+     "is_4k": False, "enabled": True, "status": "critical"},
+    {"id": 3, "channel_code": "CH_OLD", "channel_name": "Archive", "tier": 3, "protocol": "HLS",
+     "is_4k": False, "enabled": False, "status": "ok"},
+]
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    ({}, [1, 2, 3]),
+    ({"tier": "1"}, [1, 2]),
+    ({"format": "4k"}, [1]),
+    ({"format": "hd"}, [2, 3]),
+    ({"protocol": "DASH"}, [2]),
+    ({"status": "disabled"}, [3]),  # a disabled channel counts as disabled whatever its last status
+    ({"status": "ok"}, [1]),
+    ({"q": "news"}, [2]),
+    ({"q": "ch_sport"}, [1]),
+    ({"tier": "1", "format": "hd", "q": "24"}, [2]),
+])
+def test_channel_filters_combine(js: Any, filters: dict[str, str], expected: list[int]) -> None:
+    got = js("pages/channels.js", "arg.channels.filter((c) => m.matches(c, arg.f)).map((c) => c.id)",
+             {"channels": CHANNELS, "f": filters})
+    assert got == expected
+
+
+def test_alert_filters_treat_open_as_firing_or_acknowledged(js: Any) -> None:
+    def alert(id_: int, state: str, severity: str, alert_type: str, channel_id: int) -> dict[str, Any]:
+        return {"id": id_, "state": state, "severity": severity, "alert_type": alert_type,
+                "channel_id": channel_id}
+
+    alerts = [alert(1, "firing", "critical", "PLAYLIST_STALE", 7),
+              alert(2, "acknowledged", "minor", "SEGMENT_SLOW", 8),
+              alert(3, "resolved", "critical", "PLAYLIST_STALE", 7)]
+    cases = [({"state": "open"}, [1, 2]), ({"state": ""}, [1, 2, 3]), ({"state": "resolved"}, [3]),
+             ({"state": "", "severity": "critical", "channel": "7"}, [1, 3]),
+             ({"state": "open", "type": "SEGMENT_SLOW"}, [2])]
+    for f, expected in cases:
+        got = js("pages/alerts.js", "arg.alerts.filter((a) => m.alertMatches(a, arg.f)).map((a) => a.id)",
+                 {"alerts": alerts, "f": f})
+        assert got == expected, f
+    query = js("pages/alerts.js", "m.toQuery({state: 'open', severity: '', type: '', channel: '5'})")
+    assert query["state"] == ["firing", "acknowledged"] and query["channel"] == "5"
+    assert query.get("severity") is None  # empty filters are not sent
+
+
+def test_hourly_buckets_count_alerts_by_severity_and_ignore_older_ones(js: Any) -> None:
+    now = 1_700_000_000_000
+    hour = 3_600_000
+    alerts = [{"opened_at": now - 10 * 60_000, "severity": "critical"},
+              {"opened_at": now - 20 * 60_000, "severity": "critical"},
+              {"opened_at": now - 5 * hour - 1, "severity": "minor"},
+              {"opened_at": now - 30 * hour, "severity": "major"}]
+    expression = ("m.hourlyBuckets(arg.alerts.map((a) => ({...a, opened_at: new Date(a.opened_at)"
+                  ".toISOString()})), arg.now, 24)")
+    data = js("pages/alerts.js", expression, {"alerts": alerts, "now": now})
+    by_label = {ds["label"]: ds["data"] for ds in data["datasets"]}
+    assert len(data["labels"]) == 24
+    assert by_label["critical"][23] == 2
+    assert by_label["minor"][18] == 1
+    assert sum(by_label["major"]) == 0
+
+
+def test_encoder_health_flags_values_past_their_thresholds(js: Any) -> None:
+    enc = {"last_sample": {"temperature_c": 91, "cpu_percent": 40, "drop_rate": 0.8,
+                           "link": {"rtt_ms": 40, "lost": 3}, "bitrate_kbps": 6500},
+           "thresholds": {}, "reachable": True, "last_seen_at": None}
+    rows = js("pages/encoders.js", "m.health(arg)", enc)
+    by_key = {r[3]: (r[1], r[2]) for r in rows}
+    assert by_key["temperature"] == ("91 °C", "crit")
+    assert by_key["cpu"] == ("40 %", None)
+    assert by_key["drops"] == ("0.80 /s", "warn")
+    assert by_key["link"] == ("40 ms · 3 lost", None)
+    assert by_key["bitrate"][0] == "6.5 Mb/s"
+    # A device that reports nothing shows dashes, never zeros.
+    empty = js("pages/encoders.js", "m.health({last_sample: {}, thresholds: {}})")
+    assert [r[1] for r in empty][:5] == ["—"] * 5
+
+
+def test_download_time_is_read_from_the_check_or_averaged_over_renditions(js: Any) -> None:
+    assert js("samples.js", "m.downloadMs({download_time_ms: 120})") == 120
+    two = "{renditions: {a: {download_time_ms: 100}, b: {download_time_ms: 300}}}"
+    assert js("samples.js", f"m.downloadMs({two})") == 200
+    assert js("samples.js", "m.downloadMs({renditions: [{download_time_ms: 50}]})") == 50
+    assert js("samples.js", "m.downloadMs({})") is None
+
+
+def test_the_top_rung_is_the_highest_bandwidth(js: Any) -> None:
+    tpl = {"renditions": [
+        {"name": "720p", "bandwidth": 3e6, "codecs": "avc1.64001f,mp4a.40.2", "resolution": "1280x720"},
+        {"name": "1080p", "bandwidth": 6e6, "codecs": "hvc1.2.4.L123,ec-3", "resolution": "1920x1080",
+         "frame_rate": 50}]}
+    assert js("data.js", "m.rungSummary(m.topRung(arg))", tpl) == "hvc1 · 1920x1080 · 50fps"
+    assert js("data.js", "m.rungSummary(m.topRung({renditions: []}))") == "no ladder"
