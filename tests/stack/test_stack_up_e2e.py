@@ -1,0 +1,193 @@
+"""``castwatch up --demo`` end to end: every process and simulator as children of one command,
+an injected fault becomes an alert that resolves, real /metrics that promtool accepts, and a
+clean stop on Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from _stack_support import REPO, free_port, tool, wait_until
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import sessionmaker
+from test_stack_dashboards import CONTRACT_METRICS
+
+from castwatch.common.models import Alert, Channel, Encoder, Recipient
+
+PROCESS_PORTS = ("API_BIND", "PROBE_METRICS_BIND", "ENCODERS_METRICS_BIND", "NOTIFY_METRICS_BIND")
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen[bytes]
+    log: Path
+    ports: dict[str, int]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _stack_env(database_url: str | None, data_dir: Path, ports: dict[str, int]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TELEGRAM_", "SMTP_", "INFLUXDB_", "PROBE_", "ENCODERS_", "NOTIFY_",
+                                "API_", "DATABASE_URL"))}
+    env.update({name: f"127.0.0.1:{port}" for name, port in ports.items()})
+    env.update({"CASTWATCH_DATA_DIR": str(data_dir), "PROBE_CLEAR_HOLD_S": "2", "LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1"})
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+@pytest.fixture(scope="module")
+def stack(database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("up-demo")
+    ports = {name: free_port() for name in PROCESS_PORTS}
+    log = root / "up.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "castwatch.cli", "up", "--demo", "--demo-port", "0",
+             "--fault-interval", "8", "--fault-duration", "8"],
+            env=_stack_env(database_url, root / "data", ports), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    stack = Stack(process, log, ports)
+    try:
+        yield stack
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        _empty_tables(engine)
+
+
+def _empty_tables(engine: Engine) -> None:
+    from sqlalchemy import text
+
+    from castwatch.common.models import Base
+
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} "
+                          "RESTART IDENTITY CASCADE"))
+
+
+def _admin_key(stack: Stack) -> str:
+    match = re.search(r"admin API key\s+(cw_\S+)", stack.output())
+    assert match, stack.output()[-3000:]
+    return match.group(1)
+
+
+def _metrics(port: int) -> str:
+    response = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    response.raise_for_status()
+    return response.text
+
+
+def test_it_starts_every_process_and_prints_what_runs_where(stack: Stack) -> None:
+    try:
+        wait_until(lambda: all(_metrics(port) for port in stack.ports.values()), timeout_s=60,
+                   what="/metrics of api, probe, encoders and notify")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- castwatch up said:\n{stack.output()[-4000:]}") from None
+    out = stack.output()
+    for name in ("api", "probe", "encoders", "notify", "sim-origin"):
+        assert re.search(rf"^  {name}\s+starting\s+http://127\.0\.0\.1:\d+", out, re.M), name
+    assert re.search(r"^  influxdb\s+skipped", out, re.M)
+    assert re.search(r"^\[probe\] ", out, re.M) and re.search(r"^\[api\] ", out, re.M)
+
+
+def test_the_seeded_demo_is_served_by_the_api_with_the_printed_admin_key(
+        stack: Stack, engine: Engine) -> None:
+    key = _admin_key(stack)
+    api = f"http://127.0.0.1:{stack.ports['API_BIND']}"
+    response = requests.get(f"{api}/api/v1/channels", headers={"Authorization": f"Bearer {key}"},
+                            timeout=10)
+    assert response.status_code == 200, response.text
+    codes = {c["channel_code"] for c in response.json()["items"]}
+    assert {"DEMO_001", "DEMO_002", "DEMO_003", "DEMO_004"} <= codes
+    with sessionmaker(engine)() as session:
+        roles = {e.name: e.role for e in session.scalars(select(Encoder))}
+        assert roles == {"demo-primary": "primary", "demo-backup": "backup"}
+        assert session.scalar(select(Recipient).where(Recipient.name == "Demo Engineer"))
+
+
+def test_an_injected_fault_opens_an_alert_that_resolves_when_it_clears(stack: Stack, engine: Engine) -> None:
+    factory = sessionmaker(engine)
+
+    def fault_alert() -> Alert | None:
+        with factory() as session:
+            return session.scalar(select(Alert).join(Channel, Alert.channel_id == Channel.id).where(
+                Channel.code == "DEMO_002", Alert.alert_type == "PLAYLIST_UNREACHABLE"))
+
+    opened = wait_until(fault_alert, timeout_s=60, what="the demo fault's alert")
+    assert "[demo] fault injected: DEMO_002" in stack.output()
+
+    def resolved() -> bool:
+        with factory() as session:
+            alert = session.get(Alert, opened.id)
+            return alert is not None and alert.state == "resolved"
+
+    wait_until(resolved, timeout_s=60, what="the demo fault's alert to resolve")
+    assert "[demo] fault cleared: playlist_error" in stack.output()
+
+
+def test_every_process_metrics_endpoint_passes_promtool_check_metrics(stack: Stack) -> None:
+    for name, port in stack.ports.items():
+        result = subprocess.run([tool("promtool"), "check", "metrics"], input=_metrics(port),
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
+
+
+def test_every_metric_the_rules_and_dashboards_use_is_exposed_by_a_process(stack: Stack) -> None:
+    exposed = {m for port in stack.ports.values()
+               for m in re.findall(r"^# TYPE (\S+) ", _metrics(port), re.M)}
+    exposed |= {re.sub(r"_total$", "", m) + "_total" for m in exposed}  # counters: TYPE omits _total
+    missing = sorted(CONTRACT_METRICS - exposed)
+    assert not missing, f"no castwatch process exposes {missing}"
+    rules = yaml.safe_load((REPO / "prometheus/rules/castwatch-recording.yml").read_text())
+    for rule in (r for g in rules["groups"] for r in g["rules"]):
+        for name in re.findall(r"castwatch_[a-z_]+", rule["expr"]):
+            assert re.sub(r"_(bucket|count|sum)$", "", name) in exposed, f"{rule['record']}: {name}"
+
+
+def test_ctrl_c_stops_every_child_and_exits_cleanly(stack: Stack) -> None:
+    stack.process.send_signal(signal.SIGINT)
+    assert stack.process.wait(timeout=45) == 0, stack.output()[-3000:]
+    out = stack.output()
+    assert "castwatch up: stopping" in out and "castwatch up: stopped" in out
+    for name, port in stack.ports.items():
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"{name} still listens after the stop"
+    assert "did not stop in time" not in out
+
+
+def test_without_database_url_it_runs_an_embedded_postgresql_and_stops_it(tmp_path: Path) -> None:
+    """Only the database part of ``up`` (every process left out): start, migrate, stop."""
+    data = tmp_path / "data"
+    env = _stack_env(None, data, {})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "castwatch.cli", "up", "--without", "api", "--without", "probe",
+         "--without", "encoders", "--without", "notify"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        pid_file = data / "pg" / "postmaster.pid"
+        wait_until(lambda: pid_file.exists(), timeout_s=60, what="the embedded PostgreSQL")
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+    text = out.decode(errors="replace")
+    assert process.returncode == 0, text
+    assert re.search(r"^  database\s+embedded\s+\S+", text, re.M)
+    assert not pid_file.exists(), "the embedded PostgreSQL is still running"
