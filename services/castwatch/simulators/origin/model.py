@@ -19,7 +19,7 @@ from typing import Any
 FAULTS: dict[str, str] = {
     "stall": "the live edge stops advancing (value ignored)",
     "skip_sequence": "one-shot: media sequence numbers jump forward by value (default 10)",
-    "reset_sequence": "one-shot: media sequence restarts at 0 (an origin restart)",
+    "reset_sequence": "one-shot: the window is renumbered from 0 (an origin restart)",
     "drop_rendition": "the rendition disappears from the master, its playlist answers 404",
     "playlist_status": "the media playlist answers this HTTP status (e.g. 500)",
     "segment_status": "segments answer this HTTP status (404, 500…)",
@@ -148,8 +148,8 @@ class OriginModel:
                     r.frozen = edge
                 elif name == "skip_sequence":
                     r.shift += int(value) if value not in (None, True) else 10
-                elif name == "reset_sequence":
-                    r.shift = -edge
+                elif name == "reset_sequence":  # the window restarts at media sequence 0
+                    r.shift = -max(0, edge - self.config.window)
                 elif name == "extinf_over_target":
                     extra = float(value) if value not in (None, True) else 1.0
                     r.extinf_over.append((edge, None, extra))
