@@ -12,7 +12,8 @@ TIMELINE = """<?xml version="1.0"?>
   <BaseURL>https://cdn.example/live/CH/</BaseURL>
   <Period id="1" start="PT0S">
     <AdaptationSet contentType="video" mimeType="video/mp4">
-      <SegmentTemplate timescale="90000" media="v/$RepresentationID$/$Number%05d$.m4s" initialization="v/$RepresentationID$/init.mp4" startNumber="10">
+      <SegmentTemplate timescale="90000" media="v/$RepresentationID$/$Number%05d$.m4s"
+                       initialization="v/$RepresentationID$/init.mp4" startNumber="10">
         <SegmentTimeline><S t="900000" d="180000" r="2"/><S d="90000"/></SegmentTimeline>
       </SegmentTemplate>
       <Representation id="v720" bandwidth="3000000" width="1280" height="720" codecs="avc1.64001f"/>

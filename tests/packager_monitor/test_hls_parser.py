@@ -110,7 +110,7 @@ def test_every_corpus_media_playlist_parses_and_matches_the_m3u8_library(path: P
         assert path.name in REFUSED, f"{path.name} refused: {exc}"
         assert REFUSED[path.name] in str(exc)
         return
-    assert path.name not in REFUSED, f"{path.name} accepted but should be refused" 
+    assert path.name not in REFUSED, f"{path.name} accepted but should be refused"
     try:
         theirs = m3u8.loads(text)
     except TypeError:  # the m3u8 library itself crashes on a few LL-HLS playlists

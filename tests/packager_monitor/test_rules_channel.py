@@ -47,7 +47,8 @@ def test_an_unreachable_segment_says_the_status_and_nothing_else():
 def test_a_slow_download_is_judged_by_time_and_by_ratio():
     slow = {v.alert_type for v in segment_verdicts("CH", "720p", _sample(download_s=2.5), LIMITS) if v.bad}
     assert slow == {t.SEGMENT_SLOW}
-    ratio = [v for v in segment_verdicts("CH", "720p", _sample(download_s=1.9, duration_s=2.0), LIMITS) if v.bad]
+    sample = _sample(download_s=1.9, duration_s=2.0)
+    ratio = [v for v in segment_verdicts("CH", "720p", sample, LIMITS) if v.bad]
     assert ratio[0].alert_type == t.SEGMENT_SLOW and "ratio 1.1 < 1.5" in ratio[0].summary
 
 
