@@ -228,7 +228,7 @@ class EncoderManager:
                     sample = await worker.poll()
                 self._after_poll(worker, sample)
                 if not woke:
-                    next_at = max(next_at + worker.interval_s, self.clock())
+                    next_at = max(next_at + self._step(worker), self.clock())
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -236,6 +236,12 @@ class EncoderManager:
                 self.metrics.loop_errors.labels("poll").inc()
                 await asyncio.sleep(worker.interval_s)
                 next_at = self.clock()
+
+    def _step(self, worker: EncoderWorker) -> float:
+        """Time to the next poll: shorter while an on-air encoder is failing (confirmation)."""
+        if worker.expect_live and worker.health.consecutive_failures > 0:
+            return worker.interval_s * self.cfg.confirm_poll_factor
+        return worker.interval_s
 
     def _after_poll(self, worker: EncoderWorker, sample: HealthSample) -> None:
         row = worker.row

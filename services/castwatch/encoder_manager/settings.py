@@ -26,6 +26,7 @@ class EncoderSettings:
     poll_interval_s: float = 1.0
     poll_timeout_s: float = 0.8
     poll_retries: int = 1
+    confirm_poll_factor: float = 0.5
     reload_interval_s: float = 5.0
     command_poll_s: float = 2.0
     lock_interval_s: float = 1.0
@@ -46,6 +47,8 @@ class EncoderSettings:
             poll_interval_s=env_float(env, "ENCODERS_POLL_INTERVAL_S", 1.0, minimum=0.05),
             poll_timeout_s=env_float(env, "ENCODERS_POLL_TIMEOUT_S", 0.8, minimum=0.05),
             poll_retries=env_int(env, "ENCODERS_POLL_RETRIES", 1, minimum=0, maximum=5),
+            confirm_poll_factor=env_float(env, "ENCODERS_CONFIRM_POLL_FACTOR", 0.5, minimum=0.1,
+                                          maximum=1.0),
             reload_interval_s=env_float(env, "ENCODERS_RELOAD_INTERVAL_S", 5.0, minimum=0.1),
             command_poll_s=env_float(env, "ENCODERS_COMMAND_POLL_S", 2.0, minimum=0.05),
             lock_interval_s=env_float(env, "ENCODERS_LOCK_INTERVAL_S", 1.0, minimum=0.05),

@@ -1,0 +1,291 @@
+"""Encoder manager benchmark (a script, not a test; bounded to a few minutes).
+
+1. Failover latency: 20 groups (primary AJA HELO live, backup Matrox Monarch idle) polled at
+   1 s by one real manager on a real PostgreSQL; each primary's stream is stopped at a random
+   moment; we time fault → the backup simulator receiving ``StartStreaming``. Prints p50/p99
+   (goal p99 ≤ 3 s with 3 failed polls at 1 s).
+2. False failovers: 10 simulated minutes of flapping metrics (stream blips shorter than the
+   failure threshold, CPU and temperature noise around their limits, drop bursts) through the
+   real health assessment, hysteresis and failover policy — pure, simulated time. Goal 0.
+3. Scale: N simulated encoders (in a separate process) polled at 1 s by one manager; prints
+   the poll-start lag p50/p99 for each N (goal: ≥ 500 encoders with p99 < 200 ms).
+
+Usage: ``python benchmarks/failover.py [--sizes 250,500,750] [--scale-seconds 20]``.
+Uses DATABASE_URL when set, else an embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+from prometheus_client import CollectorRegistry
+
+from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
+from castwatch.common.hysteresis import ConditionTracker, Debounce
+from castwatch.common.models import Encoder, EncoderGroup
+from castwatch.encoder_manager.health import CPU_HIGH, EncoderHealth, Thresholds
+from castwatch.encoder_manager.manager import EncoderManager
+from castwatch.encoder_manager.metrics import EncoderMetrics
+from castwatch.encoder_manager.policy import GroupPolicy, GroupState, Member, MemberView, decide
+from castwatch.encoder_manager.sample import HealthSample
+from castwatch.encoder_manager.settings import EncoderSettings
+from castwatch.simulators.encoders import SimHost, SimState, simulator_class
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+# -- database --------------------------------------------------------------------------------
+
+def fresh_database() -> tuple[str, Any]:
+    base, embedded = os.environ.get("DATABASE_URL"), None
+    if not base:
+        from castwatch.common.embedded_pg import EmbeddedPostgres
+
+        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="cw-bench-")) / "pg")
+        base = embedded.start()
+    name = f"castwatch_bench_{secrets.token_hex(3)}"
+    admin = psycopg2.connect(base)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    return url, (admin, name, embedded)
+
+
+def drop_database(handle: Any) -> None:
+    admin, name, embedded = handle
+    admin.cursor().execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=%s", (name,))
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+    if embedded is not None:
+        embedded.stop()
+
+
+class Running:
+    """A manager on its own thread and event loop."""
+
+    def __init__(self, url: str, cfg: EncoderSettings) -> None:
+        self.engine = make_engine(url, pool_size=4)
+        self.manager = EncoderManager(cfg, make_session_factory(self.engine), url,
+                                      EncoderMetrics(CollectorRegistry()))
+        self.loop = asyncio.new_event_loop()
+        self.stop_event: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.stop_event = asyncio.Event()
+        self.loop.run_until_complete(self.manager.run(self.stop_event))
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.stop_event is not None:
+            self.loop.call_soon_threadsafe(self.stop_event.set)
+        self.thread.join(timeout=30)
+        self.engine.dispose()
+
+
+def settings(**kw: Any) -> EncoderSettings:
+    return EncoderSettings(**({"metrics_bind": ("127.0.0.1", 0), "poll_interval_s": 1.0,
+                               "poll_timeout_s": 0.8, "reload_interval_s": 5.0,
+                               "lock_interval_s": 0.5, "command_poll_s": 2.0} | kw))
+
+
+# -- 1. failover latency ------------------------------------------------------------------------
+
+def failover_latency(url: str, trials: int) -> list[float]:
+    host = SimHost().start()
+    pairs = []
+    for i in range(trials):
+        primary = simulator_class("aja_helo")(SimState(name=f"p{i}", streaming=True))
+        backup = simulator_class("matrox_monarch")(SimState(name=f"b{i}"))
+        host.run(primary.start())
+        host.run(backup.start())
+        pairs.append((primary, backup))
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as s:
+        for i, (primary, backup) in enumerate(pairs):
+            g = EncoderGroup(name=f"bench-{i}", poll_interval_s=1.0, failure_threshold=3,
+                             verify_timeout_s=10, min_switch_interval_s=30)
+            s.add(g)
+            s.flush()
+            p = Encoder(name=f"bench-p{i}", driver_kind="aja_helo", address=primary.address, group_id=g.id,
+                        credentials_ref="env:ENCODER_SECRET_SIM")
+            b = Encoder(name=f"bench-b{i}", driver_kind="matrox_monarch", address=backup.address,
+                        group_id=g.id, role="backup", credentials_ref="env:ENCODER_SECRET_SIM")
+            s.add_all([p, b])
+            s.flush()
+            g.active_encoder_id = p.id
+    engine.dispose()
+    cfg = settings(credentials_env={"ENCODER_SECRET_SIM": "admin:admin"})
+    latencies: list[float] = []
+    rng = random.Random(2026)
+    with Running(url, cfg) as run:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(run.manager.held) < trials + 1:
+            time.sleep(0.2)
+        time.sleep(3.0)  # a few healthy polls of everyone first
+        faults: list[float] = []
+        for primary, _backup in pairs:
+            time.sleep(rng.uniform(0.05, 0.3))  # random phase against the poll schedule
+            faults.append(time.monotonic())
+            primary.state.set_faults(stream_stop=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if all(b.state.requests_matching("StartStreaming") for _p, b in pairs):
+                break
+            time.sleep(0.1)
+        for t0, (_p, backup) in zip(faults, pairs, strict=True):
+            starts = backup.state.requests_matching("StartStreaming")
+            if starts:
+                latencies.append(starts[0].at - t0)
+    host.stop()
+    return latencies
+
+
+# -- 2. false failovers under flapping metrics ------------------------------------------------
+
+def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
+    rng = random.Random(seed)
+    policy = GroupPolicy()
+    members = [Member(1, "primary"), Member(2, "backup", "backup")]
+    th = Thresholds()
+    health = {1: EncoderHealth(), 2: EncoderHealth()}
+    tracker: ConditionTracker[str] = ConditionTracker()
+    state = GroupState(active_id=1)
+    failovers = raw_cpu_crossings = cpu_alerts = 0
+    blip_left, was_bad = 0, False
+    was_over = False
+    drops = 0
+    idle = HealthSample(reachable=True, state="idle")
+    for t in range(minutes * 60):
+        now = float(t)
+        # stream blips of 1–2 polls with a good poll between them: never 3 bad polls in a row
+        if blip_left == 0 and not was_bad and rng.random() < 0.2:
+            blip_left = rng.choice((1, 2))
+        bad = blip_left > 0
+        blip_left = max(0, blip_left - 1)
+        was_bad = bad
+        cpu = 90 + rng.uniform(-6, 6)
+        drops += rng.choice((0, 0, 0, 5))
+        sample = HealthSample(reachable=True, state="idle" if bad else "live",
+                              temperature_c=72 + rng.uniform(-3, 3), cpu_percent=cpu,
+                              frames_dropped=drops, frames_total=t * 30)
+        a1 = health[1].assess(sample, now, th, expect_live=state.active_id == 1)
+        a2 = health[2].assess(idle, now, th, expect_live=state.active_id == 2)
+        over = cpu >= th.cpu_max_percent
+        raw_cpu_crossings += int(over and not was_over)
+        was_over = over
+        debounce = Debounce(raise_after_count=th.raise_after_count, clear_after_s=th.clear_after_s)
+        cpu_alerts += int(tracker.observe(CPU_HIGH, a1.conditions[CPU_HIGH].bad, now, debounce) == "raise")
+        views = {eid: MemberView(reachable=True, live=h.last_sample.live if h.last_sample else False, ok=a.ok,
+                                 consecutive_failures=h.consecutive_failures, healthy_since=h.healthy_since,
+                                 seen=True)
+                 for eid, h, a in ((1, health[1], a1), (2, health[2], a2))}
+        state, actions = decide(policy, members, views, state, now)
+        failovers += sum(1 for a in actions if a.op == "event_started")
+    return {"false_failovers": failovers, "raw_cpu_limit_crossings": raw_cpu_crossings,
+            "cpu_alerts_with_hysteresis": cpu_alerts}
+
+
+# -- 3. scale ------------------------------------------------------------------------------------
+
+def serve_sims(count: int) -> None:
+    """Child process: ``count`` simulators on one loop; prints their addresses as JSON."""
+    host = SimHost().start()
+    kinds = ("matrox_monarch", "generic_http")
+    addresses = []
+    for i in range(count):
+        kind = kinds[i % len(kinds)]
+        sim = simulator_class(kind)(SimState(name=f"s{i}", streaming=True))
+        host.run(sim.start())
+        addresses.append((kind, sim.address))
+    print(json.dumps(addresses), flush=True)
+    sys.stdin.read()  # until the parent closes our stdin
+    host.stop()
+
+
+def scale(url: str, count: int, seconds: float) -> tuple[float, float, int]:
+    child = subprocess.Popen([sys.executable, __file__, "--serve-sims", str(count)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        addresses = json.loads(child.stdout.readline())
+        engine = make_engine(url)
+        with transaction(make_session_factory(engine)) as s:
+            s.query(Encoder).delete()
+            s.query(EncoderGroup).delete()
+            for i, (kind, address) in enumerate(addresses):
+                s.add(Encoder(name=f"scale-{i}", driver_kind=kind, address=address,
+                              credentials_ref="env:ENCODER_SECRET_SIM"))
+        engine.dispose()
+        cfg = settings(credentials_env={"ENCODER_SECRET_SIM": "admin:admin"}, poll_timeout_s=0.9)
+        with Running(url, cfg) as run:
+            time.sleep(5.0)  # warm up: connections, first polls spread over the interval
+            run.manager.lags.clear()
+            time.sleep(seconds)
+            lags = list(run.manager.lags)
+            polls = len(lags)
+        return percentile(lags, 50), percentile(lags, 99), polls
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        child.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--sizes", default="250,500,750")
+    parser.add_argument("--scale-seconds", type=float, default=20.0)
+    parser.add_argument("--serve-sims", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_sims is not None:
+        serve_sims(args.serve_sims)
+        return 0
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+    url, handle = fresh_database()
+    try:
+        lat = failover_latency(url, args.trials)
+        print(f"failover: {len(lat)}/{args.trials} trials, fault → backup start received: "
+              f"p50 {percentile(lat, 50):.2f}s p99 {percentile(lat, 99):.2f}s max {max(lat):.2f}s "
+              f"(1 s polls, 3 failed polls to fail over)" if lat else "failover: no trial completed")
+        flap = false_failovers()
+        print(f"flapping metrics, 10 simulated minutes: {flap['false_failovers']} false failovers; "
+              f"CPU crossed its limit {flap['raw_cpu_limit_crossings']} times → "
+              f"{flap['cpu_alerts_with_hysteresis']} CPU alerts with hysteresis")
+        for size in (int(x) for x in args.sizes.split(",")):
+            p50, p99, polls = scale(url, size, args.scale_seconds)
+            rate = polls / args.scale_seconds
+            verdict = "OK" if p99 < 0.2 else "over budget"
+            print(f"scale: {size} encoders at 1 s: {rate:.0f} polls/s, lag p50 {p50 * 1000:.1f} ms "
+                  f"p99 {p99 * 1000:.1f} ms ({verdict})")
+        print(f"machine: {os.cpu_count()} cores, shared with other work while measured")
+    finally:
+        drop_database(handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
