@@ -2,8 +2,9 @@
 
 Uses DATABASE_URL when set; otherwise starts an embedded PostgreSQL in CASTWATCH_DATA_DIR/pg.
 Migrates the schema, then runs the API, the packager monitor, the encoder manager and the
-notifier as supervised child processes: one log stream prefixed with each process's name,
-restart with backoff when one crashes, and a clean stop of everything on Ctrl-C or SIGTERM.
+notifier (and the incident correlator, where installed) as supervised child processes: one
+log stream prefixed with each process's name, restart with backoff when one crashes, and a
+clean stop of everything on Ctrl-C or SIGTERM.
 InfluxDB, Telegram and email are used when their settings are present and skipped when not.
 
 With --demo it also starts a simulated packager origin and simulated encoders, seeds channels,
@@ -28,8 +29,16 @@ from castwatch.supervisor import ChildSpec, Supervisor, status_table
 
 logger = logging.getLogger(__name__)
 
-#: The four long-running processes, in start order.
+#: The long-running processes, in start order.
 PROCESSES = ("api", "probe", "encoders", "notify")
+#: Processes of areas that may not be wired into ``castwatch`` yet; run when the CLI has them.
+OPTIONAL_PROCESSES = ("incidents",)
+
+
+def available_processes() -> tuple[str, ...]:
+    from castwatch.cli import COMMANDS
+
+    return PROCESSES + tuple(name for name in OPTIONAL_PROCESSES if name in COMMANDS)
 
 
 
@@ -43,7 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "at most 60)")
     parser.add_argument("--demo-port", type=int, default=8180, metavar="PORT",
                         help="with --demo: first port of the simulators (0 = any free ports)")
-    parser.add_argument("--without", action="append", default=[], choices=PROCESSES,
+    parser.add_argument("--without", action="append", default=[], choices=available_processes(),
                         metavar="PROCESS", help="do not start this process (repeatable)")
     parser.add_argument("--restart-cap", type=float, default=30.0, metavar="SECONDS",
                         help="longest wait before restarting a crashed process (default 30)")
@@ -59,6 +68,13 @@ def _metrics_bind(settings: Settings, area: str) -> tuple[str, int]:
     """Where the area's process serves /metrics (PROBE_/ENCODERS_/NOTIFY_METRICS_BIND)."""
     binds = {"probe": settings.probe.metrics_bind, "encoders": settings.encoders.metrics_bind,
              "notify": settings.notify.metrics_bind}
+    if area == "incidents":
+        incidents = getattr(settings, "incidents", None)
+        if incidents is None:  # Settings does not carry the incidents area yet: its default
+            from castwatch.incidents.settings import IncidentSettings
+
+            incidents = IncidentSettings()
+        return tuple(incidents.metrics_bind)  # type: ignore[return-value]
     return binds[area]
 
 
@@ -66,7 +82,7 @@ def process_specs(settings: Settings, database_url: str, without: list[str]) -> 
     """The castwatch processes to supervise, each ``python -m castwatch.cli <cmd>``."""
     env = {"DATABASE_URL": database_url}
     specs = []
-    for name in PROCESSES:
+    for name in available_processes():
         if name in without:
             continue
         if name == "api":

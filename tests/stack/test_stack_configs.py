@@ -113,7 +113,8 @@ def test_compose_volumes_are_named_for_every_store(tmp_path: Path) -> None:
 
 def settings_env_vars() -> set[str]:
     """Every variable Settings reads, from the code of config.py and each area's settings.py."""
-    pattern = re.compile(r'env_\w+\(\s*env,\s*"([A-Z][A-Z0-9_]+)"')
+    # env_int(env, "NAME", …) and area helpers such as positive("NAME", …)
+    pattern = re.compile(r'\(\s*(?:env,\s*)?"([A-Z][A-Z0-9]*_[A-Z0-9_]+)"')
     sources = [REPO / "services/castwatch/common/config.py",
                *sorted((REPO / "services/castwatch").glob("*/settings.py"))]
     names = {m for path in sources for m in pattern.findall(path.read_text())}
