@@ -21,6 +21,7 @@ from castwatch.cms_api.blueprints import (
     people,
     web,
 )
+from castwatch.cms_api.cache import ResponseCache, TableVersions
 from castwatch.cms_api.context import ApiContext, close_session
 from castwatch.cms_api.errors import register_error_handlers
 from castwatch.cms_api.live import attach_live
@@ -67,9 +68,12 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     keys = KeyStore(session_factory, cache_ttl_s=settings.api.key_cache_s)
+    versions = TableVersions()
+    versions.track_commits(session_factory)
     app.extensions["castwatch"] = ApiContext(
         settings=settings, session_factory=session_factory, keys=keys,
         limiter=RateLimiter(settings.api.rate_limit_per_minute), database_url=url,
+        cache=ResponseCache(versions),
     )
     metrics = ApiMetrics(registry or CollectorRegistry())
     metrics.install(app)
@@ -78,6 +82,6 @@ def create_app(
     app.teardown_appcontext(close_session)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
-    attach_live(app, session_factory, url, keys, metrics,
+    attach_live(app, session_factory, url, keys, metrics, versions,
                 anonymous_read=settings.api.anonymous_read, start_listener=start_listener)
     return app

@@ -14,6 +14,7 @@ from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.cms_api.auth import ANONYMOUS, InvalidKey, KeyStore, Principal, presented_key
+from castwatch.cms_api.cache import ResponseCache
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.ratelimit import RateLimiter
 from castwatch.common.config import Settings
@@ -26,6 +27,7 @@ class ApiContext:
     keys: KeyStore
     limiter: RateLimiter
     database_url: str | None
+    cache: ResponseCache
 
 
 def api_context(app: Flask | None = None) -> ApiContext:

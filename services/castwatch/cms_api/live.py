@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.cms_api.auth import ANONYMOUS, InvalidKey, KeyStore, Principal, presented_key
+from castwatch.cms_api.cache import TableVersions
 from castwatch.cms_api.metrics import ApiMetrics
 from castwatch.cms_api.schemas.alerts import AlertEventOut, AlertOut
 from castwatch.cms_api.schemas.catalog import ChannelOut, ProbeOut
@@ -95,7 +96,7 @@ class LiveHub:
 
     def __init__(
         self, socketio: SocketIO, session_factory: sessionmaker[Session], database_url: str | None,
-        keys: KeyStore, metrics: ApiMetrics, *, anonymous_read: bool,
+        keys: KeyStore, metrics: ApiMetrics, versions: TableVersions, *, anonymous_read: bool,
     ) -> None:
         self.socketio = socketio
         self._factory = session_factory
@@ -103,7 +104,9 @@ class LiveHub:
         self._keys = keys
         self._metrics = metrics
         self._anonymous_read = anonymous_read
+        self.versions = versions
         self.listener: Listener | None = None
+        versions.is_live = self._listening
 
     def install(self) -> None:
         sio = self.socketio
@@ -121,11 +124,16 @@ class LiveHub:
         def _disconnect(*_args: Any) -> None:
             self._metrics.live_clients.dec()
 
+    def _listening(self) -> bool:
+        listener = self.listener
+        return listener is not None and listener.connected.is_set()
+
     def start(self) -> None:
         """Start LISTENing (one listener thread per process)."""
         if self._url is None or self.listener is not None:
             return
-        self.listener = Listener(self._url, [channel_for(t) for t in FEEDS], self.on_notify).start()
+        self.listener = Listener(self._url, [channel_for(t) for t in FEEDS], self.on_notify,
+                                 on_reconnect=self.versions.bump_all).start()
 
     def stop(self) -> None:
         if self.listener is not None:
@@ -134,7 +142,9 @@ class LiveHub:
 
     def on_notify(self, channel: str, payload: dict[str, Any]) -> None:
         """Read the announced row fresh and push it (or its deletion) to every client."""
-        feed = FEEDS.get(payload.get("table") or channel.removeprefix("castwatch_"))
+        table = payload.get("table") or channel.removeprefix("castwatch_")
+        self.versions.bump(table)  # first: cached answers about this table are stale now
+        feed = FEEDS.get(table)
         ident = payload.get("id")
         if feed is None or ident is None:
             return
@@ -153,12 +163,12 @@ class LiveHub:
 
 def attach_live(
     app: Flask, session_factory: sessionmaker[Session], database_url: str | None, keys: KeyStore,
-    metrics: ApiMetrics, *, anonymous_read: bool, start_listener: bool,
+    metrics: ApiMetrics, versions: TableVersions, *, anonymous_read: bool, start_listener: bool,
 ) -> LiveHub:
     """Create the Socket.IO server on ``app`` (threading mode) and its ``/live`` hub."""
     socketio = SocketIO(app, async_mode="threading", logger=False,
                         engineio_logger=False)
-    hub = LiveHub(socketio, session_factory, database_url, keys, metrics,
+    hub = LiveHub(socketio, session_factory, database_url, keys, metrics, versions,
                   anonymous_read=anonymous_read)
     hub.install()
     if start_listener:

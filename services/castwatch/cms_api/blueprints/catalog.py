@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from castwatch.cms_api.context import db
+from castwatch.cms_api.context import api_context, db
 from castwatch.cms_api.crud import apply, changes, check_refs, check_unique, get_or_404, paged
 from castwatch.cms_api.derive import badges, infer_protocol
 from castwatch.cms_api.errors import ApiError
@@ -36,8 +36,22 @@ def _like(text: str) -> str:
 
 
 @api_route(bp, "/api/v1/channels", query=ChannelQuery, response=ChannelPage, tag="channels")
-def list_channels(query: ChannelQuery) -> ChannelPage:
-    """List channels, filtered by tier, enabled, protocol, type, status and a text search."""
+def list_channels(query: ChannelQuery) -> Response:
+    """List channels, filtered by tier, enabled, protocol, type, status and a text search.
+
+    Answers are cached per worker until the next change of the channels table (see cache.py).
+    """
+    cache = api_context().cache
+    key = ("channels", query.model_dump_json())
+    token = cache.versions.token(("channels",))
+    body = cache.get(key, token)
+    if body is None:
+        body = _channel_page(query)
+        cache.put(key, token, body)
+    return Response(body, mimetype="application/json")
+
+
+def _channel_page(query: ChannelQuery) -> bytes:
     stmt = select(Channel).order_by(Channel.id)
     for column, value in ((Channel.tier, query.tier), (Channel.enabled, query.enabled),
                           (Channel.protocol, query.protocol), (Channel.status, query.status),
@@ -48,7 +62,7 @@ def list_channels(query: ChannelQuery) -> ChannelPage:
         stmt = stmt.where(or_(Channel.code.ilike(_like(query.q)), Channel.name.ilike(_like(query.q))))
     rows, total = paged(db(), stmt, query.limit, query.offset)
     return ChannelPage(items=[ChannelOut.model_validate(r) for r in rows], total=total,
-                       limit=query.limit, offset=query.offset)
+                       limit=query.limit, offset=query.offset).model_dump_json().encode()
 
 
 def _check_channel_refs(values: dict[str, object]) -> None:
