@@ -120,6 +120,13 @@ def sql_variable(name: str, sql: str, *, multi: bool = False) -> dict[str, Any]:
             "includeAll": multi, "current": {}, "options": [], "hide": 0}
 
 
+#: encoder_metric.state_code as the encoder manager writes it (docs/influx-schema.md)
+ENCODER_STATE_CODES = [{"type": "value", "options": {
+    "0": {"text": "idle", "color": GREY}, "1": {"text": "starting", "color": AMBER},
+    "2": {"text": "live", "color": GREEN}, "3": {"text": "degraded", "color": AMBER},
+    "4": {"text": "failed", "color": RED}, "5": {"text": "unknown", "color": GREY}}}]
+
+
 # --- Overview ----------------------------------------------------------------------------------
 CHANNEL_STATE_VALUE = ("CASE status WHEN 'ok' THEN 0 WHEN 'warning' THEN 1 WHEN 'critical' THEN 2 "
                        "ELSE 3 END")
@@ -241,7 +248,7 @@ def encoders() -> dict[str, Any]:
     b.add(timeseries("State", INFLUX, [ftarget(flux(
         "encoder_metric", ["state_code"], filters=enc,
         tail="  |> aggregateWindow(every: v.windowPeriod, fn: last, createEmpty: false)\n"
-             '  |> group(columns: ["encoder"])\n'))]), 12, 7)
+             '  |> group(columns: ["encoder"])\n'))], mappings=ENCODER_STATE_CODES), 12, 7)
     b.add(timeseries("Failovers / hour", PROM, [ptarget(
         "sum by (result) (increase(castwatch_encoders_failovers_total[1h]))", "{{result}}")]), 12, 7)
     b.add(table("Failover events", PG, [sqltarget(
