@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
@@ -99,8 +100,8 @@ class EncoderManager:
         if self._listen:
             listener = Listener(self._url, [channel_for(t) for t in ("encoders", "encoder_groups",
                                                                      "encoder_commands")],
-                                lambda ch, payload: loop.call_soon_threadsafe(self._notified, ch, payload),
-                                on_reconnect=lambda: loop.call_soon_threadsafe(self._reload_wanted.set))
+                                functools.partial(_threadsafe, loop, self._notified),
+                                on_reconnect=functools.partial(_threadsafe, loop, self._reload_wanted.set))
             listener.start()
         tasks = [loop.create_task(self._forever(name, fn), name=f"encoders-{name}") for name, fn in (
             ("reload", self._reload_once), ("leadership", self._leadership_once),
@@ -316,6 +317,11 @@ class EncoderManager:
                                  failover_failed="FAILOVER_FAILED" in types)
             logger.info("replica=%s controls group=%s active=%s", self.cfg.replica_name, group.name,
                         ctrl.state.active_id)
+
+
+def _threadsafe(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
+    """Run ``fn(*args)`` on ``loop`` (the listener calls in from its own thread)."""
+    loop.call_soon_threadsafe(fn, *args)
 
 
 def _write(session: Session, statuses: list[dict[str, Any]],

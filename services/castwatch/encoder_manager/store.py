@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from castwatch.common import alerts
@@ -156,9 +156,12 @@ def claim_commands(session: Session, group_ids: set[int], ungrouped: bool,
     """Pending commands for encoders this replica controls, marked ``running`` (SKIP LOCKED)."""
     if not group_ids and not ungrouped:
         return []
-    owned = Encoder.group_id.in_(group_ids) if group_ids else None
+    clauses = []
+    if group_ids:
+        clauses.append(Encoder.group_id.in_(group_ids))
     if ungrouped:
-        owned = Encoder.group_id.is_(None) if owned is None else (owned | Encoder.group_id.is_(None))
+        clauses.append(Encoder.group_id.is_(None))
+    owned = or_(*clauses)
     rows = session.execute(
         select(EncoderCommand, Encoder.group_id).join(Encoder, Encoder.id == EncoderCommand.encoder_id)
         .where(EncoderCommand.status == "pending", owned)

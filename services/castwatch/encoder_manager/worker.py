@@ -94,8 +94,8 @@ class EncoderWorker:
         ops: list[AlertOp] = []
         for alert_type, cond in a.conditions.items():
             transition = self.tracker.observe(alert_type, cond.bad, now, self.debounce(alert_type, th))
-            base = dict(subject=self.row.name, alert_type=alert_type, encoder_id=self.row.id,
-                        group_id=self.row.group_id)
+            base: dict[str, Any] = dict(subject=self.row.name, alert_type=alert_type,
+                                        encoder_id=self.row.id, group_id=self.row.group_id)
             if transition == "raise" or (cond.bad and self.tracker.is_active(alert_type)
                                          and self._needs_refresh(alert_type, cond.severity, now, refresh_s)):
                 ops.append(AlertOp("raise", severity=cond.severity, summary=cond.summary,

@@ -150,9 +150,9 @@ class EncoderSimulator(ABC):
         site = web.TCPSite(runner, self.host, port, reuse_address=True)
         await site.start()
         self._runners.append(runner)
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
-        return int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        server: Any = site._server
+        assert server is not None and server.sockets
+        return int(server.sockets[0].getsockname()[1])
 
 
 class HttpSimulator(EncoderSimulator):
