@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from castwatch.incidents.facts import AlertView, FailoverView
+from castwatch.incidents.facts import ORIGIN_DOWN, SOURCE, AlertView, FailoverView
 from castwatch.incidents.impact import Impact, assess, incident_severity, title
 from castwatch.incidents.known_issues import KnownIssue, MatchContext, first_match
 from castwatch.incidents.rules import Group, correlate, expected_after_failover
@@ -41,7 +41,7 @@ class IncidentPlan:
     planned_off_air: bool
     #: symptom alert id → the successful failover that makes it expected
     expected: Mapping[int, FailoverView] = field(default_factory=dict)
-    #: alert id → the known issue that matched it
+    #: alert id → the known issue that matched it (0 = the origin root alert still to raise)
     known: Mapping[int, KnownIssue] = field(default_factory=dict)
     known_issue: KnownIssue | None = None
 
@@ -76,9 +76,14 @@ def plan_incidents(
             issue = first_match(library, a, ctx)
             if issue is not None and a.id not in expected:
                 known[a.id] = issue
-        lead = known.get(root.id) if root is not None else None
+        if root is None and group.root_kind == "origin":  # the ORIGIN_DOWN alert raised for it
+            synthetic = AlertView(0, SOURCE, group.root_subject, ORIGIN_DOWN, "critical", "firing", now)
+            root_issue = first_match(library, synthetic, MatchContext(root_kind="origin"))
+            if root_issue is not None:
+                known[0] = root_issue
+        lead = known.get(root.id if root is not None else 0)
         if lead is None and known:
-            lead = known[min(known, key=lambda i: (by_id[i].opened_at, i))]
+            lead = known[min(known, key=lambda i: (by_id[i].opened_at, i) if i in by_id else (now, i))]
         plans.append(IncidentPlan(
             group=group, title=title(group, impact, members, root),
             severity=incident_severity(impact, members, exp_ids, off_air), impact=impact,

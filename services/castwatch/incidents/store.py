@@ -16,11 +16,11 @@ Applying a plan (all in the caller's transaction):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from castwatch.common import alerts as alert_ops
@@ -37,6 +37,7 @@ from castwatch.common.models import (
     TemplateRendition,
 )
 from castwatch.incidents.facts import ORIGIN_DOWN, SOURCE, AlertView, FailoverView
+from castwatch.incidents.known_issues import KnownIssue
 from castwatch.incidents.plan import IncidentPlan, Snapshot
 from castwatch.incidents.topology import Topology, build_topology
 
@@ -112,9 +113,12 @@ def apply_plan(session: Session, plan: IncidentPlan, now: datetime) -> Incident:
     g = plan.group
     root_id = g.root_alert_id
     members = list(g.member_ids)
+    known = {i: k for i, k in plan.known.items() if i}
     if root_id is None:  # an origin outage: raise its own root-cause alert
         root_id = _origin_root(session, plan, now)
         members.append(root_id)
+        if 0 in plan.known:
+            known[root_id] = plan.known[0]
     inc = session.scalars(select(Incident).where(Incident.key == g.key, Incident.state == "open")
                           .with_for_update()).one_or_none()
     fields = dict(title=plan.title[:2000], severity=plan.severity, root_kind=g.root_kind,
@@ -122,18 +126,19 @@ def apply_plan(session: Session, plan: IncidentPlan, now: datetime) -> Incident:
                   impact=plan.impact.as_dict(), planned_off_air=plan.planned_off_air,
                   known_issue=plan.known_issue.id if plan.known_issue else None,
                   remediation=plan.known_issue.remediation if plan.known_issue else None)
-    if inc is None:
-        inc = Incident(key=g.key, state="open", opened_at=now, **fields)
+    if inc is None:  # it started when its first member did
+        first = session.scalar(select(func.min(Alert.opened_at)).where(Alert.id.in_(members)))
+        inc = Incident(key=g.key, state="open", opened_at=first or now, **fields)
         session.add(inc)
         session.flush()
     elif _set(inc, **fields):
         inc.updated_at = now
-    _members(session, inc, plan, members, root_id, now)
+    _members(session, inc, plan, known, members, root_id, now)
     return inc
 
 
-def _members(session: Session, inc: Incident, plan: IncidentPlan, members: Sequence[int], root_id: int,
-             now: datetime) -> None:
+def _members(session: Session, inc: Incident, plan: IncidentPlan, known: Mapping[int, KnownIssue],
+             members: Sequence[int], root_id: int, now: datetime) -> None:
     rows = {m.alert_id: m for m in session.scalars(
         select(IncidentAlert).where(IncidentAlert.alert_id.in_(members)))}
     alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(members)))}
@@ -159,7 +164,7 @@ def _members(session: Session, inc: Incident, plan: IncidentPlan, members: Seque
             alert_ops.add_event(session, alert, "updated", actor="correlator", note=f"{note}: severity "
                                 f"{alert.severity} → info", details={"severity": "info"}, now=now)
             alert.severity = "info"
-        issue = plan.known.get(alert_id)
+        issue = known.get(alert_id)
         current = (alert.details or {}).get("remediation")
         if issue is not None and alert.is_open and current != issue.remediation:
             alert.details = {**(alert.details or {}), "remediation": issue.remediation,
