@@ -89,7 +89,7 @@ def crud_resource(
         session.delete(get_or_404(model, item_id, what))
         session.commit()
 
-    views = [
+    views: list[tuple[Callable[..., Any], str, str, str, list[str], dict[str, Any]]] = [
         (list_view, f"list_{name}", f"List {what}s.", path, ["GET"], {}),
         (create_view, f"create_{name}", f"Create a {what}.\n\n{create.__doc__ or ''}", path, ["POST"],
          dict(body=create, status=201, scope="write", errors=(409,))),

@@ -20,6 +20,7 @@ from castwatch.cms_api.schemas.base import (
 
 RecipientRole = Literal["cablecaster", "technician", "engineer", "management"]
 Transport = Literal["telegram", "email"]
+ALL_TRANSPORTS: tuple[Transport, ...] = ("telegram", "email")
 EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -147,10 +148,10 @@ class RuleCreate(RuleFields):
     name: Text(100)  # type: ignore[valid-type]
     enabled: bool = True
     priority: int = Field(100, ge=0, le=100_000)
-    match: RuleMatch = Field(default_factory=RuleMatch)
+    match: RuleMatch = Field(default_factory=lambda: RuleMatch.model_validate({}))
     roles: list[RecipientRole] = Field(default_factory=list, max_length=4)
     recipient_ids: list[Id] = Field(default_factory=list, max_length=1000)
-    transports: list[Transport] = Field(default_factory=lambda: ["telegram", "email"],
+    transports: list[Transport] = Field(default_factory=lambda: list(ALL_TRANSPORTS),
                                         min_length=1, max_length=2)
     group_wait_s: int = Field(30, ge=0, le=86400)
     send_resolved: bool = True
