@@ -112,3 +112,10 @@ def test_fetch_failures_and_parse_errors_carry_the_status_or_the_message():
     invalid = validity("CH", "720p", "EXT-X-TARGETDURATION is missing")
     assert invalid.bad and invalid.alert_type == t.PLAYLIST_INVALID
     assert validity("CH", None, "not XML", t.MPD_INVALID).summary == "CH: MPD invalid: not XML"
+
+
+def test_an_mpd_gets_its_minimum_update_period_as_grace_before_it_is_stale():
+    late = dict(last_change_at=0.0, target_s=1.0, now=2.0, alert_type=t.MPD_STALE)
+    assert playlist_stale("CH", "720p", **late).bad
+    assert not playlist_stale("CH", "720p", grace_s=1.0, **late).bad
+    assert playlist_stale("CH", "720p", **late).summary == "CH 720p: no new segment for 2 s (target 1 s)"

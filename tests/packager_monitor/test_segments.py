@@ -28,3 +28,10 @@ def test_fmp4_init_and_media_segments_are_sane_and_truncation_is_not():
     assert "without a following mdat" in (check_fmp4(moof_only) or "")
     assert check_segment(b"", "x.ts") == "empty segment"
     assert "neither MPEG-TS nor fMP4" in (check_segment(b"<html>nope</html>", "x.m4s") or "")
+
+
+def test_dvb_si_tables_before_the_pat_are_allowed_as_ffmpeg_writes_them():
+    good = ts_segment()
+    sdt = bytes([0x47, 0x40, 0x11, 0x10]).ljust(188, b"\xff")
+    assert check_ts(sdt + good) is None
+    assert "does not start with a PAT (first PID 256)" in (check_ts(sdt + good[376:]) or "")

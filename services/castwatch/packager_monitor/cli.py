@@ -42,6 +42,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     writer = DbWriter(factory, actor=f"probe:{probe.name}")
     writer.start()
     service = ProbeService(probe, registry, LeaseSource(factory, probe), writer.put, sink)
+    writer.queue_gauge = service.metrics.db_queue
     logger.info("probe %s starting (lease TTL %.1f s)", probe.name, probe.lease_ttl_s)
 
     async def main() -> None:

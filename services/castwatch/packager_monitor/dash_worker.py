@@ -113,11 +113,11 @@ class DashChannelWorker(ChannelWorker):
                     self.ctx.spawn(self.check_segment(name, edge.url, edge.duration_s, rep.bandwidth))
             st.edge = edge or st.edge
             if edge is not None:
-                target = edge.duration_s
+                target, grace = edge.duration_s, mpd.minimum_update_period or 0.0
                 verdicts.append(playlist_stale(code, name, last_change_at=st.changed_at,
                                                target_s=target, now=now, ended=mpd.type == "static",
-                                               alert_type=MPD_STALE))
-                deadline = stale_deadline(st.changed_at, target)
+                                               alert_type=MPD_STALE, grace_s=grace))
+                deadline = stale_deadline(st.changed_at, target, grace)
                 stale_at = deadline if stale_at is None else min(stale_at, deadline)
                 self.facts[name] = {"segment_number": edge.number, "segment_duration_s": target,
                                     "changed_at": st.changed_at}

@@ -2,8 +2,8 @@
 
 ``check_segment(data, uri)`` returns None for a sane segment or a one-line reason (the
 SEGMENT_INVALID summary). MPEG-TS: a whole number of 188-byte packets, the sync byte 0x47 at
-every packet start, and a PAT (PID 0) first followed by the PMT it announces before any
-elementary-stream packet. fMP4/CMAF: a chain of ISO-BMFF boxes that exactly covers the bytes,
+every packet start, and a PAT (PID 0) followed by the PMT it announces before any
+elementary-stream packet (DVB SI tables such as the SDT that ffmpeg writes first may precede). fMP4/CMAF: a chain of ISO-BMFF boxes that exactly covers the bytes,
 starting with a known top-level box, with ``moof`` followed by ``mdat`` in media segments.
 """
 
@@ -13,6 +13,8 @@ import struct
 
 TS_PACKET = 188
 _SYNC = 0x47
+#: DVB SI (NIT, SDT/BAT, EIT, RST, TDT/TOT) and null packets: allowed before the PAT
+_SI_PIDS = frozenset({0x10, 0x11, 0x12, 0x13, 0x14, 0x1FFF})
 _TOP_BOXES = {b"ftyp", b"styp", b"moof", b"moov", b"sidx", b"emsg", b"prft", b"free", b"skip"}
 
 
@@ -21,7 +23,7 @@ def _pid(data: bytes, offset: int) -> int:
 
 
 def _pat_pmt_pids(data: bytes) -> list[int] | str:
-    """PMT PIDs announced by the PAT in the first packet, or a reason."""
+    """PMT PIDs announced by the PAT packet at the start of ``data``, or a reason."""
     if data[1] & 0x40 == 0:
         return "the PAT packet does not start a section"
     afc = (data[3] >> 4) & 0x3
@@ -52,16 +54,20 @@ def check_ts(data: bytes) -> str | None:
     if data[::TS_PACKET] != b"G" * packets:
         bad = next(i for i in range(packets) if data[i * TS_PACKET] != _SYNC)
         return f"MPEG-TS sync byte missing at packet {bad}"
-    if _pid(data, 0) != 0:
-        return f"MPEG-TS does not start with a PAT (first PID {_pid(data, 0)})"
-    pmt_pids = _pat_pmt_pids(data)
+    first = 0
+    while first < packets and _pid(data, first * TS_PACKET) in _SI_PIDS:
+        first += 1
+    if first == packets or _pid(data, first * TS_PACKET) != 0:
+        pid = _pid(data, first * TS_PACKET) if first < packets else None
+        return f"MPEG-TS does not start with a PAT (first PID {pid})"
+    pmt_pids = _pat_pmt_pids(data[first * TS_PACKET:(first + 1) * TS_PACKET])
     if isinstance(pmt_pids, str):
         return pmt_pids
-    for i in range(1, packets):
+    for i in range(first + 1, packets):
         pid = _pid(data, i * TS_PACKET)
         if pid in pmt_pids:
             return None
-        if pid not in (0, 0x1FFF):
+        if pid != 0 and pid not in _SI_PIDS:
             return f"MPEG-TS elementary stream (PID {pid}) before the PMT"
     return "MPEG-TS without the PMT announced by its PAT"
 

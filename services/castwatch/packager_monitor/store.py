@@ -87,6 +87,8 @@ class DbWriter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="probe-db-writer", daemon=True)
         self.written = 0
+        #: optional gauge (castwatch_probe_db_queue_depth) set after every batch
+        self.queue_gauge: Any = None
 
     def start(self) -> None:
         self._thread.start()
@@ -115,6 +117,8 @@ class DbWriter:
                 except queue.Empty:
                     break
             self._write_with_retry(batch)
+            if self.queue_gauge is not None:
+                self.queue_gauge.set(self.queue.qsize())
 
     def _write_with_retry(self, batch: list[Op]) -> None:
         for attempt in range(1_000_000):

@@ -14,20 +14,22 @@ from castwatch.packager_monitor.rules.base import (
 STALE_FACTOR = 1.5
 
 
-def stale_deadline(last_change_at: float, target_s: float) -> float:
+def stale_deadline(last_change_at: float, target_s: float, grace_s: float = 0.0) -> float:
     """When a playlist last seen changing at ``last_change_at`` becomes stale."""
-    return last_change_at + STALE_FACTOR * target_s
+    return last_change_at + STALE_FACTOR * target_s + grace_s
 
 
 def playlist_stale(channel: str, rendition: str, *, last_change_at: float, target_s: float,
-                   now: float, ended: bool = False, alert_type: str = PLAYLIST_STALE) -> Verdict:
+                   now: float, ended: bool = False, alert_type: str = PLAYLIST_STALE,
+                   grace_s: float = 0.0) -> Verdict:
     """Stale when no new segment appeared for more than 1.5x the target duration.
 
     ``last_change_at`` is when a poll last saw a new segment (or the first poll); a playlist
-    with EXT-X-ENDLIST is finished, not stale.
+    with EXT-X-ENDLIST (a static MPD) is finished, not stale. ``grace_s`` adds the MPD's
+    ``minimumUpdatePeriod``: a DASH packager may publish a segment that late in the MPD.
     """
     age = now - last_change_at
-    if ended or age <= STALE_FACTOR * target_s:
+    if ended or age <= STALE_FACTOR * target_s + grace_s:
         return ok(alert_type, rendition)
     what = "MPD" if alert_type == MPD_STALE else "playlist"
     return Verdict(alert_type, rendition, True,
