@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.bus import Listener, channel_for
@@ -132,12 +133,24 @@ class EncoderManager:
             self._reload_wanted.set()
 
     async def _forever(self, name: str, once: Callable[[], Coroutine[Any, Any, float]]) -> None:
-        """The outermost loop of one task: nothing escapes it but cancellation."""
+        """The outermost loop of one task: nothing escapes it but cancellation.
+
+        A database outage is expected (restart, failover): one line per attempt, backing off to
+        10 s; anything else is a bug and is logged with its traceback.
+        """
+        failures = 0
         while True:
             try:
                 wait_s = await once()
+                failures = 0
             except asyncio.CancelledError:
                 raise
+            except SQLAlchemyError as exc:
+                failures += 1
+                wait_s = min(10.0, 2.0 ** (failures - 1))
+                self.metrics.loop_errors.labels(name).inc()
+                logger.warning("encoders task=%s database unavailable (retry in %gs): %s", name, wait_s,
+                               str(exc).splitlines()[0][:200])
             except Exception:
                 logger.exception("encoders task=%s failed; carrying on", name)
                 self.metrics.loop_errors.labels(name).inc()
@@ -288,9 +301,11 @@ class EncoderManager:
         wanted = set(self.groups) | {UNGROUPED}
         loop = asyncio.get_running_loop()
         held = await loop.run_in_executor(self._lock_pool, self.leadership.refresh, wanted)
-        gained, self.held = held - self.held, held
+        gained = held - self.held
+        self.held &= held  # lost locks stop our writes at once
         if gained:
-            await self._take_control(gained)
+            await self._take_control(gained)  # may fail: then we retry on the next round
+            self.held |= gained
         for gid, group in self.groups.items():
             self.metrics.controller_active.labels(group.name).set(1 if gid in held else 0)
         return self.cfg.lock_interval_s
