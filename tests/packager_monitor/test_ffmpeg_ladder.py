@@ -78,8 +78,10 @@ def ladder(tmp_path: Path) -> Iterator[str]:
     port = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
     try:
         def enough() -> bool:  # a full 3-segment window in every stream before probing
-            hls = [p.read_text().count("#EXTINF") for p in (tmp_path / "hls").glob("stream_*/index.m3u8")]
-            return len(hls) == 2 and min(hls) >= 4 and len(list((tmp_path / "dash").glob("chunk-stream2-*.m4s"))) >= 4
+            hls = [p.read_text().count("#EXTINF")
+                   for p in (tmp_path / "hls").glob("stream_*/index.m3u8")]
+            dash = list((tmp_path / "dash").glob("chunk-stream2-*.m4s"))
+            return len(hls) == 2 and min(hls) >= 4 and len(dash) >= 4
         wait_for(enough, 30, "ffmpeg to write 4 segments of every stream")
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -112,5 +114,6 @@ def test_the_probe_finds_an_ffmpeg_hls_and_dash_ladder_healthy(ladder: str):
     assert sorted(hls.facts) == ["180p", "90p"]
     assert all(f["target_duration"] == 1 and f["media_sequence"] > 0 for f in hls.facts.values())
     assert sorted(workers["CH_FFMPEG_DASH"].facts) == ["180p", "90p", "audio_2"]
-    validations = [f for m, t, f in points.items if m == "playlist_validation" and t["channel"] == "CH_FFMPEG_HLS"]
+    validations = [f for m, t, f in points.items
+                   if m == "playlist_validation" and t["channel"] == "CH_FFMPEG_HLS"]
     assert validations and all(f["is_valid"] and f["segment_count"] >= 3 for f in validations)

@@ -82,8 +82,10 @@ def test_two_replicas_split_the_channels_and_one_takes_over_when_the_other_is_ki
     metrics_port = _free_port()
     a = start_probe("probe-a", metrics_port)
     start_probe("probe-b")
-    split = wait_for(lambda: (h := _holders(session_factory)) and sorted(map(len, h.values())) == [2, 2] and h,
-                     30, "the four channels split 2/2 between probe-a and probe-b")
+    def split_evenly() -> dict[str, list[str]] | None:
+        h = _holders(session_factory)
+        return h if sorted(map(len, h.values())) == [2, 2] else None
+    split = wait_for(split_evenly, 30, "the four channels split 2/2 between probe-a and probe-b")
     assert set(split) == {"probe-a", "probe-b"}
 
     url = f"http://127.0.0.1:{metrics_port}/metrics"
@@ -108,7 +110,7 @@ def test_two_replicas_split_the_channels_and_one_takes_over_when_the_other_is_ki
     a.send_signal(signal.SIGKILL)
     a.wait(5)
     killed_at = time.monotonic()
-    wait_for(lambda: list(_holders(session_factory)) == ["probe-b"] and len(_holders(session_factory)["probe-b"]) == 4,
+    wait_for(lambda: {k: len(v) for k, v in _holders(session_factory).items()} == {"probe-b": 4},
              4 * TTL, "probe-b to hold all four channels")
     took = time.monotonic() - killed_at
     assert took <= 2 * TTL + 1.0, f"takeover took {took:.1f} s (TTL {TTL} s)"

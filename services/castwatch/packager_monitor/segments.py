@@ -3,8 +3,9 @@
 ``check_segment(data, uri)`` returns None for a sane segment or a one-line reason (the
 SEGMENT_INVALID summary). MPEG-TS: a whole number of 188-byte packets, the sync byte 0x47 at
 every packet start, and a PAT (PID 0) followed by the PMT it announces before any
-elementary-stream packet (DVB SI tables such as the SDT that ffmpeg writes first may precede). fMP4/CMAF: a chain of ISO-BMFF boxes that exactly covers the bytes,
-starting with a known top-level box, with ``moof`` followed by ``mdat`` in media segments.
+elementary-stream packet (DVB SI tables such as the SDT that ffmpeg writes first may precede).
+fMP4/CMAF: a chain of ISO-BMFF boxes that exactly covers the bytes, starting with a known
+top-level box, with ``moof`` followed by ``mdat`` in media segments.
 """
 
 from __future__ import annotations
