@@ -57,10 +57,14 @@ def probe_results(factory: sessionmaker[Session], channels: dict[str, Any]) -> N
                 "CH_KIDS_HD": "ok", "CH_COUNCIL": "ok"}
     with factory() as session, session.begin():
         for code, ch in channels.items():
-            check = {"playlist_ok": statuses[code] != "critical", "media_sequence": 48213,
-                     "target_duration": 6, "renditions": {
-                         r: {"download_time_ms": 180 + i * 40, "segment_duration": 6.0, "http_status": 200}
-                         for i, r in enumerate(("1080p", "720p", "480p"))}}
+            stale = statuses[code] == "critical"
+            # The shape the packager monitor writes (worker.summary()).
+            check = {"protocol": ch["protocol"], "probe": "probe-1", "renditions": {
+                r: {"media_sequence": 48213 + i, "segments": 6, "target_duration": 6,
+                    "discontinuity_sequence": 0,
+                    "last_change_age_s": 24.5 if stale and r == "720p" else 2.0 + i}
+                for i, r in enumerate(("1080p", "720p", "480p"))},
+                "open_alerts": ["CH_NEWS_HD/720p PLAYLIST_STALE"] if stale else []}
             session.execute(update(Channel).where(Channel.id == ch["id"])
                             .values(status=statuses[code], last_checked_at=now, last_check=check))
 

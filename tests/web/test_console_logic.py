@@ -125,3 +125,31 @@ def test_the_top_rung_is_the_highest_bandwidth(js: Any) -> None:
          "frame_rate": 50}]}
     assert js("data.js", "m.rungSummary(m.topRung(arg))", tpl) == "hvc1 · 1920x1080 · 50fps"
     assert js("data.js", "m.rungSummary(m.topRung({renditions: []}))") == "no ladder"
+
+
+def test_channels_with_problems_sort_first_and_carry_their_worst_alert(js: Any) -> None:
+    order = js("pages/channels.js", "arg.slice().sort(m.byUrgency).map((c) => c.id)", CHANNELS)
+    assert order == [2, 1, 3]  # critical, then ok, then the disabled one
+    worst = js("pages/channels.js", "Object.fromEntries(m.openAlertsByChannel(arg))", [
+        {"channel_id": 5, "severity": "minor"}, {"channel_id": 5, "severity": "critical"},
+        {"channel_id": 5, "severity": "major"}, {"channel_id": None, "severity": "critical"}])
+    assert worst == {"5": {"n": 3, "worst": "critical"}}
+
+
+def test_check_renditions_follow_the_ladder_order(js: Any) -> None:
+    ladder = [{"name": "480p", "bandwidth": 1.2e6}, {"name": "1080p", "bandwidth": 6e6},
+              {"name": "720p", "bandwidth": 3e6}]
+    check = {"renditions": {"480p": {}, "audio": {}, "720p": {}, "1080p": {}}}
+    got = js("pages/channel_detail.js",
+             "m.byLadder(m.checkRenditions(arg.check), arg.ladder).map((r) => r.name)",
+             {"check": check, "ladder": ladder})
+    assert got == ["1080p", "720p", "480p", "audio"]
+
+
+def test_time_axis_ticks_fall_on_round_clock_times(js: Any) -> None:
+    minute = 60_000
+    now = 1_700_000_000_000 + 7 * minute + 30_000
+    w = js("charts.js", "m.timeWindow([{points: [{x: arg - 60000, y: 1}]}], 15 * 60000, arg)", now)
+    assert w["ticks"]["stepSize"] == 5 * minute
+    assert w["min"] % (5 * minute) == 0 and w["min"] <= now - 15 * minute
+    assert w["max"] == now

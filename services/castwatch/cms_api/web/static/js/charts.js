@@ -75,7 +75,7 @@ export function bars(labels, datasets, { stacked = false, horizontal = false, la
 }
 
 /** A line chart of points {x: epoch ms, y} per series, on a linear time axis (no date adapter needed). */
-export function timeLine(series, { unit = "", label, small = false, yMin, windowMs = 15 * 60e3 } = {}) {
+export function timeLine(series, { unit = "", label, small = false, yMin, windowMs = 5 * 60e3 } = {}) {
   const datasets = series.map((s, i) => ({
     label: s.label,
     data: s.points,
@@ -95,7 +95,7 @@ export function timeLine(series, { unit = "", label, small = false, yMin, window
       normalized: true,
       interaction: { mode: "nearest", intersect: false },
       scales: {
-        x: { type: "linear", ...timeWindow(series, windowMs), ticks: { maxTicksLimit: 6, maxRotation: 0, callback: (v) => clock(v) } },
+        x: xAxis(series, windowMs),
         y: { min: yMin, ticks: { callback: (v) => `${v}${unit}` } },
       },
       plugins: {
@@ -107,13 +107,34 @@ export function timeLine(series, { unit = "", label, small = false, yMin, window
   }, { small, label });
 }
 
-/** The x-axis range: the last `windowMs` up to now, widened to the oldest point shown. */
+const STEPS_MIN = [1, 2, 5, 10, 15, 30, 60, 120, 360, 720, 1440];
+
+/**
+ * The x-axis range and tick step: the last `windowMs` up to now, widened to the oldest point shown,
+ * starting on a round clock time so the ticks read 07:45, 07:50, …
+ */
 export function timeWindow(series, windowMs, now = Date.now()) {
   let first = now - windowMs;
   for (const s of series) if (s.points.length) first = Math.min(first, s.points[0].x);
   let last = now;
   for (const s of series) if (s.points.length) last = Math.max(last, s.points[s.points.length - 1].x);
-  return { min: first, max: last };
+  const minutes = STEPS_MIN.find((m) => (last - first) / (m * 60e3) <= 6) || 1440;
+  const step = minutes * 60e3;
+  return { min: Math.floor(first / step) * step, max: last, ticks: { stepSize: step } };
+}
+
+/** A linear time axis over `timeWindow` with clock-time labels. */
+export function xAxis(series, windowMs) {
+  const w = timeWindow(series, windowMs);
+  const step = w.ticks.stepSize;
+  return { type: "linear", min: w.min, max: w.max,
+    // Ticks on round clock times (Chart.js would otherwise split the range evenly).
+    afterBuildTicks: (axis) => {
+      const ticks = [];
+      for (let v = Math.ceil(w.min / step) * step; v <= w.max && ticks.length < 50; v += step) ticks.push({ value: v });
+      axis.ticks = ticks;
+    },
+    ticks: { maxRotation: 0, autoSkip: true, callback: (v) => clock(v) } };
 }
 
 function clock(ms) {

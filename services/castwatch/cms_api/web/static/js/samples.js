@@ -53,10 +53,20 @@ export function recordEncoder(enc) {
   record("cpu", enc.name, t, s.cpu_percent);
 }
 
+/** The oldest "seconds since the playlist last changed" over a check's renditions. */
+export function playlistAge(check) {
+  const r = check && check.renditions;
+  const list = Array.isArray(r) ? r : r && typeof r === "object" ? Object.values(r) : [];
+  const vals = list.map((x) => x && num(x.last_change_age_s)).filter((v) => v !== null);
+  return vals.length ? Math.max(...vals) : null;
+}
+
 /** Records what a channel row carries (its latest check). */
 export function recordChannel(ch) {
   if (!ch || !ch.channel_code) return;
-  record("download", ch.channel_code, ch.last_checked_at || Date.now(), downloadMs(ch.last_check));
+  const t = ch.last_checked_at || Date.now();
+  record("download", ch.channel_code, t, downloadMs(ch.last_check));
+  record("age", ch.channel_code, t, playlistAge(ch.last_check));
 }
 
 /** [{label, points}] of one metric, busiest series first (at most `limit`). */

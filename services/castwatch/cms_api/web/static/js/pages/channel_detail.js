@@ -37,6 +37,20 @@ export function checkRenditions(check) {
   return [];
 }
 
+/** Check renditions in ladder order (highest bandwidth first); unknown names last, by name. */
+export function byLadder(items, ladder) {
+  const rank = new Map(ladder.slice().sort((a, b) => b.bandwidth - a.bandwidth).map((r, i) => [r.name, i]));
+  const key = (x) => rank.get(x.name) ?? ladder.length;
+  return items.slice().sort((a, b) => key(a) - key(b) || String(a.name).localeCompare(String(b.name), undefined, { numeric: true }));
+}
+
+/** Per-rendition numbers of a check worth a chart, in order of preference, with their titles. */
+const CHART_KEYS = {
+  download_time_ms: "Segment download time per rendition (ms)",
+  last_change_age_s: "Seconds since each rendition's playlist last changed",
+  segments: "Segments in each rendition's playlist window",
+};
+
 export async function mount(view, ctx) {
   const id = ctx.channelId;
   const canWrite = ctx.session.scope !== "read";
@@ -92,15 +106,17 @@ export async function mount(view, ctx) {
           h("td", { dataset: { label: "Audio" }, text: r.audio_channels || "—" })))))));
 
     const check = channel.last_check || {};
-    const perRendition = checkRenditions(check);
+    const perRendition = byLadder(checkRenditions(check), (template && template.renditions) || []);
     const scalars = Object.entries(check).filter(([, v]) => v === null || typeof v !== "object");
     clear(checks, h("h2", { text: "Latest check" }),
       Object.keys(check).length === 0 ? h("p.empty", { text: "No check recorded yet (the probe fills this in)." }) : [
         scalars.length ? h("dl.kv", scalars.flatMap(([k, v]) => kv(k.replaceAll("_", " "), fmtCell(k, v)))) : null,
         perRendition.length ? objectTable(perRendition, { id: "check-renditions" }) : null,
         ...Object.entries(check).filter(([k, v]) => v && typeof v === "object" && !["renditions", "variants", "media"].includes(k))
-          .map(([k, v]) => Array.isArray(v) && v.length && typeof v[0] === "object" ? [h("h3", { text: k }), objectTable(v)]
-            : [h("h3", { text: k }), h("pre.mono", { text: JSON.stringify(v, null, 1) })]),
+          .map(([k, v]) => [h("h3", { text: k.replaceAll("_", " ") }),
+            Array.isArray(v) && v.length && typeof v[0] === "object" ? objectTable(v)
+              : Array.isArray(v) ? (v.length ? h("ul.mono", v.map((x) => h("li", { text: String(x) }))) : h("p.muted", { text: "none" }))
+                : h("pre.mono", { text: JSON.stringify(v, null, 1) })]),
       ]);
 
     renderChart(perRendition);
@@ -108,10 +124,9 @@ export async function mount(view, ctx) {
   }
 
   function renderChart(perRendition) {
-    const numericKeys = ["download_time_ms", "download_ms", "fetch_ms", "segment_download_ms", "bitrate", "bandwidth"];
-    const key = numericKeys.find((k) => perRendition.some((r) => Number.isFinite(Number(r[k]))));
+    const key = Object.keys(CHART_KEYS).find((k) => perRendition.some((r) => r[k] !== null && r[k] !== undefined && Number.isFinite(Number(r[k]))));
     const rungs = (template && template.renditions) || [];
-    clear(chartsBox, h("h2", { text: key ? `Latest ${key.replaceAll("_", " ")} per rendition` : "Ladder bitrates" }));
+    clear(chartsBox, h("h2", { text: key ? CHART_KEYS[key] : "Ladder bitrates (Mb/s)" }));
     if (chart) { chart.destroy(); chart = null; }
     if (key) {
       chart = bars(perRendition.map((r) => r.name), [{ label: key, data: perRendition.map((r) => Number(r[key]) || 0), backgroundColor: "#38bdf8" }], { label: key });

@@ -2,7 +2,7 @@
 // #/channels/<id>/edit forms (in their own modules).
 
 import {
-  CHANNEL_STATES, countBy, isDelete, loadChannels, loadOpenAlerts, loadTemplates, rowOf, rungSummary,
+  CHANNEL_STATES, isDelete, loadChannels, loadOpenAlerts, loadTemplates, rowOf, rungSummary,
   topRung, upsert,
 } from "../data.js";
 import { clear, debounce, h, light, relTime } from "../ui.js";
@@ -23,6 +23,29 @@ const FILTERS = [
   { name: "protocol", label: "Protocol", options: [["", "HLS and DASH"], ["HLS", "HLS"], ["DASH", "DASH"]] },
   { name: "status", label: "State", options: [["", "Any state"], ...CHANNEL_STATES.map((s) => [s, s])] },
 ];
+
+const STATUS_RANK = { critical: 0, warning: 1, unknown: 2, ok: 3, disabled: 4 };
+const SEV_RANK = { critical: 0, major: 1, minor: 2, info: 3 };
+
+/** Problems first (status), then tier, then name: what needs eyes is at the top of the wall. */
+export function byUrgency(a, b) {
+  const sa = STATUS_RANK[a.enabled ? a.status : "disabled"] ?? 2;
+  const sb = STATUS_RANK[b.enabled ? b.status : "disabled"] ?? 2;
+  return sa - sb || a.tier - b.tier || String(a.channel_name).localeCompare(b.channel_name);
+}
+
+/** Per channel id: {n, worst} of its open alerts. */
+export function openAlertsByChannel(alerts) {
+  const out = new Map();
+  for (const a of alerts) {
+    if (!a.channel_id) continue;
+    const cur = out.get(a.channel_id) || { n: 0, worst: null };
+    cur.n += 1;
+    if (cur.worst === null || SEV_RANK[a.severity] < SEV_RANK[cur.worst]) cur.worst = a.severity;
+    out.set(a.channel_id, cur);
+  }
+  return out;
+}
 
 /** Whether channel `c` passes the filter values `f` (pure; used for the grid and for live rows). */
 export function matches(c, f) {
@@ -69,7 +92,7 @@ async function mountList(view, ctx) {
   function card(c, openAlerts) {
     const rung = topRung(state.templates.get(c.template_id));
     const status = c.enabled ? c.status : "disabled";
-    const n = openAlerts.get(c.id) || 0;
+    const { n, worst } = openAlerts.get(c.id) || { n: 0, worst: null };
     return h("a.card.ch-card", { href: `#/channels/${c.id}`, dataset: { channelId: c.id, channelCode: c.channel_code, status, enabled: c.enabled } },
       h("div.ch-head", light(status), h("span.ch-name", { text: c.channel_name, title: c.channel_name })),
       h("div.ch-code", { text: c.channel_code }),
@@ -82,14 +105,13 @@ async function mountList(view, ctx) {
         c.is_hdr ? h("span.badge.hdr", { text: "HDR" }) : null,
         c.is_atmos ? h("span.badge.atmos", { text: "ATMOS" }) : null,
         !c.enabled ? h("span.badge", { text: "DISABLED" }) : null),
-      h("div.ch-alerts", { dataset: { n } , text: n ? `${n} open alert${n > 1 ? "s" : ""}` : "no open alerts" }),
+      h("div.ch-alerts", { dataset: { n, sev: worst }, text: n ? `${n} open alert${n > 1 ? "s" : ""}${worst ? ` · worst ${worst}` : ""}` : "no open alerts" }),
       h("div.ch-meta", { title: c.last_checked_at || "" , text: `checked ${relTime(c.last_checked_at)}` }));
   }
 
   function render() {
-    const openAlerts = countBy(state.alerts.filter((a) => a.channel_id), (a) => a.channel_id);
-    const shown = state.channels.filter((c) => matches(c, filters))
-      .sort((a, b) => a.tier - b.tier || String(a.channel_name).localeCompare(b.channel_name));
+    const openAlerts = openAlertsByChannel(state.alerts);
+    const shown = state.channels.filter((c) => matches(c, filters)).sort(byUrgency);
     countEl.textContent = `${shown.length} of ${state.channels.length}`;
     clear(grid, shown.length ? shown.map((c) => card(c, openAlerts))
       : h("p.empty", { text: state.channels.length ? "No channel matches these filters." : "No channels yet." }));

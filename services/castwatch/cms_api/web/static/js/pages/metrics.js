@@ -3,14 +3,16 @@
 // series are built in the browser from those values and every live update since the console opened.
 
 import { api, rows } from "../api.js";
-import { bars, timeLine, timeWindow } from "../charts.js";
+import { bars, timeLine, xAxis } from "../charts.js";
 import { loadChannels, loadEncoders, PATHS } from "../data.js";
 import { onSamples, recordChannel, recordEncoder, seriesOf } from "../samples.js";
 import { clear, debounce, h } from "../ui.js";
 import { hourlyBuckets } from "./alerts.js";
 
 const CHARTS = [
-  { metric: "download", title: "Segment download time", unit: " ms", id: "chart-download" },
+  { metric: "age", title: "Playlist age (oldest rendition, s since it changed)", unit: " s", id: "chart-age", yMin: 0 },
+  { metric: "download", title: "Segment download time", unit: " ms", id: "chart-download",
+    empty: "No download times in the API's channel checks: the probe sends them to InfluxDB (measurement segment_metric); see Grafana." },
   { metric: "bitrate", title: "Encoder output bitrate", unit: " Mb/s", id: "chart-bitrate" },
   { metric: "temperature", title: "Encoder temperature", unit: " °C", id: "chart-temperature" },
   { metric: "cpu", title: "Encoder CPU", unit: " %", id: "chart-cpu", yMin: 0 },
@@ -43,12 +45,12 @@ export async function mount(view) {
     const old = charts.get(metric);
     if (!data.length) {
       if (old) { old.destroy(); charts.delete(metric); }
-      clear(box, h("p.empty", { text: "No data reported yet." }));
+      clear(box, h("p.empty", { text: c.empty || "No data reported yet." }));
       return;
     }
     if (old && old.chart && old.chart.data.datasets.length === data.length) {
       data.forEach((s, i) => { old.chart.data.datasets[i].data = s.points; old.chart.data.datasets[i].label = s.label; });
-      Object.assign(old.chart.options.scales.x, timeWindow(data, 15 * 60e3));
+      old.chart.options.scales.x = xAxis(data, 5 * 60e3);
       old.chart.update("none");
       return;
     }
