@@ -27,6 +27,7 @@ CPU_HIGH = "ENCODER_CPU_HIGH"
 DROPPED_FRAMES = "ENCODER_DROPPED_FRAMES"
 LINK_ERRORS = "ENCODER_LINK_ERRORS"
 CONDITION_TYPES = (UNREACHABLE, STREAM_DOWN, OVERHEAT, CPU_HIGH, DROPPED_FRAMES, LINK_ERRORS)
+MAX_EVENTS = 2000
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ class EncoderHealth:
     _counters: dict[str, tuple[float, int]] = field(default_factory=dict)
     _temps: deque[tuple[float, float]] = field(default_factory=deque)
     _drops: deque[tuple[float, float]] = field(default_factory=deque)
-    _events: deque[tuple[float, float]] = field(default_factory=deque)
+    # bounded: an encoder down for hours must not grow memory without end (the score caps at 100)
+    _events: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
     _last_reachable: bool | None = None
     _last_live: bool | None = None
     consecutive_failures: int = 0
