@@ -47,9 +47,10 @@ def start_manager(database_url: str, session_factory: Any) -> Iterator[Callable[
 
     handles: list[ManagerHandle] = []
 
-    def start(replica: str = "a", **overrides: Any) -> ManagerHandle:
+    def start(replica: str = "a", influx: Any = None, **overrides: Any) -> ManagerHandle:
         cfg = encoder_settings(replica_name=replica, **overrides)
-        manager = EncoderManager(cfg, session_factory, database_url, EncoderMetrics(CollectorRegistry()))
+        manager = EncoderManager(cfg, session_factory, database_url, EncoderMetrics(CollectorRegistry()),
+                                 influx)
         handle = ManagerHandle(manager).start()
         handles.append(handle)
         return handle
