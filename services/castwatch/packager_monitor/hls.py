@@ -44,7 +44,9 @@ class MediaPlaylist:
     #: The text was parsed incrementally (only the new tail was read).
     incremental: bool = False
     part_count: int = 0
-    warnings: list[str] = field(default_factory=list)
+    #: Header tags (EXT-X-MEDIA-SEQUENCE…) or EXT-X-ENDLIST appear between segments: legal
+    #: but odd; such a playlist is always parsed in full.
+    late_header: bool = False
 
     @property
     def last_sequence(self) -> int:
@@ -123,10 +125,20 @@ class _Body:
     end_list: bool = False
     part_count: int = 0
     duration: float = 0.0
+    late_header: bool = False
+
+
+_HEADER_TAGS = ("#EXT-X-TARGETDURATION:", "#EXT-X-MEDIA-SEQUENCE:", "#EXT-X-DISCONTINUITY-SEQUENCE:",
+                "#EXT-X-PLAYLIST-TYPE:", "#EXT-X-VERSION:", "#EXT-X-SKIP", "#EXT-X-STREAM-INF")
+
+
+class _Fallback(Exception):
+    """The incremental path met something only a full parse judges correctly."""
 
 
 def _parse_lines(lines: list[str], header: _Header | None, body: _Body) -> None:
-    """Parse segment lines into ``body`` (and header tags into ``header`` when given)."""
+    """Parse segment lines into ``body`` and header tags into ``header``; with ``header``
+    None (the incremental tail) a header tag raises :class:`_Fallback`."""
     pending: float | None = None
     disc = False
     append = body.segments.append
@@ -149,10 +161,13 @@ def _parse_lines(lines: list[str], header: _Header | None, body: _Body) -> None:
             body.end_list = True
         elif line.startswith("#EXT-X-PART:"):
             body.part_count += 1
+        elif header is None:
+            if line.startswith(_HEADER_TAGS):
+                raise _Fallback(line)
         elif line.startswith("#EXT-X-STREAM-INF"):
             raise PlaylistError("a master playlist where a media playlist was expected")
-        elif header is not None:
-            _header_tag(header, line)
+        elif _header_tag(header, line) and body.segments:
+            body.late_header = True
     body.duration += total
 
 
@@ -164,7 +179,7 @@ def _build(header: _Header, body: _Body, new_segments: int, incremental: bool) -
         discontinuity_sequence=header.discontinuity_sequence, segments=body.segments,
         end_list=body.end_list, playlist_type=header.playlist_type, version=header.version,
         duration=body.duration, new_segments=new_segments, incremental=incremental,
-        part_count=body.part_count,
+        part_count=body.part_count, late_header=body.late_header or body.end_list,
     )
 
 
@@ -216,7 +231,12 @@ class IncrementalMediaParser:
             )
             self._last = same
             return same
-        result = self._incremental(text, prev) if prev is not None and prev.segments else None
+        result = None
+        if prev is not None and prev.segments and not prev.late_header:
+            try:
+                result = self._incremental(text, prev)
+            except _Fallback:
+                result = None
         if result is None:
             result = parse_media(text)
             self.full_parses += 1
@@ -234,16 +254,21 @@ class IncrementalMediaParser:
             return None
         header = _Header()
         head_text = _check_signature(text[:first_inf])
+        first_disc = False
         for line in head_text.splitlines()[1:]:
             line = line.strip()
             if line.startswith("#EXT-X-SKIP") or line.startswith("#EXT-X-PART"):
                 return None
             if line and line[0] != "#":
                 return None  # a URI before the first EXTINF: let the full parser say why
+            if line == "#EXT-X-DISCONTINUITY":
+                first_disc = True
+            elif line == "#EXT-X-ENDLIST":
+                return None
             _header_tag(header, line)
         drop = header.media_sequence - prev.media_sequence
         known = prev.segments
-        if drop < 0 or drop >= len(known):
+        if drop < 0 or drop >= len(known) or known[drop].discontinuity != first_disc:
             return None
         first_uri = known[drop].uri
         second_inf = text.find("#EXTINF:", first_inf + 8)
@@ -252,6 +277,12 @@ class IncrementalMediaParser:
             return None
         anchor = _uri_line_at(text, known[-1].uri, first_inf)
         if anchor < 0 or text.count("#EXTINF:", first_inf, anchor) != len(known) - drop:
+            return None
+        # the known segments must be byte for byte what the previous version said (§6.2.2)
+        last_text = self._last_text or ""
+        prev_end = _uri_line_at(last_text, known[-1].uri, 0)
+        span = anchor - first_inf
+        if prev_end < span or last_text[prev_end - span:prev_end] != text[first_inf:anchor]:
             return None
         body = _Body()
         _parse_lines(text[anchor:].splitlines(), None, body)
