@@ -1,18 +1,22 @@
-"""``castwatch keys`` and ``castwatch api`` (gunicorn) as an operator runs them."""
+"""``castwatch keys`` and ``castwatch api`` (gunicorn, REST and Socket.IO) as an operator runs them."""
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import time
 
+import psycopg2
 import pytest
 import requests
+import socketio
 
 from castwatch.cli import main
+from castwatch.common.bus import dsn_for
 
 from .support import bearer
 
@@ -76,6 +80,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _live_push_under_gunicorn(base: str, key: str, database_url: str) -> None:
+    """A websocket client of the gunicorn server gets a row committed by another connection."""
+    received: queue.Queue[dict] = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("probe", received.put, namespace="/live")
+    client.connect(base, namespaces=["/live"], auth={"token": key}, transports=["websocket"],
+                   wait_timeout=10)
+    try:
+        conn = psycopg2.connect(dsn_for(database_url))
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO probes (name, status) VALUES ('edge-9', 'online')")
+        conn.close()
+        assert received.get(timeout=10)["name"] == "edge-9"
+    finally:
+        client.disconnect()
+
+
 def test_castwatch_api_serves_health_under_gunicorn(cli_env, capsys):
     _, key, _ = run_cli(["keys", "create", "--name", "ops", "--scope", "read"], capsys)
     port = _free_port()
@@ -98,6 +119,7 @@ def test_castwatch_api_serves_health_under_gunicorn(cli_env, capsys):
         listed = requests.get(f"{base}/api/v1/channels", headers=bearer(key.strip()), timeout=5)
         assert listed.status_code == 200 and listed.json()["total"] == 0
         assert "castwatch_api_requests_total" in requests.get(f"{base}/metrics", timeout=5).text
+        _live_push_under_gunicorn(base, key.strip(), cli_env)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

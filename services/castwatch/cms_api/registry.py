@@ -55,6 +55,7 @@ class Operation:
 
 def _doc_parts(view: View) -> tuple[str, str]:
     doc = inspect.getdoc(view) or view.__name__.replace("_", " ")
+    doc = doc.replace("``", "`")
     first, _, rest = doc.partition("\n")
     return first.strip(), rest.strip()
 
