@@ -131,7 +131,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             from castwatch.demo import Demo, DemoOptions
 
             demo = Demo(DemoOptions.from_args(args), settings, database_url)
-            specs = demo.simulator_specs() + specs
+            specs = demo.simulator_specs() + [
+                ChildSpec(s.name, s.argv, {**s.env, **demo.child_env()}, s.url) for s in specs]
             demo.seed()
         rows = [("database", "embedded" if embedded else "external",
                  str(embedded.data_dir) if embedded else _redact(database_url))]

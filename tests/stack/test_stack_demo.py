@@ -17,7 +17,7 @@ def test_seeding_twice_keeps_one_row_each_and_replaces_the_admin_key(
         first = seed(session, topo)
     moved = DemoTopology("http://127.0.0.1:9", ("DEMO_001", "DEMO_002"), "127.0.0.1:8", "127.0.0.1:7")
     with session_factory.begin() as session:
-        second = seed(session, moved, notify=False)
+        second = seed(session, moved, notify=False, credentials_ref="env:ENCODER_SECRET_DEMO")
     assert first.channel_ids == second.channel_ids and first.group_id == second.group_id
     assert first.admin_key != second.admin_key
     with session_factory() as session:
@@ -25,7 +25,9 @@ def test_seeding_twice_keeps_one_row_each_and_replaces_the_admin_key(
         assert session.query(Encoder).count() == 2
         urls = {c.code: c.input_url for c in session.scalars(select(Channel))}
         assert urls["DEMO_001"].startswith("http://127.0.0.1:9/")
-        assert session.get(Encoder, second.primary_id).address == "127.0.0.1:8"
+        primary = session.get(Encoder, second.primary_id)
+        assert primary is not None and primary.address == "127.0.0.1:8"
+        assert primary.credentials_ref == "env:ENCODER_SECRET_DEMO"
         keys = session.scalars(select(ApiKey).order_by(ApiKey.id)).all()
         assert [k.revoked_at is not None for k in keys] == [True, False]
         rule = session.scalar(select(NotificationRule))

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 from test_stack_dashboards import CONTRACT_METRICS
 
-from castwatch.common.models import Alert, Channel, Encoder, Recipient
+from castwatch.common.models import Alert, Channel, Encoder, FailoverEvent, Recipient
 
 PROCESS_PORTS = ("API_BIND", "PROBE_METRICS_BIND", "ENCODERS_METRICS_BIND", "NOTIFY_METRICS_BIND")
 
@@ -138,6 +138,21 @@ def test_an_injected_fault_opens_an_alert_that_resolves_when_it_clears(stack: St
 
     wait_until(resolved, timeout_s=60, what="the demo fault's alert to resolve")
     assert "[demo] fault cleared: playlist_error" in stack.output()
+
+
+def test_the_demo_encoder_fault_fails_the_group_over_to_the_backup(stack: Stack, engine: Engine) -> None:
+    factory = sessionmaker(engine)
+
+    def failover() -> FailoverEvent | None:
+        with factory() as session:
+            return session.scalar(select(FailoverEvent).where(
+                FailoverEvent.status == "succeeded", FailoverEvent.kind == "automatic"))
+
+    event = wait_until(failover, timeout_s=60, what="an automatic failover of demo-studio")
+    with factory() as session:
+        names = {e.id: e.name for e in session.scalars(select(Encoder))}
+    assert (names[event.from_encoder_id], names[event.to_encoder_id]) == ("demo-primary", "demo-backup")
+    assert "[demo] fault injected: demo-primary stops streaming" in stack.output()
 
 
 def test_every_process_metrics_endpoint_passes_promtool_check_metrics(stack: Stack) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import socket
 import sys
 import threading
@@ -68,6 +69,10 @@ class Demo:
             channel_codes=tuple(f"{CHANNEL_PREFIX}{i:03d}" for i in range(1, CHANNELS + 1)),
             primary_address=f"127.0.0.1:{primary}", backup_address=f"127.0.0.1:{backup}")
         self._ports = (origin, primary, backup)
+        # The simulated encoders want a bearer token; the encoder manager reads it from its
+        # environment through the encoder rows' credentials_ref (never stored in the database).
+        self.secret_env = f"{settings.encoders.credentials_env_prefix}DEMO"
+        self._token = secrets.token_urlsafe(16)
         self.seeded: Seeded | None = None
         self._thread: threading.Thread | None = None
 
@@ -77,6 +82,10 @@ class Demo:
         notify = self.settings.notify
         return notify.telegram.configured or notify.smtp.configured
 
+    def child_env(self) -> dict[str, str]:
+        """Environment the castwatch processes need for the demo (the encoders' token)."""
+        return {self.secret_env: self._token}
+
     def simulator_specs(self) -> list[ChildSpec]:
         cli = [sys.executable, "-m", "castwatch.cli", "sim"]
         origin, primary, backup = self._ports
@@ -84,9 +93,12 @@ class Demo:
             ChildSpec("sim-origin", [*cli, "origin", "--port", str(origin), "--channels", str(CHANNELS),
                                      "--prefix", CHANNEL_PREFIX, "--segment-seconds",
                                      str(SEGMENT_SECONDS)], url=f"{self.origin_url}/_sim/channels"),
-            ChildSpec("sim-primary", [*cli, "encoder", "--kind", "generic_http", "--port", str(primary)],
+            # The primary is on air; the backup waits idle until the group fails over to it.
+            ChildSpec("sim-primary", [*cli, "encoder", "--kind", "generic_http", "--port", str(primary),
+                                      "--name", "demo-primary", "--password", self._token, "--streaming"],
                       url=f"http://127.0.0.1:{primary}/_sim/state"),
-            ChildSpec("sim-backup", [*cli, "encoder", "--kind", "generic_http", "--port", str(backup)],
+            ChildSpec("sim-backup", [*cli, "encoder", "--kind", "generic_http", "--port", str(backup),
+                                     "--name", "demo-backup", "--password", self._token],
                       url=f"http://127.0.0.1:{backup}/_sim/state"),
         ]
 
@@ -94,7 +106,8 @@ class Demo:
         engine = make_engine(self.database_url, pool_size=1, application_name="castwatch-demo")
         try:
             with transaction(make_session_factory(engine)) as session:
-                self.seeded = seed(session, self.topology, notify=self.notifications)
+                self.seeded = seed(session, self.topology, notify=self.notifications,
+                                   credentials_ref=f"env:{self.secret_env}")
         finally:
             engine.dispose()
         logger.info("demo data seeded: %d channels, group demo-studio, 2 recipients",

@@ -84,7 +84,8 @@ def _template(session: Session) -> Template:
     return template
 
 
-def _encoders(session: Session, topo: DemoTopology) -> tuple[EncoderGroup, Encoder, Encoder]:
+def _encoders(session: Session, topo: DemoTopology,
+              credentials_ref: str | None) -> tuple[EncoderGroup, Encoder, Encoder]:
     group = _upsert(session, EncoderGroup, "name", GROUP_NAME,
                     description="Studio A: a primary encoder with a hot backup",
                     failover_enabled=True, failure_threshold=3, poll_interval_s=1.0,
@@ -92,10 +93,10 @@ def _encoders(session: Session, topo: DemoTopology) -> tuple[EncoderGroup, Encod
                     min_switch_interval_s=10.0)
     primary = _upsert(session, Encoder, "name", PRIMARY_NAME, driver_kind="generic_http",
                       address=topo.primary_address, group_id=group.id, role="primary", priority=0,
-                      enabled=True)
+                      enabled=True, credentials_ref=credentials_ref, driver_options={"auth": "bearer"})
     backup = _upsert(session, Encoder, "name", BACKUP_NAME, driver_kind="generic_http",
                      address=topo.backup_address, group_id=group.id, role="backup", priority=1,
-                     enabled=True)
+                     enabled=True, credentials_ref=credentials_ref, driver_options={"auth": "bearer"})
     if group.active_encoder_id is None:
         group.active_encoder_id = primary.id
     session.flush()
@@ -138,11 +139,12 @@ def _admin_key(session: Session) -> str:
     return key
 
 
-def seed(session: Session, topo: DemoTopology, *, notify: bool = True) -> Seeded:
+def seed(session: Session, topo: DemoTopology, *, notify: bool = True,
+         credentials_ref: str | None = None) -> Seeded:
     """Create or refresh every demo row; the caller commits. ``notify=False`` (no Telegram or
     SMTP configured) keeps the demo rule disabled, so no delivery is planned that must fail."""
     template = _template(session)
-    group, primary, backup = _encoders(session, topo)
+    group, primary, backup = _encoders(session, topo, credentials_ref)
     channel_ids = _channels(session, topo, template, group)
     _people(session, notify)
     return Seeded(channel_ids, group.id, primary.id, backup.id, _admin_key(session))
