@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 from castwatch.notifier.limiter import RateLimiter
@@ -164,16 +166,32 @@ def test_backoff_doubles_and_is_capped() -> None:
     assert [retry_delay(n, 5, 60) for n in (1, 2, 3, 4, 5)] == [5, 10, 20, 40, 60]
 
 
-def test_the_rate_limiter_spaces_sends_per_chat_and_overall() -> None:
-    now = [0.0]
-    limiter = RateLimiter(per_key_per_s=1.0, overall_per_s=10.0, clock=lambda: now[0], margin=1.0)
-    assert limiter.reserve("a") == 0.0
-    assert round(limiter.reserve("a"), 3) == 1.0
-    assert round(limiter.reserve("b"), 3) == 0.1  # fills the free gap before a's next second
-    assert round(limiter.reserve("c"), 3) == 0.2
-    assert all(round(limiter.reserve(k), 3) >= 0.3 for k in "defghijk")
-    limiter.penalize("c", 5.0)
-    assert limiter.reserve("c") >= 5.0
+def test_the_rate_limiter_spaces_a_chat_from_the_end_of_its_last_send_and_caps_the_total() -> None:
+    spans: dict[str, list[tuple[float, float]]] = {}
+
+    async def send(limiter: RateLimiter, key: str) -> None:
+        async with limiter.slot(key):
+            start = time.monotonic()
+            await asyncio.sleep(0.02)  # the request itself
+            spans.setdefault(key, []).append((start, time.monotonic()))
+
+    async def scenario() -> None:
+        per_chat = RateLimiter(per_key_per_s=10.0, overall_per_s=1000.0)
+        await asyncio.gather(*(send(per_chat, "a") for _ in range(4)), send(per_chat, "b"))
+        overall = RateLimiter(per_key_per_s=1000.0, overall_per_s=5.0, overall_margin=1.0)
+        await asyncio.gather(*(send(overall, f"k{i}") for i in range(7)))
+        penalized = RateLimiter(per_key_per_s=1000.0, overall_per_s=1000.0)
+        penalized.penalize("p", 0.3)
+        before = time.monotonic()
+        await send(penalized, "p")
+        assert spans["p"][0][0] - before >= 0.29
+
+    asyncio.run(scenario())
+    a = spans["a"]
+    assert all(a[i + 1][0] - a[i][1] >= 0.099 for i in range(len(a) - 1))
+    assert spans["b"][0][0] < a[1][0]  # another chat is not held up by a's queue
+    starts = sorted(spans[f"k{i}"][0][0] for i in range(7))
+    assert starts[5] - starts[0] >= 0.99 and starts[6] - starts[1] >= 0.99
 
 
 def test_telegram_html_escapes_every_dynamic_value_and_cuts_safely() -> None:

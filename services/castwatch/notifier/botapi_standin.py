@@ -59,6 +59,8 @@ class BotApiStandIn:
         self._cond = threading.Condition()
         self._released = threading.Event()
         self._released.set()
+        self._gate = threading.Lock()
+        self.active = 0  # requests past the hold gate and not yet answered
         self._server: ThreadingHTTPServer | None = None
 
     # -- control -------------------------------------------------------------------------
@@ -91,7 +93,9 @@ class BotApiStandIn:
         return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
 
     def hold(self) -> None:
-        self._released.clear()
+        """Park new requests; ``active`` then drains to 0 as requests in progress finish."""
+        with self._gate:
+            self._released.clear()
 
     def release(self) -> None:
         self._released.set()
@@ -127,16 +131,27 @@ class BotApiStandIn:
 
     # -- protocol ------------------------------------------------------------------------
     def _handle(self, req: BaseHTTPRequestHandler) -> None:
-        if not self._released.is_set():
+        params, kind = _read_params(req)  # read first, so a parked client's hang-up is visible
+        while True:
+            with self._gate:
+                if self._released.is_set():
+                    self.active += 1
+                    break
             self._released.wait()
             if _client_gone(req.connection):
                 return
+        try:
+            self._serve(req, params, kind)
+        finally:
+            with self._gate:
+                self.active -= 1
+
+    def _serve(self, req: BaseHTTPRequestHandler, params: dict[str, Any], kind: str) -> None:
         prefix = f"/bot{self.token}/"
         if not req.path.startswith(prefix):
             self._reply(req, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             return
         method = req.path[len(prefix):].split("?")[0]
-        params, kind = _read_params(req)
         with self._cond:
             self.calls.append(Call(time.time(), method, params, kind))
         handler = getattr(self, f"_m_{method}", None)

@@ -1,54 +1,70 @@
-"""Asyncio rate limiter: at most one send per ``1/per_key`` seconds per key and ``overall``/s.
+"""Asyncio rate limiter for Telegram: 1 message/s per chat, 30/s overall — as the peer sees it.
 
-Spacing-based: each grant reserves a time slot at least ``1/per_key`` after the key's previous
-slot and at least ``1/overall`` away from every other reserved slot (the earliest free gap, so
-a chat waiting for its next second never holds up other chats). Bursts never exceed the
-limits even for an instant. A provider's 429 ``retry_after`` pushes a key's next slot (:meth:`penalize`).
-Single event loop only; no locks needed.
+Per key (chat), sends are serialised and the next one starts no earlier than ``1/per_key``
+seconds after the previous one *finished*, so the gap the provider observes can never shrink
+below the limit, whatever the event loop's or the network's jitter (and messages to one chat
+keep their order). Overall, at most ``overall/margin`` sends start in any 1 s window (the
+margin absorbs jitter between starting a request and its arrival). A provider's
+``retry_after`` pushes a key's next start (:meth:`penalize`). One event loop only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 
 class RateLimiter:
     def __init__(
         self, per_key_per_s: float, overall_per_s: float,
-        clock: Callable[[], float] = time.monotonic, margin: float = 1.02,
+        clock: Callable[[], float] = time.monotonic, overall_margin: float = 1.2,
     ) -> None:
-        self._key_gap = margin / per_key_per_s
-        self._overall_gap = margin / overall_per_s
+        self._key_gap = 1.0 / per_key_per_s
+        self.capacity = max(1, int(overall_per_s / overall_margin))
         self._clock = clock
-        self._next_key: dict[str, float] = {}
-        self._slots: list[float] = []  # reserved slots, sorted
+        self._free_at: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._recent: deque[float] = deque()
+        self._overall = asyncio.Lock()
 
-    def reserve(self, key: str) -> float:
-        """Reserve the earliest slot for ``key``; returns how long to wait for it."""
-        now = self._clock()
-        gap = self._overall_gap
-        drop = bisect.bisect_left(self._slots, now - gap)
-        if drop:
-            del self._slots[:drop]
-        slot = max(now, self._next_key.get(key, 0.0))
-        i = bisect.bisect_left(self._slots, slot - gap + 1e-9)
-        while i < len(self._slots) and self._slots[i] < slot + gap - 1e-9:
-            slot = max(slot, self._slots[i] + gap)
-            i += 1
-        bisect.insort(self._slots, slot)
-        self._next_key[key] = slot + self._key_gap
-        if len(self._next_key) > 10_000:  # forget idle keys
-            self._next_key = {k: v for k, v in self._next_key.items() if v > now}
-        return slot - now
+    @asynccontextmanager
+    async def slot(self, key: str) -> AsyncIterator[None]:
+        """Hold the right to send one request to ``key`` for the duration of the block."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            wait = self._free_at.get(key, 0.0) - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._admit()
+            try:
+                yield
+            finally:
+                self._free_at[key] = max(self._free_at.get(key, 0.0), self._clock() + self._key_gap)
+                self._forget_idle()
 
-    async def acquire(self, key: str) -> None:
-        wait = self.reserve(key)
-        if wait > 0:
-            await asyncio.sleep(wait)
+    async def _admit(self) -> None:
+        async with self._overall:
+            while True:
+                now = self._clock()
+                while self._recent and self._recent[0] <= now - 1.0:
+                    self._recent.popleft()
+                if len(self._recent) < self.capacity:
+                    self._recent.append(now)
+                    return
+                await asyncio.sleep(self._recent[0] + 1.0 - now)
 
     def penalize(self, key: str, seconds: float) -> None:
-        """The provider said wait ``seconds`` for ``key``."""
-        self._next_key[key] = max(self._next_key.get(key, 0.0), self._clock() + seconds)
+        """The provider said: wait ``seconds`` before sending to ``key`` again."""
+        self._free_at[key] = max(self._free_at.get(key, 0.0), self._clock() + seconds)
+
+    def _forget_idle(self) -> None:
+        if len(self._locks) <= 10_000:
+            return
+        now = self._clock()
+        for key in [k for k, lock in self._locks.items()
+                    if not lock.locked() and self._free_at.get(k, 0.0) < now]:
+            self._locks.pop(key, None)
+            self._free_at.pop(key, None)

@@ -118,35 +118,35 @@ class TelegramTransport(Transport):
         return SendResult(external_id=f"{chat_id}:{sent_id}")
 
     async def _send_to(self, chat_id: int, message: OutgoingMessage) -> int:
-        await self.limiter.acquire(str(chat_id))
-        try:
-            sent = await self.bot.send_message(
-                chat_id=chat_id, text=message.html, parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(message.buttons), disable_web_page_preview=True,
-            )
-        except RetryAfter as exc:
-            self.limiter.penalize(str(chat_id), retry_after_seconds(exc))
-            raise
+        async with self.limiter.slot(str(chat_id)):
+            try:
+                sent = await self.bot.send_message(
+                    chat_id=chat_id, text=message.html, parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(message.buttons), disable_web_page_preview=True,
+                )
+            except RetryAfter as exc:
+                self.limiter.penalize(str(chat_id), retry_after_seconds(exc))
+                raise
         return sent.message_id
 
     async def edit(self, chat_id: int, message_id: int, html: str, buttons: tuple[Button, ...]) -> None:
         """Replace a sent message's text and buttons (one retry after a 429)."""
         for _ in range(2):
-            await self.limiter.acquire(str(chat_id))
-            try:
-                await self.bot.edit_message_text(
-                    text=html, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(buttons), disable_web_page_preview=True,
-                )
-                return
-            except RetryAfter as exc:
-                self.limiter.penalize(str(chat_id), retry_after_seconds(exc))
-            except BadRequest as exc:
-                if "not modified" in str(exc).lower():
+            async with self.limiter.slot(str(chat_id)):
+                try:
+                    await self.bot.edit_message_text(
+                        text=html, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
+                        reply_markup=keyboard(buttons), disable_web_page_preview=True,
+                    )
                     return
-                raise map_error(exc) from exc
-            except TelegramError as exc:
-                raise map_error(exc) from exc
+                except RetryAfter as exc:
+                    self.limiter.penalize(str(chat_id), retry_after_seconds(exc))
+                except BadRequest as exc:
+                    if "not modified" in str(exc).lower():
+                        return
+                    raise map_error(exc) from exc
+                except TelegramError as exc:
+                    raise map_error(exc) from exc
         raise TransportError("telegram edit kept hitting flood control")
 
     async def answer(self, query_id: str, text: str) -> None:
