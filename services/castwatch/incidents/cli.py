@@ -63,6 +63,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ticks = []
     if not args.no_schedules:
         schedules = ScheduleService(factory, inc)
+        if schedules.ensure_rule():
+            logger.info("created the notification rule for scheduled events (cablecasters first)")
         ticks = [("schedule_import", schedules.import_due), ("schedule_check", schedules.check)]
     service = Service(Correlator(factory, library, window_s=inc.window_s, history_s=inc.history_s),
                       url, metrics, poll_s=inc.poll_interval_s, settle_s=inc.settle_s, ticks=ticks)
