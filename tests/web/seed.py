@@ -105,14 +105,20 @@ def encoders(rest: Any, factory: sessionmaker[Session]) -> dict[str, Any]:
                 "group_id": group["id"], "role": role}
         rows[name] = rest.post("/encoders", body, expect=201)
     now = datetime.now(UTC)
+    # The shape the encoder manager writes: HealthSample.to_json() + at, rates, overheat_eta_s.
+    def sample(temp: float, cpu: float, kbps: float, dropped: int, drop_rate: float | None,
+               link: dict[str, Any] | None = None, eta: float | None = None) -> dict[str, Any]:
+        return {"reachable": True, "temperature_c": temp, "cpu_percent": cpu, "bitrate_kbps": kbps,
+                "frames_total": 90_000, "frames_dropped": dropped, "link": link, "streams": [],
+                "at": now.isoformat(), "overheat_eta_s": eta,
+                "rates": {"drop_rate": drop_rate, "lost_rate": None, "retransmitted_rate": None}}
+
     samples = {
-        "helo-a": ("live", {"temperature_c": 52.5, "cpu_percent": 38, "bitrate_kbps": 8000,
-                            "frames_dropped": 0, "drop_rate": 0, "link": {"rtt_ms": 24, "lost": 0}}),
-        "helo-b": ("idle", {"temperature_c": 41, "cpu_percent": 4, "bitrate_kbps": 0, "frames_dropped": 0}),
-        "monarch-1": ("failed", {"temperature_c": 88.5, "cpu_percent": 97, "bitrate_kbps": 0,
-                                 "frames_dropped": 1240, "drop_rate": 12.5}),
-        "monarch-2": ("live", {"temperature_c": 61, "cpu_percent": 55, "bitrate_kbps": 6000,
-                               "frames_dropped": 3, "drop_rate": 0.1, "link": {"rtt_ms": 310, "lost": 12}}),
+        "helo-a": ("live", sample(52.5, 38, 8000, 0, 0.0, {"rtt_ms": 24, "lost": 0})),
+        "helo-b": ("idle", sample(41, 4, 0, 0, None)),
+        "monarch-1": ("failed", sample(88.5, 97, 0, 1240, 12.5) | {
+            "reachable": False, "error": "DriverTimeout: no answer within 2 s"}),
+        "monarch-2": ("live", sample(69, 55, 6000, 3, 0.1, {"rtt_ms": 310, "lost": 12}, eta=420)),
     }
     with factory() as session, session.begin():
         for name, (state, sample) in samples.items():

@@ -43,8 +43,8 @@ def test_an_encoder_sample_written_by_the_encoder_manager_reaches_the_page_live(
     expect(helo.locator('[data-metric="temperature"]')).to_contain_text("52.5 °C")
     with session_factory() as session, session.begin():
         session.execute(update(Encoder).where(Encoder.id == enc["encoders"]["helo-a"]["id"])
-                        .values(last_sample={"temperature_c": 79.0, "cpu_percent": 40}))
-    expect(helo.locator('[data-metric="temperature"]')).to_contain_text("79 °C")
+                        .values(last_sample={"temperature_c": 71.5, "cpu_percent": 40}))
+    expect(helo.locator('[data-metric="temperature"]')).to_contain_text("71.5 °C")
     expect(helo.locator('[data-metric="temperature"] .m-value')).to_have_attribute("data-tone", "warn")
 
 

@@ -94,17 +94,26 @@ def test_hourly_buckets_count_alerts_by_severity_and_ignore_older_ones(js: Any) 
     assert sum(by_label["major"]) == 0
 
 
-def test_encoder_health_flags_values_past_their_thresholds(js: Any) -> None:
-    enc = {"last_sample": {"temperature_c": 91, "cpu_percent": 40, "drop_rate": 0.8,
+def test_encoder_health_flags_values_past_the_manager_thresholds(js: Any) -> None:
+    enc = {"last_sample": {"temperature_c": 76, "cpu_percent": 40, "rates": {"drop_rate": 0.95},
                            "link": {"rtt_ms": 40, "lost": 3}, "bitrate_kbps": 6500},
            "thresholds": {}, "reachable": True, "last_seen_at": None}
     rows = js("pages/encoders.js", "m.health(arg)", enc)
     by_key = {r[3]: (r[1], r[2]) for r in rows}
-    assert by_key["temperature"] == ("91 °C", "crit")
+    assert by_key["temperature"] == ("76 °C", "crit")  # default limit 75 °C
     assert by_key["cpu"] == ("40 %", None)
-    assert by_key["drops"] == ("0.80 /s", "warn")
+    assert by_key["drops"] == ("0.95 /s", "warn")  # within 10 % of the 1/s limit
     assert by_key["link"] == ("40 ms · 3 lost", None)
     assert by_key["bitrate"][0] == "6.5 Mb/s"
+    # Group thresholds override the defaults, encoder thresholds override the group's.
+    raised = js("pages/encoders.js", "m.health(arg, {thresholds: {temperature_max_c: 90}})", enc)
+    assert raised[0][2] is None
+    lowered = js("pages/encoders.js", "m.health({...arg, thresholds: {cpu_max_percent: 40}}, "
+                 "{thresholds: {cpu_max_percent: 95}})", enc)
+    assert lowered[1][2] == "crit"
+    # A predicted overheat warns before the limit is reached.
+    eta = js("pages/encoders.js", "m.health({last_sample: {temperature_c: 60, overheat_eta_s: 300}})")
+    assert eta[0][1:3] == ["60 °C · overheat in 5 min", "warn"]
     # A device that reports nothing shows dashes, never zeros.
     empty = js("pages/encoders.js", "m.health({last_sample: {}, thresholds: {}})")
     assert [r[1] for r in empty][:5] == ["—"] * 5

@@ -9,29 +9,59 @@ import { api, rows } from "../api.js";
 import { isDelete, loadEncoders, loadGroups, onAir, PATHS, rowOf, upsert } from "../data.js";
 import { clear, debounce, fmtNum, fmtTime, formDialog, h, light, relTime, toast } from "../ui.js";
 
-/** Health figures of an encoder's newest sample, with a tone when past a threshold. */
-export function health(enc) {
+/** The encoder manager's default limits (encoder_manager/health.py Thresholds). */
+export const DEFAULT_THRESHOLDS = {
+  temperature_max_c: 75, cpu_max_percent: 90, drop_rate_max_per_s: 1, link_rtt_max_ms: 500,
+  link_lost_rate_max_per_s: 5,
+};
+
+/**
+ * Health figures of an encoder's newest sample (`last_sample` as the encoder manager writes it:
+ * HealthSample fields + `rates` + `overheat_eta_s`) as [label, text, tone, key] rows. Limits are
+ * the defaults ← the group's thresholds ← the encoder's, as the manager merges them; a value is
+ * "warn" from 90 % of its limit and "crit" at the limit.
+ */
+export function health(enc, group = null) {
   const s = enc.last_sample || {};
-  const th = enc.thresholds || {};
+  const th = { ...DEFAULT_THRESHOLDS, ...numeric(group && group.thresholds), ...numeric(enc.thresholds) };
+  const rates = s.rates || {};
   const link = s.link || {};
-  const num = (v) => (v === null || v === undefined || v === "" || !Number.isFinite(Number(v)) ? null : Number(v));
   const temp = num(s.temperature_c);
   const cpu = num(s.cpu_percent);
-  const dropRate = num(s.drop_rate ?? s.drops_per_s);
-  const dropped = num(s.frames_dropped ?? s.dropped_frames);
-  const rtt = num(link.rtt_ms ?? s.link_rtt_ms);
-  const lost = num(link.lost ?? s.link_lost);
-  const tone = (v, warn, crit) => (v === null ? undefined : v >= crit ? "crit" : v >= warn ? "warn" : undefined);
+  const dropRate = num(rates.drop_rate ?? s.drop_rate);
+  const dropped = num(s.frames_dropped);
+  const rtt = num(link.rtt_ms);
+  const lostRate = num(rates.lost_rate);
+  const lost = num(link.lost);
+  const eta = num(s.overheat_eta_s);
+  const tone = (v, limit) => (v === null || limit === null ? undefined : v >= limit ? "crit" : v >= 0.9 * limit ? "warn" : undefined);
+  const linkText = rtt === null && lost === null && lostRate === null ? "—"
+    : [rtt === null ? null : `${fmtNum(rtt, 0)} ms`, lostRate ? `${fmtNum(lostRate, 1)} lost/s` : lost ? `${lost} lost` : null]
+      .filter(Boolean).join(" · ") || "0 lost";
   return [
-    ["Temperature", temp === null ? "—" : `${fmtNum(temp)} °C`, tone(temp, num(th.temp_warn_c) ?? 70, num(th.temp_crit_c ?? th.temp_max_c) ?? 85), "temperature"],
-    ["CPU", cpu === null ? "—" : `${fmtNum(cpu)} %`, tone(cpu, 80, num(th.cpu_max_percent) ?? 95), "cpu"],
+    ["Temperature", temp === null ? "—" : `${fmtNum(temp)} °C${eta !== null ? ` · overheat in ${Math.max(1, Math.round(eta / 60))} min` : ""}`,
+      tone(temp, th.temperature_max_c) || (eta !== null ? "warn" : undefined), "temperature"],
+    ["CPU", cpu === null ? "—" : `${fmtNum(cpu)} %`, tone(cpu, th.cpu_max_percent), "cpu"],
     ["Drops", dropRate !== null ? `${fmtNum(dropRate, 2)} /s` : dropped !== null ? `${dropped} total` : "—",
-      tone(dropRate, 0.5, num(th.drop_rate_max) ?? 5), "drops"],
-    ["Link", rtt === null && lost === null ? "—" : `${rtt === null ? "?" : fmtNum(rtt, 0)} ms${lost ? ` · ${lost} lost` : ""}`,
-      tone(rtt, 200, 500), "link"],
-    ["Bitrate", s.bitrate_kbps === null || s.bitrate_kbps === undefined ? "—" : `${fmtNum(Number(s.bitrate_kbps) / 1000, 1)} Mb/s`, undefined, "bitrate"],
+      tone(dropRate, th.drop_rate_max_per_s), "drops"],
+    ["Link", linkText, tone(rtt, th.link_rtt_max_ms) || tone(lostRate, th.link_lost_rate_max_per_s), "link"],
+    ["Bitrate", num(s.bitrate_kbps) === null ? "—" : `${fmtNum(num(s.bitrate_kbps) / 1000, 1)} Mb/s`, undefined, "bitrate"],
     ["Seen", enc.last_seen_at ? relTime(enc.last_seen_at) : "never", enc.reachable === false ? "crit" : undefined, "seen"],
   ];
+}
+
+function num(v) {
+  return v === null || v === undefined || v === "" || typeof v === "boolean" || !Number.isFinite(Number(v)) ? null : Number(v);
+}
+
+function numeric(obj) {
+  return Object.fromEntries(Object.entries(obj || {}).filter(([, v]) => num(v) !== null).map(([k, v]) => [k, Number(v)]));
+}
+
+/** The device's last error (why it is unreachable), if the sample carries one. */
+function errorLine(enc) {
+  const err = enc.last_sample && enc.last_sample.error;
+  return err ? h("div.enc-error", { text: err }) : null;
 }
 
 export async function mount(view, ctx) {
@@ -51,7 +81,8 @@ export async function mount(view, ctx) {
         h("span.badge", { text: enc.role.toUpperCase() }), air ? h("span.badge.onair", { text: "ON AIR" }) : null,
         !enc.enabled ? h("span.badge", { text: "DISABLED" }) : null),
       h("div.muted", { text: `${enc.driver_kind} · ${enc.address} · ${enc.state}` }),
-      h("div.metrics-row", health(enc).map(([label, value, tone, key]) => h("div", { dataset: { metric: key } },
+      errorLine(enc),
+      h("div.metrics-row", health(enc, group).map(([label, value, tone, key]) => h("div", { dataset: { metric: key } },
         h("div.m-label", { text: label }), h("div.m-value", { dataset: { tone }, text: value })))),
       cmd ? h("div.muted", { dataset: { command: cmd.id }, text: `last command: ${cmd.action} — ${cmd.status}${cmd.result ? ` (${cmd.result})` : ""}` }) : null);
   }
