@@ -146,3 +146,23 @@ def test_the_standin_accepts_json_bodies_like_the_real_bot_api(standin: BotApiSt
                        json={"chat_id": 5, "text": "hi", "reply_markup": {"inline_keyboard": []}})
     assert reply.json()["ok"] and standin.messages_to(5)[0]["text"] == "hi"
     assert standin.calls[-1].transport == "json"
+
+
+def test_a_telegram_that_keeps_failing_falls_back_to_email_while_it_retries(
+        db: Session, standin: BotApiStandIn, smtp: tuple[SmtpRecorder, int],
+        notifier: Callable[..., NotifierThread]) -> None:
+    recorder, port = smtp
+    standin.faults.down.add(11)
+    tina = add_person(db, "tina", telegram_chat_id=11, email="tina@example.test")
+    add_rule(db, transports=["telegram"])
+    fire(db)
+    notifier(notify_settings(standin, smtp_port=port, fallback_after_attempts=2))
+    [mail] = wait_for(lambda: recorder.messages)
+    assert mail["To"] == "tina@example.test"
+    [telegram] = [r for r in rows(db) if r.transport == "telegram"]
+    assert telegram.status in ("pending", "sending") and telegram.attempts >= 2
+    assert "bad gateway" in (telegram.last_error or "").lower()
+    db.expire_all()
+    assert db.get(Recipient, tina.id).telegram_enabled  # type: ignore[union-attr]
+    standin.faults.down.clear()
+    wait_for(lambda: standin.messages_to(11))

@@ -2,11 +2,12 @@
 
 Serves ``/bot<token>/<method>`` for getMe, sendMessage, editMessageText, answerCallbackQuery,
 getUpdates (long poll, with injected callback queries), deleteWebhook and close. Accepts
-form-encoded and JSON bodies. Faults can be injected per chat: flood control (429 with
-``retry_after``), migrated group chats (400 with ``migrate_to_chat_id``), blocked bots (403)
-and unknown chats (400 "chat not found"). Every call is recorded. ``hold()`` parks incoming
-requests unprocessed (a request whose client has gone when released is dropped, as if it never
-reached Telegram), so tests can stop a client at a known point.
+form-encoded and JSON bodies. Faults can be injected per chat: an unavailable API (502),
+flood control (429 with ``retry_after``), migrated group chats (400 with
+``migrate_to_chat_id``), blocked bots (403) and unknown chats (400 "chat not found"). Every
+call is recorded. ``hold()`` parks incoming requests unprocessed (a request whose client has
+gone when released is dropped, as if it never reached Telegram), so tests can stop a client
+at a known point.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Faults:
     migrated: dict[int, int] = field(default_factory=dict)            # old chat → new chat
     blocked: set[int] = field(default_factory=set)
     unknown: set[int] = field(default_factory=set)
+    down: set[int] = field(default_factory=set)  # 502 Bad Gateway for these chats
 
 
 class BotApiStandIn:
@@ -186,6 +188,8 @@ class BotApiStandIn:
 
     def _fault(self, chat: int) -> tuple[int, dict[str, Any]] | None:
         f = self.faults
+        if chat in f.down:
+            return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
         if chat in f.blocked:
             return 403, {"ok": False, "error_code": 403,
                          "description": "Forbidden: bot was blocked by the user"}
