@@ -131,3 +131,34 @@ def test_updates_of_encoders_reach_clients(connect, make_key, session_factory):
     with transaction(session_factory) as session:
         session.get(Encoder, encoder.id).state = "live"
     received.wait_for("encoder", lambda d: d.get("state") == "live")
+
+
+def test_a_burst_of_changes_to_one_row_is_pushed_once_in_its_newest_state(
+        session_factory, make_key):
+    from castwatch.cms_api import create_app
+
+    from .support import api_settings
+
+    app = create_app(api_settings(), session_factory=session_factory, start_listener=False)
+    hub = app.extensions["castwatch_live"]
+    with transaction(session_factory) as session:
+        channel = Channel(code="CH_B", name="first", input_url="https://o/b.m3u8")
+        session.add(channel)
+    hub.on_notify("castwatch_channels", {"table": "channels", "op": "UPDATE", "id": channel.id})
+    assert hub.flush() == 0  # nobody connected: nothing is even read
+    client = app.extensions["socketio"].test_client(app, namespace="/live",
+                                                     auth={"token": make_key("read")})
+    assert client.is_connected("/live") and hub.clients == 1
+    client.get_received("/live")
+    for name in ("second", "third"):
+        with transaction(session_factory) as session:
+            session.get(Channel, channel.id).name = name
+        hub.on_notify("castwatch_channels", {"table": "channels", "op": "UPDATE", "id": channel.id})
+    hub.on_notify("castwatch_probes", {"table": "probes", "op": "DELETE", "id": 7})
+    assert hub.flush() == 2
+    events = [(e["name"], e["args"][0]) for e in client.get_received("/live")]
+    assert [name for name, _ in events] == ["channel", "probe"]
+    assert events[0][1]["channel_name"] == "third"
+    assert events[1][1] == {"id": 7, "deleted": True}
+    client.disconnect(namespace="/live")
+    assert hub.clients == 0

@@ -18,7 +18,9 @@ probes             ``probe``         the probe
 deliveries         ``delivery``      the delivery (without its message payload)
 =================  ================  =========================================
 
-A deleted row is announced as ``{"id": N, "deleted": true}``. Each worker pushes to its own
+A deleted row is announced as ``{"id": N, "deleted": true}``. Changes are batched for
+``BATCH_S`` and read with one query per table (a burst of updates of one row is pushed once,
+in its newest state); with no client connected no row is read. Each worker pushes to its own
 clients, so several workers work when clients use the websocket transport only (long-polling
 needs sticky sessions; the default single worker needs nothing).
 """
@@ -26,12 +28,14 @@ needs sticky sessions; the default single worker needs nothing).
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, request
 from flask_socketio import SocketIO
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.cms_api.auth import ANONYMOUS, InvalidKey, KeyStore, Principal, presented_key
@@ -56,6 +60,7 @@ from castwatch.common.models import (
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "/live"
+BATCH_S = 0.05  # changes arriving this close together are read and pushed together
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,12 @@ class LiveHub:
         self._anonymous_read = anonymous_read
         self.versions = versions
         self.listener: Listener | None = None
+        self.clients = 0
+        self._pending: dict[tuple[str, int], bool] = {}  # (table, id) -> deleted
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._pusher: threading.Thread | None = None
         versions.is_live = self._listening
 
     def install(self) -> None:
@@ -114,6 +125,8 @@ class LiveHub:
         @sio.on("connect", namespace=NAMESPACE)
         def _connect(auth: Any = None) -> None:
             who = connect_principal(auth, request.headers, self._keys, self._anonymous_read)
+            with self._lock:
+                self.clients += 1
             self._metrics.live_clients.inc()
             logger.info("live client connected name=%s", who.name)
             sio.emit("hello", {"name": who.name, "scope": who.scope,
@@ -122,6 +135,8 @@ class LiveHub:
 
         @sio.on("disconnect", namespace=NAMESPACE)
         def _disconnect(*_args: Any) -> None:
+            with self._lock:
+                self.clients = max(0, self.clients - 1)
             self._metrics.live_clients.dec()
 
     def _listening(self) -> bool:
@@ -129,9 +144,12 @@ class LiveHub:
         return listener is not None and listener.connected.is_set()
 
     def start(self) -> None:
-        """Start LISTENing (one listener thread per process)."""
+        """Start LISTENing and pushing (one listener and one pusher thread per process)."""
         if self._url is None or self.listener is not None:
             return
+        self._stopping.clear()
+        self._pusher = threading.Thread(target=self._push_loop, name="live-pusher", daemon=True)
+        self._pusher.start()
         self.listener = Listener(self._url, [channel_for(t) for t in FEEDS], self.on_notify,
                                  on_reconnect=self.versions.bump_all).start()
 
@@ -139,26 +157,65 @@ class LiveHub:
         if self.listener is not None:
             self.listener.stop()
             self.listener = None
+        self._stopping.set()
+        self._wake.set()
+        if self._pusher is not None:
+            self._pusher.join(5)
+            self._pusher = None
 
     def on_notify(self, channel: str, payload: dict[str, Any]) -> None:
-        """Read the announced row fresh and push it (or its deletion) to every client."""
+        """Note the announced change; the pusher reads and emits it shortly after.
+
+        Notifications of the same row within one batch are pushed once (its newest state);
+        with no client connected nothing is read at all.
+        """
         table = payload.get("table") or channel.removeprefix("castwatch_")
         self.versions.bump(table)  # first: cached answers about this table are stale now
-        feed = FEEDS.get(table)
         ident = payload.get("id")
-        if feed is None or ident is None:
+        if table not in FEEDS or ident is None or self.clients == 0:
             return
-        data = self.serialize(feed, int(ident), payload.get("op") == "DELETE")
-        self.socketio.emit(feed.event, data, namespace=NAMESPACE)
-        self._metrics.live_events.labels(feed.event).inc()
+        with self._lock:
+            key = (table, int(ident))
+            self._pending[key] = self._pending.get(key, False) or payload.get("op") == "DELETE"
+        self._wake.set()
 
-    def serialize(self, feed: Feed, ident: int, deleted: bool) -> dict[str, Any]:
-        if not deleted:
+    def _push_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(1.0)
+            if self._stopping.is_set():
+                return
+            self._wake.clear()
+            self._stopping.wait(BATCH_S)  # let a burst of changes gather into one read
+            try:
+                self.flush()
+            except Exception:  # a bad batch must not end live updates for good
+                logger.exception("live push failed")
+
+    def flush(self) -> int:
+        """Push every pending change now; returns how many events were emitted."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        self.push(pending)
+        return len(pending)
+
+    def push(self, pending: dict[tuple[str, int], bool]) -> None:
+        """Read the changed rows (one query per table) and emit each, in arrival order."""
+        by_table: dict[str, list[int]] = {}
+        for (table, ident), deleted in pending.items():
+            if not deleted:
+                by_table.setdefault(table, []).append(ident)
+        fresh: dict[tuple[str, int], dict[str, Any]] = {}
+        if by_table:
             with self._factory() as session:
-                row = session.get(feed.model, ident)
-                if row is not None:
-                    return feed.out.model_validate(row).model_dump(mode="json")
-        return {"id": ident, "deleted": True}
+                for table, ids in by_table.items():
+                    feed = FEEDS[table]
+                    for row in session.scalars(select(feed.model).where(feed.model.id.in_(ids))):
+                        fresh[(table, row.id)] = feed.out.model_validate(row).model_dump(mode="json")
+        for key in pending:
+            feed = FEEDS[key[0]]
+            data = fresh.get(key) or {"id": key[1], "deleted": True}
+            self.socketio.emit(feed.event, data, namespace=NAMESPACE)
+            self._metrics.live_events.labels(feed.event).inc()
 
 
 def attach_live(
