@@ -3,59 +3,18 @@ WebSocket upgrade, gzip, the HTTPS redirect, security headers, size and rate lim
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 import socketio
-from _stack_support import REPO, build_nginx_harness, free_port, tool, wait_until
-from sqlalchemy import Engine
-
-from castwatch.cms_api.auth import create_key
-from castwatch.common.db import make_session_factory, transaction
+from _stack_support import REPO, build_nginx_harness, free_port, stop_process, tool, wait_until
 
 #: the nginx harness's certificate (set by the ``nginx`` fixture)
 CA: list[str] = []
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def api_key(engine: Engine) -> str:
-    with transaction(make_session_factory(engine)) as session:
-        _row, key = create_key(session, name="nginx-e2e", scope="admin", expires_in=None)
-    return key
-
-
-@pytest.fixture(scope="module")
-def api_port(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "API_BIND": f"127.0.0.1:{port}",
-           "CASTWATCH_DATA_DIR": str(tmp_path_factory.mktemp("api-data"))}
-    log = (tmp_path_factory.mktemp("api-log") / "api.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "castwatch.cli", "api"], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).ok
-                   or process.poll() is not None, timeout_s=40, what="the API to answer")
-        assert process.poll() is None, Path(log.name).read_text()
-        yield port
-    finally:
-        _stop(process)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +32,7 @@ def nginx(api_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
                    timeout_s=20, what="nginx to answer")
         yield https, f"http://127.0.0.1:{harness.http_port}"
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 def test_rest_goes_through_the_proxy_over_https_with_security_headers(nginx: tuple[str, str]) -> None:

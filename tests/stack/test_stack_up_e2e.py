@@ -18,6 +18,7 @@ import pytest
 import requests
 import yaml
 from _stack_support import REPO, free_port, tool, wait_until
+from conftest import empty_tables
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 from test_stack_dashboards import CONTRACT_METRICS
@@ -67,17 +68,7 @@ def stack(database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFa
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
-        _empty_tables(engine)
-
-
-def _empty_tables(engine: Engine) -> None:
-    from sqlalchemy import text
-
-    from castwatch.common.models import Base
-
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} "
-                          "RESTART IDENTITY CASCADE"))
+        empty_tables(engine)
 
 
 def _admin_key(stack: Stack) -> str:
