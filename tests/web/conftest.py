@@ -4,79 +4,19 @@ in Debian's Chromium by Playwright. Nothing is mocked; no browser is ever downlo
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.cms_api.auth import create_key
 
-from .browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-
-ROOT = Path(__file__).resolve().parents[2]
-playwright_sync = pytest.importorskip("playwright.sync_api")
-if not os.path.exists(CHROMIUM):  # pragma: no cover - CI installs Debian's chromium
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ApiServer:
-    """The API in a child process on a fixed loopback port, so it can be stopped and restarted."""
-
-    def __init__(self, database_url: str, port: int) -> None:
-        self.database_url = database_url
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = ARTIFACTS / f"api-{port}.log"
-
-    def start(self, timeout_s: float = 30.0) -> None:
-        env = dict(os.environ, DATABASE_URL=self.database_url, LOG_LEVEL="WARNING",
-                   API_KEY_CACHE_SECONDS="1")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(Path(__file__).with_name("serve_api.py")), str(self.port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the API exited with {self.proc.returncode}; see {self.log}")
-            try:
-                if requests.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the API did not become healthy within {timeout_s} s; see {self.log}")
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
+from .browser import CHROMIUM, CHROMIUM_ARGS
+from .server import ApiServer, free_port
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +63,7 @@ def rest(api_server: ApiServer, admin_key: str) -> Rest:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as pw:
+    with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             yield b

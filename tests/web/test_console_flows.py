@@ -14,6 +14,7 @@ from castwatch.common.models import Channel, Encoder, EncoderGroup, FailoverEven
 
 from . import seed
 from .browser import shoot
+from .server import ApiServer, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +126,29 @@ def test_a_recipient_is_added_from_settings_and_the_api_refusal_is_shown(page: A
     page.click("#dialog button[type=submit]")
     expect(page.locator("#recipients-table")).to_contain_text("night@example.org")
     expect(page.locator("#dialog")).to_be_hidden()
+
+
+def test_a_wall_screen_reads_without_a_key_when_the_api_allows_anonymous_reads(
+    browser: Any, database_url: str, rest: Any, session_factory: Any,
+) -> None:
+    seed.catalog(rest)
+    server = ApiServer(database_url, free_port(), env={"API_ANONYMOUS_READ": "true"})
+    server.start()
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, base_url=server.url)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        page.wait_for_selector('body[data-ready="overview"]')
+        expect(page.locator("#signin")).to_be_hidden()
+        expect(page.locator("#who")).to_have_text("anonymous · read")
+        expect(page.locator('[data-kpi="active-channels"] .value')).to_have_text("5")
+        expect(page.locator("#live-dot")).to_have_attribute("data-state", "live")
+        shoot(page, "overview-wall-1080p")
+        page.click('.tabs a[data-tab="channels"]')
+        expect(page.locator(".ch-card")).to_have_count(5)
+        expect(page.locator("#add-channel")).to_have_count(0)
+        page.click("#sign-out")  # labelled "Sign in" for the anonymous reader
+        expect(page.locator("#signin")).to_be_visible()
+    finally:
+        context.close()
+        server.stop()

@@ -3,7 +3,7 @@
 import { api, ApiError, forgetKey, getKey, onUnauthorized, request, setKey } from "./api.js";
 import { connect, disconnect, onLive, onReconnect, waitHello } from "./live.js";
 import { startRecording } from "./samples.js";
-import { $, clear, clearFieldErrors, h, showFieldError, toast } from "./ui.js";
+import { $, clear, clearFieldErrors, h, showFieldError } from "./ui.js";
 import * as overview from "./pages/overview.js";
 import * as channels from "./pages/channels.js";
 import * as alerts from "./pages/alerts.js";
@@ -15,7 +15,7 @@ const PAGES = { overview, channels, alerts, encoders, metrics, settings };
 const TITLES = { overview: "Overview", channels: "Channels", alerts: "Alerts", encoders: "Encoders", metrics: "Metrics", settings: "Settings" };
 
 /** Shared by every page: who is signed in and what they may do. */
-export const session = { name: null, scope: null };
+export const session = { name: null, scope: null, anonymous: false };
 
 let current = null; // {name, page, params}
 let mountSeq = 0;
@@ -29,7 +29,7 @@ function parseHash() {
 }
 
 async function route() {
-  if (!getKey()) return;
+  if (!session.scope) return;
   const { name, args, query } = parseHash();
   const seq = ++mountSeq;
   if (current && current.handle && current.handle.unmount) {
@@ -100,6 +100,7 @@ function showSignIn(message) {
   disconnect();
   $("#topbar").hidden = true;
   clear($("#view"));
+  delete document.body.dataset.ready;
   $("#signin").hidden = false;
   const form = $("#signin-form");
   clearFieldErrors(form);
@@ -107,9 +108,13 @@ function showSignIn(message) {
   $("#signin-key").focus();
 }
 
+/**
+ * Opens the console for `key` (an API key), or for the anonymous reader when `key` is null (the
+ * API allows it with API_ANONYMOUS_READ — handy for a wall screen that has nobody to type a key).
+ */
 async function startSession(key) {
-  let me = await whoAmI(key);
-  setKey(key);
+  let me = key ? await whoAmI(key) : { name: "anonymous", scope: "read" };
+  if (key) setKey(key);
   const hello = waitHello(3000);
   connect(key, { onAuthFailed: () => signOut("The live connection refused this key; sign in again.") });
   if (!me) {
@@ -119,19 +124,54 @@ async function startSession(key) {
   }
   session.name = me.name;
   session.scope = me.scope;
+  session.anonymous = !key;
   $("#signin").hidden = true;
   $("#topbar").hidden = false;
   $("#who").textContent = `${me.name} · ${me.scope}`;
+  $("#sign-out").textContent = key ? "Sign out" : "Sign in";
   updateAlertCount(null);
   await route();
+}
+
+/** Whether the API answers reads without a key (API_ANONYMOUS_READ). */
+async function anonymousAllowed() {
+  try {
+    await request("GET", "/channels", { key: "", params: { limit: 1 } });
+    return true;
+  } catch (err) {
+    if (err.status === 401 || err.status === 403) return false;
+    throw err;
+  }
 }
 
 function signOut(message) {
   forgetKey();
   session.name = session.scope = null;
+  session.anonymous = false;
   if (current && current.handle && current.handle.unmount) current.handle.unmount();
   current = null;
   showSignIn(message);
+}
+
+let retryTimer = null;
+
+/** Starts (or resumes after a reload) the session; while the API is unreachable, retries every 3 s. */
+async function resume() {
+  clearTimeout(retryTimer);
+  const key = getKey();
+  try {
+    if (key) await startSession(key);
+    else if (await anonymousAllowed()) await startSession(null);
+    else showSignIn();
+  } catch (err) {
+    if (err.status === 401) signOut("Your key is no longer accepted; sign in again.");
+    else if (err.status === 0 || err.status >= 500) {
+      $("#signin").hidden = true;
+      clear($("#view"), h("div.card.offline", h("h2", { text: "castwatch is not reachable" }),
+        h("p", { text: `${err.message} Retrying every 3 seconds…` })));
+      retryTimer = setTimeout(resume, 3000);
+    } else showSignIn(err.message);
+  }
 }
 
 function boot() {
@@ -155,7 +195,8 @@ function boot() {
     }
   });
   $("#sign-out").addEventListener("click", () => signOut());
-  onUnauthorized(() => signOut("Your key is no longer accepted; sign in again."));
+  onUnauthorized(() => signOut(session.anonymous ? "This needs an API key; sign in."
+    : "Your key is no longer accepted; sign in again."));
   onLive(dispatchLive);
   startRecording();
   onReconnect(() => {
@@ -164,13 +205,7 @@ function boot() {
     if (handle && handle.refresh) handle.refresh();
   });
   window.addEventListener("hashchange", route);
-
-  const key = getKey();
-  if (!key) { showSignIn(); return; }
-  startSession(key).catch((err) => {
-    if (err.status === 401) signOut("Your key is no longer accepted; sign in again.");
-    else { showSignIn(err.message); toast(err.message, "error"); }
-  });
+  resume();
 }
 
 boot();

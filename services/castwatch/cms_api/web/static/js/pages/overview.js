@@ -32,7 +32,8 @@ export async function mount(view) {
     { stacked: true, label: "channels by tier and status" });
   tierBox.append(tierChart.box);
   const sevChart = doughnut(SEVERITIES, [0, 0, 0, 0], SEVERITIES.map((s) => COLORS[s]), "open alerts by severity");
-  sevBox.append(sevChart.box);
+  const noAlerts = h("p.empty", { text: "No open alerts. All quiet." });
+  sevBox.append(sevChart.box, noAlerts);
 
   function render() {
     const active = state.channels.filter((c) => c.enabled);
@@ -65,6 +66,8 @@ export async function mount(view) {
         backgroundColor: COLORS[s] || COLORS.unknown,
       })),
     });
+    sevChart.box.hidden = open.length === 0;
+    noAlerts.hidden = open.length > 0;
     sevChart.update({ labels: SEVERITIES, datasets: [{ data: SEVERITIES.map((s) => bySev.get(s) || 0),
       backgroundColor: SEVERITIES.map((s) => COLORS[s]), borderWidth: 0 }] });
 
