@@ -103,3 +103,33 @@ def api(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
     with transaction(session_factory) as s:
         _, key = create_key(s, name="ops", scope="admin", expires_in=timedelta(days=1))
     return app.test_client(), bearer(key)
+
+
+class ServiceThread:
+    """The correlator :class:`Service` (real LISTEN) on a thread, fast settings."""
+
+    def __init__(self, factory: sessionmaker[Session], url: str, **kw: Any) -> None:
+        import threading
+
+        from prometheus_client import CollectorRegistry
+
+        from castwatch.incidents.correlator import IncidentMetrics, Service
+
+        self.service = Service(Correlator(factory, load_library(), window_s=kw.pop("window_s", 60)), url,
+                               IncidentMetrics(CollectorRegistry()), poll_s=kw.pop("poll_s", 1.0),
+                               settle_s=kw.pop("settle_s", 0.2), **kw)
+        self._thread = threading.Thread(target=self.service.run, name="incidents", daemon=True)
+
+    def __enter__(self) -> ServiceThread:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.service.stop()
+        self._thread.join(10)
+
+
+@pytest.fixture()
+def correlator_thread(session_factory: sessionmaker[Session], database_url: str):  # type: ignore[no-untyped-def]
+    with ServiceThread(session_factory, database_url) as thread:
+        yield thread

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from castwatch.common import alerts as alert_ops
@@ -186,8 +186,9 @@ def _fold(session: Session, alert: Alert, root: Alert, inc: Incident, joined: bo
 
 
 def close_finished(session: Session, now: datetime) -> list[int]:
-    """Clear synthetic origin alerts whose symptoms all resolved; resolve incidents whose
-    members all resolved (or that lost every member to another incident). Returns their ids."""
+    """Clear synthetic origin alerts whose symptoms all resolved; drop incidents that lost
+    every member to another incident; resolve incidents whose members all resolved. Returns
+    the ids of the resolved ones."""
     for inc, root in session.execute(
         select(Incident, Alert).join(Alert, Alert.id == Incident.root_cause_alert_id)
         .where(Incident.state == "open", Alert.source == SOURCE, Alert.alert_type == ORIGIN_DOWN,
@@ -199,6 +200,11 @@ def close_finished(session: Session, now: datetime) -> list[int]:
         if others is None:
             alert_ops.clear(session, alert_ops.AlertKey(SOURCE, root.subject, ORIGIN_DOWN),
                             actor="correlator", note="every channel of the origin recovered", now=now)
+    # incidents whose every member moved into an origin/encoder incident were a first guess
+    # superseded by a better one: they go (the members' history lives on in the new one)
+    session.execute(delete(Incident).where(
+        Incident.state == "open", ~select(IncidentAlert.alert_id)
+        .where(IncidentAlert.incident_id == Incident.id).exists()))
     done = []
     for inc in session.scalars(select(Incident).where(Incident.state == "open").with_for_update()):
         still_open = session.scalar(select(Alert.id).join(IncidentAlert, IncidentAlert.alert_id == Alert.id)
