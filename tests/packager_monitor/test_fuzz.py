@@ -3,6 +3,8 @@ and the incremental parser always agrees with a full parse."""
 
 from __future__ import annotations
 
+import contextlib
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,10 +35,8 @@ def _parse_or_none(parse, text: str) -> MediaPlaylist | None:  # type: ignore[no
 @given(st.text(max_size=400))
 def test_arbitrary_text_never_crashes_the_playlist_parsers(text: str):
     _parse_or_none(parse_media, text)
-    try:
+    with contextlib.suppress(PlaylistError):
         badges(parse_master(text, "http://x/"))
-    except PlaylistError:
-        pass
 
 
 @FAST
@@ -48,12 +48,11 @@ def test_tag_soup_never_crashes_the_media_parser(lines: list[str]):
 @FAST
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_never_crash_the_segment_check_or_the_mpd_parser(data: bytes):
-    assert check_segment(data, "x.ts") is None or isinstance(check_segment(data, "x.ts"), str)
-    assert check_segment(b"G" + data, "x") is None or True
-    try:
+    for sample, uri in ((data, "x.ts"), (b"G" + data, "x"), (data[:4] + b"moof" + data[4:], "x.m4s")):
+        verdict = check_segment(sample, uri)
+        assert verdict is None or (isinstance(verdict, str) and verdict)
+    with contextlib.suppress(MpdError):
         parse_mpd(data)
-    except MpdError:
-        pass
 
 
 def _mutate(text: str, ops: list[tuple[int, int, str]]) -> str:

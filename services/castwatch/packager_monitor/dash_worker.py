@@ -40,6 +40,13 @@ class DashChannelWorker(ChannelWorker):
         self.due = 0.0
 
     async def run(self) -> None:
+        self.start_side_tasks()
+        try:
+            await self._poll_forever()
+        finally:
+            self.stop()
+
+    async def _poll_forever(self) -> None:
         tpl = self.cfg.template
         await asyncio.sleep(random.uniform(0, min(tpl.segment_target_s if tpl else 1.0, 6.0)))
         self.due = self.ctx.clock()

@@ -135,6 +135,7 @@ class HlsChannelWorker(ChannelWorker):
         self._last_sync = 0.0
 
     async def run(self) -> None:
+        self.start_side_tasks()
         try:
             while True:
                 await asyncio.sleep(await self.refresh_master())

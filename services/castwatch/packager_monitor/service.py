@@ -28,6 +28,7 @@ from castwatch.common import alerts
 from castwatch.common.db import transaction
 from castwatch.packager_monitor import leases
 from castwatch.packager_monitor.alerting import SOURCE
+from castwatch.packager_monitor.certs import tls_context
 from castwatch.packager_monitor.context import ChannelConfig, NullSink, PointSink, ProbeContext
 from castwatch.packager_monitor.dash_worker import DashChannelWorker
 from castwatch.packager_monitor.fetcher import Fetcher
@@ -123,7 +124,8 @@ class ProbeService:
         self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300,
+                                         ssl=tls_context(self.settings.ca_file))
         async with aiohttp.ClientSession(connector=connector) as session:
             fetcher = Fetcher(session, self.metrics, max_per_host=self.settings.max_per_host,
                               timeout_s=self.settings.timeout_s)

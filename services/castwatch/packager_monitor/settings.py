@@ -5,6 +5,7 @@ Every variable is prefixed ``PROBE_``; see docs/probe.md for the full table.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ class ProbeSettings:
     ladder_bandwidth_tolerance: float = 0.1
     #: Days before a TLS certificate expiry that raise CERT_EXPIRING.
     cert_warn_days: int = 21
+    #: How often each https channel's certificate is checked.
+    cert_interval_s: float = 3600.0
+    #: Extra CA bundle (PEM) trusted for https origins, besides the system store.
+    ca_file: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ProbeSettings:
@@ -60,4 +65,13 @@ class ProbeSettings:
                 env, "PROBE_LADDER_BANDWIDTH_TOLERANCE", 0.1, minimum=0.0, maximum=10.0
             ),
             cert_warn_days=env_int(env, "PROBE_CERT_WARN_DAYS", 21, minimum=1),
+            cert_interval_s=env_float(env, "PROBE_CERT_INTERVAL_S", 3600.0, minimum=1.0),
+            ca_file=_readable(env, "PROBE_CA_FILE"),
         )
+
+
+def _readable(env: Mapping[str, str], name: str) -> str | None:
+    path = env_str(env, name)
+    if path is not None and not os.access(path, os.R_OK):
+        raise ConfigError(name, f"cannot read {path}")
+    return path

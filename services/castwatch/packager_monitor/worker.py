@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from castwatch.packager_monitor.alerting import AlertBook, policies
+from castwatch.packager_monitor.certs import check_certificate
 from castwatch.packager_monitor.context import ChannelConfig, ProbeContext
 from castwatch.packager_monitor.master import Badges
 from castwatch.packager_monitor.rules.base import Verdict
+from castwatch.packager_monitor.rules.cert import cert_verdict
 from castwatch.packager_monitor.rules.segment import SegmentLimits, SegmentSample, segment_verdicts
 from castwatch.packager_monitor.segments import check_segment
 
@@ -51,6 +54,23 @@ class ChannelWorker:
 
     async def run(self) -> None:
         raise NotImplementedError
+
+    def start_side_tasks(self) -> None:
+        """Jobs that live as long as the channel's task: the certificate check for https."""
+        if self.cfg.url.startswith("https://"):
+            self.tasks["_cert"] = asyncio.ensure_future(self.watch_certificate())
+
+    async def watch_certificate(self) -> None:
+        parts = urlsplit(self.cfg.url)
+        host, port = parts.hostname or "", parts.port or 443
+        settings = self.ctx.settings
+        while True:
+            result = await asyncio.to_thread(check_certificate, host, port,
+                                             timeout_s=settings.timeout_s, ca_file=settings.ca_file)
+            if result is not None:
+                self.apply([cert_verdict(self.cfg.code, host, result.days_left, result.error,
+                                         settings.cert_warn_days)])
+            await asyncio.sleep(settings.cert_interval_s)
 
     def apply(self, verdicts: list[Verdict]) -> None:
         ops = self.book.observe(verdicts, self.ctx.clock())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ssl
 import threading
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -35,16 +36,19 @@ _INIT = media_bytes.fmp4_init()
 
 
 class OriginSimulator:
-    def __init__(self, config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.model = OriginModel(config or SimConfig())
         self.host, self.port = host, port
+        self.ssl_context = ssl_context
         self._runner: web.AppRunner | None = None
         self._cache: dict[tuple[str, str], tuple[tuple[int, int, int], bytes, str, str]] = {}
         self.requests = 0
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def master_url(self, code: str) -> str:
         return f"{self.base_url}/live/{code}/master.m3u8"
@@ -71,7 +75,8 @@ class OriginSimulator:
     async def start(self) -> str:
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024,
+                           ssl_context=self.ssl_context)
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[attr-defined]
@@ -209,8 +214,9 @@ class SimulatorThread:
     ``with SimulatorThread(SimConfig(channels=2)) as sim: sim.master_url("CH_SIM_001")``.
     """
 
-    def __init__(self, config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.sim = OriginSimulator(config, host, port)
+    def __init__(self, config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self.sim = OriginSimulator(config, host, port, ssl_context)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sim-origin", daemon=True)
 
