@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -111,3 +112,11 @@ def test_a_malformed_library_entry_is_refused_with_its_problem(tmp_path: Path, e
 
 def test_the_built_in_library_loads_and_every_entry_has_a_remediation() -> None:
     assert len(LIB) >= 8 and all(i.remediation for i in LIB)
+
+
+def test_an_alert_outside_the_dependency_model_is_its_own_incident_titled_by_its_summary() -> None:
+    stack = dataclasses.replace(alert("STACK_PROBE_DOWN", "probe-1", source="stack", severity="critical"),
+                                summary="probe-1 has not reported for 2 minutes")
+    (plan,) = _plan([stack]).values()
+    assert plan.group.key == f"alert:{stack.id}" and plan.title == stack.summary
+    assert plan.severity == "critical" and plan.impact.channel_ids == ()

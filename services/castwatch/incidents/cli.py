@@ -17,7 +17,7 @@ from types import FrameType
 
 from prometheus_client import CollectorRegistry
 
-from castwatch.common.config import Settings
+from castwatch.common.config import Settings, env_bind
 from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
@@ -35,6 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=float, help="correlation window in seconds")
     parser.add_argument("--lead-minutes", type=float,
                         help="raise SCHEDULED_EVENT_NOT_LIVE this many minutes before start")
+    parser.add_argument("--metrics-bind", help="host:port of /metrics (default INCIDENTS_METRICS_BIND)")
     parser.add_argument("--no-schedules", action="store_true", help="correlate only")
 
 
@@ -46,7 +47,8 @@ def effective(settings: Settings, args: argparse.Namespace) -> IncidentSettings:
         settle_s=base.settle_s, history_s=base.history_s, library_path=base.library_path,
         schedule_import_interval_s=base.schedule_import_interval_s,
         not_live_lead_min=args.lead_minutes or base.not_live_lead_min, horizon_days=base.horizon_days,
-        metrics_bind=base.metrics_bind,
+        metrics_bind=env_bind({"BIND": args.metrics_bind}, "BIND", "") if args.metrics_bind
+        else base.metrics_bind,
     )
 
 

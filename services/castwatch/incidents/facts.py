@@ -50,6 +50,7 @@ class AlertView:
     resolved_at: datetime | None = None
     root_cause_alert_id: int | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    summary: str = ""
 
     @property
     def is_open(self) -> bool:

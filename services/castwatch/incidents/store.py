@@ -53,7 +53,7 @@ def alert_view(a: Alert) -> AlertView:
                      severity=a.severity, state=a.state, opened_at=a.opened_at,
                      channel_id=a.channel_id, encoder_id=a.encoder_id, group_id=a.group_id,
                      resolved_at=a.resolved_at, root_cause_alert_id=a.root_cause_alert_id,
-                     details=dict(a.details or {}))
+                     details=dict(a.details or {}), summary=a.summary)
 
 
 def load_topology(session: Session) -> Topology:

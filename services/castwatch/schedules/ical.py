@@ -45,7 +45,8 @@ def parse_ical(data: bytes, options: Mapping[str, Any], start: datetime, end: da
         uid = str(ev.get("UID") or f"{title}@{first.isoformat()}")
         starts = [first]
         if ev.get("RRULE") is not None:
-            rule = rrulestr(ev["RRULE"].to_ical().decode(), dtstart=first)
+            raw_rule = ev["RRULE"].to_ical()
+            rule = rrulestr(raw_rule.decode() if isinstance(raw_rule, bytes) else str(raw_rule), dtstart=first)
             starts = []
             for occurrence in rule.xafter(start - length, count=MAX_OCCURRENCES, inc=True):
                 if occurrence >= end:

@@ -33,7 +33,7 @@ class ScheduleSimulator:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> ScheduleSimulator:
         self._thread.start()
