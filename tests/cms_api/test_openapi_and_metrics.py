@@ -92,3 +92,10 @@ def test_metrics_count_requests_by_route_rule_not_url(app: Flask, admin):
             'status="404"} 2.0') in text
     assert "castwatch_api_request_seconds_bucket" in text
     assert "/api/v1/channels/41" not in text
+
+
+def test_an_oversized_body_is_refused_before_parsing(client, admin):
+    resp = client.post("/api/v1/channels", data=b"{" + b" " * (1 << 20) + b"}", headers=admin,
+                       content_type="application/json")
+    assert resp.status_code == 413
+    assert resp.get_json()["error"]["code"] == "request_entity_too_large"

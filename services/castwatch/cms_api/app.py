@@ -30,6 +30,7 @@ from castwatch.cms_api.ratelimit import RateLimiter
 from castwatch.common.config import ConfigError, Settings
 from castwatch.common.db import make_engine, make_session_factory
 
+MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (catalog.bp, alerts.bp, encoders.bp, health.bp, people.bp, meta.bp,
               notifications.bp, encoder_ops.bp, web.bp)
 
@@ -62,6 +63,7 @@ def create_app(
 
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.api.secret_key or secrets.token_hex(32)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # larger bodies get a JSON 413
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if settings.api.trusted_proxies:
         n = settings.api.trusted_proxies

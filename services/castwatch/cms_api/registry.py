@@ -24,7 +24,7 @@ import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -32,6 +32,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from castwatch.cms_api.errors import ApiError, validation_error
 
 Scope = Literal["read", "write", "admin"]
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)
 View = Callable[..., Any]
 
 
@@ -115,14 +116,20 @@ def operation_of(view: View) -> Operation | None:
     return getattr(view, "__api_operation__", None)
 
 
+def _is_list(annotation: Any) -> bool:
+    """Whether a field annotation is a list, possibly inside ``Optional``/``Annotated``."""
+    if get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation))
+
+
 def parse_query(model: type[BaseModel]) -> BaseModel:
     """The query string as ``model``; repeated keys become lists only for list fields."""
     data: dict[str, Any] = {}
     for key in request.args:
         info = model.model_fields.get(key)
         values = request.args.getlist(key)
-        is_list = info is not None and "list" in str(info.annotation)
-        data[key] = values if is_list else values[-1]
+        data[key] = values if info is not None and _is_list(info.annotation) else values[-1]
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -159,5 +166,5 @@ def to_response(value: Any, op: Operation) -> Response:
     elif isinstance(value, BaseModel):
         payload = value.model_dump_json().encode()
     else:
-        payload = TypeAdapter(Any).dump_json(value)
+        payload = _ANY.dump_json(value)
     return Response(payload, status=status, mimetype="application/json")
