@@ -86,13 +86,19 @@ def is_master(text: str) -> bool:
     return "#EXT-X-STREAM-INF" in text
 
 
-def _number(value: str | None, cast: type) -> float | int | None:
+def _float(value: str | None) -> float | None:
     if value is None:
         return None
     try:
-        return cast(float(value)) if cast is int else cast(value)
-    except (ValueError, OverflowError):
+        number = float(value)
+    except ValueError:
         return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _int(value: str | None) -> int | None:
+    number = _float(value)
+    return int(number) if number is not None else None
 
 
 def parse_master(text: str, base_url: str = "") -> MasterPlaylist:
@@ -127,22 +133,20 @@ def parse_master(text: str, base_url: str = "") -> MasterPlaylist:
 
 
 def _variant(a: dict[str, str], uri: str, names: set[str]) -> Variant:
-    bandwidth = _number(a.get("BANDWIDTH"), int)
+    bandwidth = _int(a.get("BANDWIDTH"))
     if bandwidth is None or bandwidth <= 0:
         raise PlaylistError(f"EXT-X-STREAM-INF without a valid BANDWIDTH: {a.get('BANDWIDTH')!r}")
     resolution = a.get("RESOLUTION")
     height = resolution.split("x", 1)[1] if resolution and "x" in resolution else ""
-    name = f"{height}p" if height.isdigit() else f"{int(bandwidth) // 1000}k"
+    name = f"{height}p" if height.isdigit() else f"{bandwidth // 1000}k"
     if name in names:
-        name = f"{name}_{int(bandwidth) // 1000}k"
+        name = f"{name}_{bandwidth // 1000}k"
     while name in names:
         name += "_"
     names.add(name)
-    frame_rate = _number(a.get("FRAME-RATE"), float)
     return Variant(
-        name=name, uri=uri, bandwidth=int(bandwidth),
-        average_bandwidth=_number(a.get("AVERAGE-BANDWIDTH"), int),  # type: ignore[arg-type]
-        resolution=resolution, codecs=a.get("CODECS"), frame_rate=frame_rate,  # type: ignore[arg-type]
+        name=name, uri=uri, bandwidth=bandwidth, average_bandwidth=_int(a.get("AVERAGE-BANDWIDTH")),
+        resolution=resolution, codecs=a.get("CODECS"), frame_rate=_float(a.get("FRAME-RATE")),
         video_range=a.get("VIDEO-RANGE"), audio_group=a.get("AUDIO"),
     )
 

@@ -74,7 +74,7 @@ def check_ts(data: bytes) -> str | None:
 
 
 def check_fmp4(data: bytes) -> str | None:
-    pos, seen = 0, []
+    pos, seen = 0, list[bytes]()
     while pos < len(data):
         if pos + 8 > len(data):
             return f"fMP4 truncated box header at byte {pos}"
