@@ -61,7 +61,7 @@ class SmtpRecorder:
 def smtp() -> Iterator[tuple[SmtpRecorder, int]]:
     recorder = SmtpRecorder()
     port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, ready_timeout=10)
     controller.start()
     try:
         yield recorder, port

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
+import ssl
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,7 +22,15 @@ from castwatch.common import alerts
 from castwatch.common.alerts import AlertKey
 from castwatch.common.models import Delivery
 
-from .conftest import NotifierThread, SmtpRecorder, add_person, add_rule, notify_settings, wait_for
+from .conftest import (
+    NotifierThread,
+    SmtpRecorder,
+    add_person,
+    add_rule,
+    free_port,
+    notify_settings,
+    wait_for,
+)
 
 
 def statuses(db: Session) -> list[tuple[str, str, int, str | None]]:
@@ -84,3 +103,48 @@ def test_without_any_transport_configured_deliveries_fail_clearly(
     notifier(notify_settings())
     wait_for(lambda: len(statuses(db)) >= 2 and all(s[1] == "failed" for s in statuses(db)))
     assert all("transport not configured" in (s[3] or "") for s in statuses(db))
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (its own CA), written as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_mail_goes_over_verified_starttls_or_implicit_tls(
+        security: str, tmp_path: Path, db: Session, notifier: Callable[..., NotifierThread]) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    recorder, port = SmtpRecorder(), free_port()
+    options = {"tls_context": server_tls, "require_starttls": True} if security == "starttls" \
+        else {"ssl_context": server_tls}
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, ready_timeout=10,
+                            **options)  # type: ignore[arg-type]
+    controller.start()
+    try:
+        add_person(db, "tina", email="tina@example.test")
+        add_rule(db, transports=["email"])
+        alerts.fire(db, AlertKey("probe", "CH1", "PLAYLIST_STALE"), severity="critical", summary="stale")
+        db.commit()
+        settings = notify_settings(smtp_port=port)
+        notifier(replace(settings, smtp=replace(settings.smtp, security=security, ca_file=cert)))
+        wait_for(lambda: recorder.messages)
+        assert recorder.messages[0]["To"] == "tina@example.test"
+        assert [s[1] for s in statuses(db)] == ["sent"]
+    finally:
+        controller.stop()

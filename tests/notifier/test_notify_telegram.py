@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -166,3 +167,15 @@ def test_a_telegram_that_keeps_failing_falls_back_to_email_while_it_retries(
     assert db.get(Recipient, tina.id).telegram_enabled  # type: ignore[union-attr]
     standin.faults.down.clear()
     wait_for(lambda: standin.messages_to(11))
+
+
+def test_a_broken_override_template_falls_back_to_the_built_in_one(
+        db: Session, standin: BotApiStandIn, notifier: Callable[..., NotifierThread], tmp_path: Path) -> None:
+    (tmp_path / "telegram").mkdir()
+    (tmp_path / "telegram" / "opened.html.j2").write_text("{{ no_such_variable.attribute }}")
+    add_person(db, "tina", telegram_chat_id=11)
+    add_rule(db, transports=["telegram"])
+    fire(db)
+    notifier(notify_settings(standin, templates_dir=tmp_path))
+    [msg] = wait_for(lambda: standin.messages_to(11))
+    assert "PLAYLIST_STALE" in msg["text"]

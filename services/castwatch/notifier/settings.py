@@ -52,6 +52,7 @@ class SmtpSettings:
     security: str = "starttls"
     sender: str = "castwatch@localhost"
     timeout_s: float = 15.0
+    ca_file: Path | None = None
 
     @property
     def configured(self) -> bool:
@@ -129,4 +130,14 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings:
         security=security,
         sender=env_str(env, "SMTP_FROM", "castwatch@localhost") or "castwatch@localhost",
         timeout_s=env_float(env, "SMTP_TIMEOUT_S", 15.0, minimum=0.1),
+        ca_file=_existing_file(env, "SMTP_CA_FILE"),
     )
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    value = env_str(env, name)
+    if value is None:
+        return None
+    if not Path(value).is_file():
+        raise ConfigError(name, f"no such file: {value}")
+    return Path(value)

@@ -99,6 +99,7 @@ class OutboxStore:
         self._settings = settings
         self.worker_id = worker_id
         self._renderer = renderer or Renderer(settings.templates_dir)
+        self._builtin = Renderer(None)
         self._clock = clock
         self._domain = sender_domain(settings.smtp.sender)
 
@@ -141,8 +142,15 @@ class OutboxStore:
         kind = "grouped" if len({r.alert_id for r in batch}) > 1 else leader.kind
         ctx = batch_context(session, batch, person, self._clock(), self._settings.public_url)
         thread_id = self._thread_id(session, leader) if leader.transport == "email" else None
-        job.message = build_message(self._renderer, leader.transport, kind, ctx, address, leader.id,
-                                    thread_id, self._domain)
+        for renderer in (self._renderer, self._builtin):
+            try:
+                job.message = build_message(renderer, leader.transport, kind, ctx, address, leader.id,
+                                            thread_id, self._domain)
+                return job
+            except Exception as exc:  # a broken override template must not stop the outbox
+                logger.exception("template for %s/%s failed; trying the built-in one", leader.transport, kind)
+                error = exc
+        job.skip = ("failed", f"template error: {error!r}"[:2000])
         return job
 
     @staticmethod

@@ -55,15 +55,23 @@ class EmailTransport(Transport):
     async def _send(self, message: OutgoingMessage) -> SendResult:
         return await asyncio.to_thread(self._send_sync, message)
 
+    def _tls(self) -> ssl.SSLContext:
+        """Certificates are always verified (against ``SMTP_CA_FILE`` when set)."""
+        ca = self._settings.ca_file
+        return ssl.create_default_context(cafile=str(ca) if ca else None)
+
     def _connect(self) -> smtplib.SMTP:
         s = self._settings
         assert s.host is not None
         if s.security == "tls":
-            return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s,
-                                    context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=self._tls())
         smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
         if s.security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
+            try:
+                smtp.starttls(context=self._tls())
+            except BaseException:
+                smtp.close()
+                raise
         return smtp
 
     def _send_sync(self, message: OutgoingMessage) -> SendResult:
