@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,6 +33,29 @@ def test_a_status_change_written_by_the_probe_reaches_the_card_live(
     expect(card).to_have_attribute("data-status", "critical")
     page.select_option("select[name=status]", "critical")
     expect(page.locator(".ch-card")).to_have_count(1)
+
+
+def test_the_channel_page_lists_recent_checks_as_the_probe_writes_them(
+    page: Any, sign_in: Any, rest: Any, session_factory: Any,
+) -> None:
+    data = seed.catalog(rest)
+    seed.probe_results(session_factory, data["channels"])
+    news = data["channels"]["CH_NEWS_HD"]["id"]
+    sign_in(f"#/channels/{news}")
+    history = page.locator("#check-history tbody tr")
+    expect(history).to_have_count(1)
+    expect(page.locator("#age-chart canvas")).to_be_visible()
+
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    check = {"protocol": "HLS", "probe": "probe-1", "open_alerts": [],
+             "renditions": {"1080p": {"media_sequence": 48300, "last_change_age_s": 1.5}}}
+    with session_factory() as session, session.begin():
+        session.execute(update(Channel).where(Channel.id == news)
+                        .values(status="ok", last_checked_at=later, last_check=check))
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("1.5 s")
+    expect(page.locator("#check-renditions")).to_contain_text("48300")
+    expect(page.locator("#view .page-head .light")).to_have_attribute("data-status", "ok")
 
 
 def test_an_encoder_sample_written_by_the_encoder_manager_reaches_the_page_live(
@@ -152,3 +175,26 @@ def test_a_wall_screen_reads_without_a_key_when_the_api_allows_anonymous_reads(
     finally:
         context.close()
         server.stop()
+
+
+def test_a_weekly_maintenance_window_is_scheduled_for_one_channel(page: Any, sign_in: Any, rest: Any) -> None:
+    data = seed.catalog(rest)
+    sign_in("#/settings?tab=windows")
+    page.click("#add-windows")
+    page.fill("#dialog [name=name]", "Council meeting")
+    page.select_option("#dialog [name=kind]", "weekly")
+    page.fill("#dialog [name=weekdays]", "Mon, Funday")
+    page.fill("#dialog [name=start_time]", "18:00")
+    page.fill("#dialog [name=duration_minutes]", "120")
+    page.fill("#dialog [name=timezone]", "America/Chicago")
+    page.fill("#dialog [name=channels]", "CH_COUNCIL")
+    page.click("#dialog button[type=submit]")
+    expect(page.locator('#dialog [data-error-for="weekdays"]')).to_contain_text("day names")
+
+    page.fill("#dialog [name=weekdays]", "Mon, Wed")
+    page.click("#dialog button[type=submit]")
+    row = page.locator("#windows-table tbody tr")
+    expect(row).to_contain_text("weekly Mon,Wed 18:00 for 120 min (America/Chicago)")
+    windows = rest.call("GET", "/maintenance-windows")
+    assert [(w["weekdays"], w["channel_ids"]) for w in windows] == [
+        ([0, 2], [data["channels"]["CH_COUNCIL"]["id"]])]

@@ -5,7 +5,9 @@ import { onLive } from "./live.js";
 import { rowOf } from "./data.js";
 
 const MAX_POINTS = 720;
+const MAX_CHECKS = 20;
 const series = new Map(); // "metric|name" -> [{x, y}]
+const checks = new Map(); // channel code -> [{at, status, check}], newest last
 const changeListeners = new Set();
 
 function num(v) {
@@ -67,6 +69,26 @@ export function recordChannel(ch) {
   const t = ch.last_checked_at || Date.now();
   record("download", ch.channel_code, t, downloadMs(ch.last_check));
   record("age", ch.channel_code, t, playlistAge(ch.last_check));
+  if (ch.last_checked_at && ch.last_check && Object.keys(ch.last_check).length) {
+    const list = checks.get(ch.channel_code) || [];
+    const last = list[list.length - 1];
+    if (!last || last.at !== ch.last_checked_at) {
+      list.push({ at: ch.last_checked_at, status: ch.enabled === false ? "disabled" : ch.status, check: ch.last_check });
+      if (list.length > MAX_CHECKS) list.splice(0, list.length - MAX_CHECKS);
+      checks.set(ch.channel_code, list);
+    }
+  }
+}
+
+/** The checks of a channel seen since the console opened, newest first. */
+export function recentChecks(code) {
+  return (checks.get(code) || []).slice().reverse();
+}
+
+/** One series ({label, points}) or null. */
+export function seriesFor(metric, name) {
+  const pts = series.get(`${metric}|${name}`);
+  return pts && pts.length ? { label: name, points: pts.slice() } : null;
 }
 
 /** [{label, points}] of one metric, busiest series first (at most `limit`). */

@@ -1,8 +1,9 @@
 // One channel: status, ABR ladder, the probe's latest checks, charts, its alerts; edit / disable.
 
 import { api, rows } from "../api.js";
-import { bars } from "../charts.js";
+import { bars, timeLine } from "../charts.js";
 import { isDelete, PATHS, rowOf } from "../data.js";
+import { playlistAge, recentChecks, recordChannel, seriesFor } from "../samples.js";
 import {
   clear, confirmDialog, debounce, fmtBitrate, fmtTime, h, light, relTime, sevBadge, stateBadge, toast,
 } from "../ui.js";
@@ -64,10 +65,14 @@ export async function mount(view, ctx) {
   const checks = h("section.card#recent-checks");
   const chartsBox = h("section.card");
   const alertBox = h("section.card#channel-alerts");
+  const historyBox = h("section.card#check-history");
+  const ageBox = h("section.card#age-chart");
   clear(view, h("p", h("a", { href: "#/channels", text: "← All channels" })), head,
-    h("div.grid.cols-2", info, ladder), h("div.grid.cols-2", checks, chartsBox), alertBox);
+    h("div.grid.cols-2", info, ladder), h("div.grid.cols-2", checks, chartsBox),
+    h("div.grid.cols-2", historyBox, ageBox), alertBox);
 
   let chart = null;
+  let ageChart = null;
 
   async function toggleEnabled() {
     const disabling = channel.enabled;
@@ -120,7 +125,30 @@ export async function mount(view, ctx) {
       ]);
 
     renderChart(perRendition);
+    renderHistory();
     renderAlerts();
+  }
+
+  function renderHistory() {
+    recordChannel(channel);
+    const list = recentChecks(channel.channel_code);
+    clear(historyBox, h("h2", { text: "Recent checks" }),
+      h("p.muted", { text: "Checks received since this console was opened (newest first)." }),
+      list.length === 0 ? h("p.empty", { text: "No check recorded yet." }) : h("div.table-wrap", h("table.responsive",
+        h("thead", h("tr", ["Checked", "Status", "Renditions", "Oldest playlist age", "Open alerts"].map((t) => h("th", { text: t })))),
+        h("tbody", list.map((c) => h("tr",
+          h("td", { dataset: { label: "Checked" }, title: c.at, text: fmtTime(c.at) }),
+          h("td", { dataset: { label: "Status" } }, light(c.status), ` ${c.status}`),
+          h("td", { dataset: { label: "Renditions" }, text: checkRenditions(c.check).length }),
+          h("td", { dataset: { label: "Oldest age" }, text: playlistAge(c.check) === null ? "—" : `${playlistAge(c.check)} s` }),
+          h("td", { dataset: { label: "Open alerts" }, text: (c.check.open_alerts || []).length })))))));
+    const age = seriesFor("age", channel.channel_code);
+    clear(ageBox, h("h2", { text: "Playlist age over time (oldest rendition)" }));
+    if (ageChart) { ageChart.destroy(); ageChart = null; }
+    if (age) {
+      ageChart = timeLine([age], { unit: " s", label: "playlist age", small: true, yMin: 0 });
+      ageBox.append(ageChart.box);
+    } else ageBox.append(h("p.empty", { text: "No playlist ages reported yet." }));
   }
 
   function renderChart(perRendition) {
@@ -169,7 +197,7 @@ export async function mount(view, ctx) {
         render();
       } else if (name === "alert" && row.channel_id === id) reloadAlerts();
     },
-    unmount() { if (chart) chart.destroy(); },
+    unmount() { if (chart) chart.destroy(); if (ageChart) ageChart.destroy(); },
   };
 }
 

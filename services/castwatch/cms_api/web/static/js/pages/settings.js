@@ -1,6 +1,6 @@
 // Settings: recipients, notification rules, maintenance windows, deliveries, and API keys (admin).
 
-import { api, rows } from "../api.js";
+import { api, listAll, rows } from "../api.js";
 import { PATHS, SEVERITIES } from "../data.js";
 import { clear, confirmDialog, debounce, fmtTime, formDialog, h, relTime, toast } from "../ui.js";
 
@@ -50,10 +50,17 @@ function sections(session) {
       id: "windows", title: "Maintenance windows", path: PATHS.windows,
       columns: [["Name", (r) => r.name], ["When", windowWhen], ["Scope", (r) => windowScope(r)], ["Reason", (r) => r.reason || "—"]],
       create: write && {
-        fields: [{ name: "name", label: "Name", required: true }, { name: "starts_at", label: "Starts", type: "datetime-local", required: true },
-          { name: "ends_at", label: "Ends", type: "datetime-local", required: true }, { name: "reason", label: "Reason" }],
-        body: (v) => ({ name: v.name, reason: v.reason || undefined,
-          starts_at: v.starts_at ? new Date(v.starts_at).toISOString() : undefined, ends_at: v.ends_at ? new Date(v.ends_at).toISOString() : undefined }),
+        fields: [{ name: "name", label: "Name", required: true },
+          { name: "kind", label: "When", type: "select", options: [["once", "Once (from … to …)"], ["weekly", "Every week"]] },
+          { name: "starts_at", label: "Starts (once)", type: "datetime-local" },
+          { name: "ends_at", label: "Ends (once)", type: "datetime-local" },
+          { name: "weekdays", label: "Days (weekly)", placeholder: "Mon, Wed" },
+          { name: "start_time", label: "Start time (weekly)", type: "time" },
+          { name: "duration_minutes", label: "Duration in minutes (weekly)", type: "number", min: 1 },
+          { name: "timezone", label: "Time zone", value: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" },
+          { name: "channels", label: "Only these channel codes (blank = everything)", placeholder: "CH_COUNCIL, CH_NEWS" },
+          { name: "reason", label: "Reason" }],
+        body: windowBody,
       },
       remove: write,
     },
@@ -81,6 +88,34 @@ function sections(session) {
   ].filter(Boolean);
 }
 
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/** The maintenance-window form → API body; channel codes become ids (unknown code → field error). */
+async function windowBody(v) {
+  const body = { name: v.name, reason: v.reason || undefined, timezone: v.timezone || "UTC" };
+  if (v.kind === "weekly") {
+    const days = list(v.weekdays).map((d) => DAYS.indexOf(d.slice(0, 3).toLowerCase()));
+    if (days.some((d) => d < 0)) throw fieldError("weekdays", "Use day names: Mon, Tue, Wed, Thu, Fri, Sat, Sun.");
+    Object.assign(body, { weekdays: days, start_time: v.start_time || undefined,
+      duration_minutes: v.duration_minutes ? Number(v.duration_minutes) : undefined });
+  } else {
+    Object.assign(body, { starts_at: v.starts_at ? new Date(v.starts_at).toISOString() : undefined,
+      ends_at: v.ends_at ? new Date(v.ends_at).toISOString() : undefined });
+  }
+  const codes = list(v.channels);
+  if (codes.length) {
+    const byCode = new Map((await listAll(PATHS.channels, {}, 5000)).map((c) => [c.channel_code.toLowerCase(), c.id]));
+    const unknown = codes.filter((c) => !byCode.has(c.toLowerCase()));
+    if (unknown.length) throw fieldError("channels", `Unknown channel code: ${unknown.join(", ")}`);
+    body.channel_ids = codes.map((c) => byCode.get(c.toLowerCase()));
+  }
+  return body;
+}
+
+function fieldError(field, message) {
+  return Object.assign(new Error(message), { field });
+}
+
 function summarizeMatch(m) {
   if (!m || !Object.keys(m).length) return "everything";
   return Object.entries(m).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join("/") : typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
@@ -92,7 +127,7 @@ function windowWhen(w) {
 }
 function windowScope(w) {
   const parts = [["channels", w.channel_ids], ["encoders", w.encoder_ids], ["groups", w.group_ids]]
-    .filter(([, ids]) => ids && ids.length).map(([k, ids]) => `${k} ${ids.join(",")}`);
+    .filter(([, ids]) => ids && ids.length).map(([k, ids]) => `${k} #${ids.join(", #")}`);
   return parts.join("; ") || "everything";
 }
 
@@ -132,7 +167,7 @@ export async function mount(view, ctx) {
     let created = null;
     const ok = await formDialog({ title: `Add to ${sec.title.toLowerCase()}`, fields: sec.create.fields, confirm: "Create",
       onSubmit: async (values) => {
-        try { created = await api.post(sec.path, sec.create.body(values)); } catch (err) {
+        try { created = await api.post(sec.path, await sec.create.body(values)); } catch (err) {
           if (err.field) err.field = (sec.create.fieldOf || ((f) => f))(String(err.field).split(".")[0]);
           throw err;
         }
