@@ -205,7 +205,7 @@ def list_sources() -> list[SourceOut]:
 
 
 @api_route(bp, "/api/v1/schedules/sources", ["POST"], body=SourceIn, response=SourceOut, status=201,
-           scope="write", errors=(409,), tag="schedules")
+           scope="write", errors=(404, 409), tag="schedules")
 def create_source(body: SourceIn) -> SourceOut:
     """Add a schedule source for a channel; the schedule monitor imports it on its next round."""
     session = db()
