@@ -62,6 +62,19 @@ def test_the_list_is_cached_and_a_commit_elsewhere_refreshes_it(session_factory,
                 break
             time.sleep(0.05)
         assert names == ["Renamed"]
+
+        assert client.get("/api/v1/alerts/active", headers=key).get_json() == []
+        conn = psycopg2.connect(dsn_for(database_url))
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO alerts (source, subject, alert_type, severity, summary) "
+                        "VALUES ('probe', 'CH/720p', 'PLAYLIST_STALE', 'major', 'stale')")
+        conn.close()
+        deadline = time.monotonic() + 5
+        active: list[dict] = []
+        while time.monotonic() < deadline and not active:
+            active = client.get("/api/v1/alerts/active", headers=key).get_json()
+            time.sleep(0.05)
+        assert [a["alert_type"] for a in active] == ["PLAYLIST_STALE"]
     finally:
         hub.stop()
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from flask import Response
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from castwatch.cms_api.context import db
+from castwatch.cms_api.context import api_context, db
 from castwatch.cms_api.errors import ApiError, not_found
 from castwatch.cms_api.schemas.base import INT32_MAX
 
@@ -77,3 +78,18 @@ def paged(session: Session, stmt: Select[Any], limit: int, offset: int) -> tuple
         return [], 0
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     return [], int(total or 0)
+
+
+def cached_json(key: Hashable, tables: tuple[str, ...], build: Callable[[], bytes]) -> Response:
+    """A JSON response from the worker's cache, built by ``build()`` when absent or stale.
+
+    ``tables`` are every table the answer is read from: a change to any of them (by any
+    process) invalidates it. See :mod:`castwatch.cms_api.cache`.
+    """
+    cache = api_context().cache
+    token = cache.versions.token(tables)  # before the query: a change during it makes it stale
+    body = cache.get(key, token)
+    if body is None:
+        body = build()
+        cache.put(key, token, body)
+    return Response(body, mimetype="application/json")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
+from pydantic import TypeAdapter
 from sqlalchemy import case, select
 
 from castwatch.cms_api.context import db, principal
-from castwatch.cms_api.crud import get_or_404, paged
+from castwatch.cms_api.crud import cached_json, get_or_404, paged
 from castwatch.cms_api.errors import ApiError, not_found
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.alerts import AlertDetailOut, AlertOut, AlertPage, AlertQuery
@@ -24,10 +25,17 @@ def open_alerts_query():  # type: ignore[no-untyped-def]
     return select(Alert).where(Alert.state != "resolved").order_by(SEVERITY_ORDER, Alert.opened_at)
 
 
+_ALERT_LIST = TypeAdapter(list[AlertOut])
+
+
 @api_route(bp, "/api/v1/alerts/active", response=list[AlertOut], tag="alerts")
-def active_alerts() -> list[AlertOut]:
-    """Open alerts (firing or acknowledged), most severe first."""
-    return [AlertOut.model_validate(a) for a in db().scalars(open_alerts_query())]
+def active_alerts() -> Response:
+    """Open alerts (firing or acknowledged), most severe first.
+
+    Cached per worker until the next change of the alerts table (wall dashboards poll this).
+    """
+    return cached_json(("alerts", "active"), ("alerts",), lambda: _ALERT_LIST.dump_json(
+        [AlertOut.model_validate(a) for a in db().scalars(open_alerts_query())]))
 
 
 @api_route(bp, "/api/v1/alerts", query=AlertQuery, response=AlertPage, tag="alerts")

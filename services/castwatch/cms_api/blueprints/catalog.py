@@ -6,8 +6,16 @@ from flask import Blueprint, Response
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from castwatch.cms_api.context import api_context, db
-from castwatch.cms_api.crud import apply, changes, check_refs, check_unique, get_or_404, paged
+from castwatch.cms_api.context import db
+from castwatch.cms_api.crud import (
+    apply,
+    cached_json,
+    changes,
+    check_refs,
+    check_unique,
+    get_or_404,
+    paged,
+)
 from castwatch.cms_api.derive import badges, infer_protocol
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
@@ -41,14 +49,8 @@ def list_channels(query: ChannelQuery) -> Response:
 
     Answers are cached per worker until the next change of the channels table (see cache.py).
     """
-    cache = api_context().cache
-    key = ("channels", query.model_dump_json())
-    token = cache.versions.token(("channels",))
-    body = cache.get(key, token)
-    if body is None:
-        body = _channel_page(query)
-        cache.put(key, token, body)
-    return Response(body, mimetype="application/json")
+    return cached_json(("channels", query.model_dump_json()), ("channels",),
+                       lambda: _channel_page(query))
 
 
 def _channel_page(query: ChannelQuery) -> bytes:
