@@ -162,3 +162,16 @@ def test_time_axis_ticks_fall_on_round_clock_times(js: Any) -> None:
     assert w["ticks"]["stepSize"] == 5 * minute
     assert w["min"] % (5 * minute) == 0 and w["min"] <= now - 15 * minute
     assert w["max"] == now
+
+
+def test_a_steady_stream_of_live_events_still_redraws_periodically(js: Any) -> None:
+    expression = """(async () => {
+      const calls = [];
+      const redraw = m.throttle((x) => calls.push(x), 100);
+      for (let i = 0; i < 50; i++) { redraw(i); await new Promise((r) => setTimeout(r, 10)); }
+      await new Promise((r) => setTimeout(r, 250));
+      return calls;
+    })()"""
+    calls = js("ui.js", expression)
+    assert 2 <= len(calls) <= 10  # coalesced, yet not starved the way a debounce would be
+    assert calls[-1] == 49  # the last event always gets drawn

@@ -3,7 +3,7 @@
 import { api, ApiError, forgetKey, getKey, onUnauthorized, request, setKey } from "./api.js";
 import { connect, disconnect, onLive, onReconnect, waitHello } from "./live.js";
 import { startRecording } from "./samples.js";
-import { $, clear, clearFieldErrors, h, showFieldError } from "./ui.js";
+import { $, clear, clearFieldErrors, h, showFieldError, throttle } from "./ui.js";
 import * as overview from "./pages/overview.js";
 import * as channels from "./pages/channels.js";
 import * as alerts from "./pages/alerts.js";
@@ -65,19 +65,20 @@ function dispatchLive(eventName, payload) {
 }
 
 // ---- the open-alert counter in the nav ----
-let countTimer = null;
+async function fetchAlertCount() {
+  if (!session.scope) return;
+  try {
+    const page = await api.get("/alerts", { state: ["firing"], limit: 1 });
+    const el = $("#nav-alert-count");
+    el.textContent = String(page.total);
+    el.hidden = !page.total;
+    el.title = `${page.total} firing alerts`;
+  } catch { /* the page shows its own errors */ }
+}
+const alertCountSoon = throttle(fetchAlertCount, 1000);
 function updateAlertCount(eventName) {
-  if (eventName && eventName !== "alert") return;
-  clearTimeout(countTimer);
-  countTimer = setTimeout(async () => {
-    try {
-      const page = await api.get("/alerts", { state: ["firing"], limit: 1 });
-      const el = $("#nav-alert-count");
-      el.textContent = String(page.total);
-      el.hidden = !page.total;
-      el.title = `${page.total} firing alerts`;
-    } catch { /* the page shows its own errors */ }
-  }, eventName ? 400 : 0);
+  if (!eventName) fetchAlertCount();
+  else if (eventName === "alert") alertCountSoon();
 }
 
 // ---- sign-in / sign-out ----

@@ -198,11 +198,28 @@ export function clearFieldErrors(form) {
   for (const f of form.querySelectorAll(".field.invalid")) f.classList.remove("invalid");
 }
 
-/** Runs fn at most once per `ms` (trailing call guaranteed). */
+/**
+ * Runs fn once, `ms` after a burst of calls ends (for typing). Never for live events: a steady
+ * stream of events would postpone it forever — use throttle.
+ */
 export function debounce(fn, ms = 300) {
   let timer = null;
   return (...args) => {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/**
+ * Runs fn at most once per `ms`, with the latest arguments, and always after the last call: live
+ * events are coalesced, and a steady stream of them still redraws every `ms`.
+ */
+export function throttle(fn, ms = 300) {
+  let timer = null;
+  let lastArgs = [];
+  return (...args) => {
+    lastArgs = args;
+    if (timer) return;
+    timer = setTimeout(() => { timer = null; fn(...lastArgs); }, ms);
   };
 }

@@ -5,7 +5,7 @@ import { api, rows } from "../api.js";
 import { COLORS, makeChart } from "../charts.js";
 import { isDelete, loadChannels, OPEN_STATES, PATHS, rowOf, SEVERITIES } from "../data.js";
 import {
-  clear, debounce, fmtTime, formDialog, h, relTime, sevBadge, stateBadge, toast,
+  clear, throttle, fmtTime, formDialog, h, relTime, sevBadge, stateBadge, toast,
 } from "../ui.js";
 
 const STATE_FILTERS = [["open", "Open (firing + acknowledged)"], ["firing", "Firing"], ["acknowledged", "Acknowledged"],
@@ -172,7 +172,7 @@ export async function mount(view, ctx) {
     timeline.update(hourlyBuckets(state.recent));
     if (selected) loadDetail();
   }
-  const reloadDetail = debounce(loadDetail, 200);
+  const reloadDetail = throttle(loadDetail, 200);
 
   await load();
   return {

@@ -5,7 +5,7 @@ import { bars, timeLine } from "../charts.js";
 import { isDelete, PATHS, rowOf } from "../data.js";
 import { playlistAge, recentChecks, recordChannel, seriesFor } from "../samples.js";
 import {
-  clear, confirmDialog, debounce, fmtBitrate, fmtTime, h, light, relTime, sevBadge, stateBadge, toast,
+  clear, confirmDialog, throttle, fmtBitrate, fmtTime, h, light, relTime, sevBadge, stateBadge, toast,
 } from "../ui.js";
 import { updateChannel } from "./channel_form.js";
 
@@ -180,11 +180,12 @@ export async function mount(view, ctx) {
     alerts = rows(await api.get(PATHS.alerts, { channel: id, limit: 25 }));
     render();
   }
-  const reloadAlerts = debounce(async () => {
+  const reloadAlerts = throttle(async () => {
     alerts = rows(await api.get(PATHS.alerts, { channel: id, limit: 25 }).catch(() => ({ items: alerts })));
     renderAlerts();
   }, 300);
 
+  const renderSoon = throttle(render, 500);
   await load();
   return {
     refresh: () => load().catch(() => {}),
@@ -194,7 +195,8 @@ export async function mount(view, ctx) {
       if (name === "channel" && row.id === id) {
         if (isDelete(payload)) { location.hash = "#/channels"; return; }
         channel = { ...channel, ...row };
-        render();
+        recordChannel(channel); // every check goes to the history, even those a throttled render skips
+        renderSoon();
       } else if (name === "alert" && row.channel_id === id) reloadAlerts();
     },
     unmount() { if (chart) chart.destroy(); if (ageChart) ageChart.destroy(); },

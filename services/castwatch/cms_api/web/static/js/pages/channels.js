@@ -5,7 +5,7 @@ import {
   CHANNEL_STATES, isDelete, loadChannels, loadOpenAlerts, loadTemplates, rowOf, rungSummary,
   topRung, upsert,
 } from "../data.js";
-import { clear, debounce, h, light, relTime } from "../ui.js";
+import { clear, debounce, h, light, relTime, throttle } from "../ui.js";
 import * as detail from "./channel_detail.js";
 import * as form from "./channel_form.js";
 
@@ -124,7 +124,7 @@ async function mountList(view, ctx) {
     state.alerts = alerts;
     render();
   }
-  const renderSoon = debounce(render, 100);
+  const renderSoon = throttle(render, 300);
 
   await load();
   return {

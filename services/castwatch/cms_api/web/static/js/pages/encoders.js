@@ -7,7 +7,7 @@
 
 import { api, rows } from "../api.js";
 import { isDelete, loadEncoders, loadGroups, onAir, PATHS, rowOf, upsert } from "../data.js";
-import { clear, debounce, fmtNum, fmtTime, formDialog, h, light, relTime, toast } from "../ui.js";
+import { clear, throttle, fmtNum, fmtTime, formDialog, h, light, relTime, toast } from "../ui.js";
 
 /** The encoder manager's default limits (encoder_manager/health.py Thresholds). */
 export const DEFAULT_THRESHOLDS = {
@@ -179,8 +179,8 @@ export async function mount(view, ctx) {
     await loadFailovers();
     render();
   }
-  const renderSoon = debounce(render, 150);
-  const reloadEvents = debounce(() => loadFailovers().then(renderEvents).catch(() => {}), 300);
+  const renderSoon = throttle(render, 150);
+  const reloadEvents = throttle(() => loadFailovers().then(renderEvents).catch(() => {}), 300);
 
   await load();
   return {

@@ -6,7 +6,7 @@ import { api, rows } from "../api.js";
 import { bars, timeLine, xAxis } from "../charts.js";
 import { loadChannels, loadEncoders, PATHS } from "../data.js";
 import { onSamples, recordChannel, recordEncoder, seriesOf } from "../samples.js";
-import { clear, debounce, h } from "../ui.js";
+import { clear, throttle, h } from "../ui.js";
 import { hourlyBuckets } from "./alerts.js";
 
 const CHARTS = [
@@ -70,8 +70,8 @@ export async function mount(view) {
 
   CHARTS.forEach((c) => draw(c.metric));
   await loadAlerts();
-  const redraw = debounce(() => CHARTS.forEach((c) => draw(c.metric)), 500);
-  const reloadAlerts = debounce(() => loadAlerts().catch(() => {}), 2000);
+  const redraw = throttle(() => CHARTS.forEach((c) => draw(c.metric)), 500);
+  const reloadAlerts = throttle(() => loadAlerts().catch(() => {}), 2000);
   const off = onSamples(redraw);
   return {
     refresh: () => { reloadAlerts(); redraw(); },

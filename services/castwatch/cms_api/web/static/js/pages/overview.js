@@ -5,7 +5,7 @@ import {
   CHANNEL_STATES, countBy, isDelete, loadChannels, loadEncoders, loadGroups, loadOpenAlerts, onAir,
   recentAlerts, rowOf, SEVERITIES, upsert,
 } from "../data.js";
-import { clear, debounce, h, relTime, sevBadge, stateBadge } from "../ui.js";
+import { clear, throttle, h, relTime, sevBadge, stateBadge } from "../ui.js";
 
 function kpi(id, label, value, sub, tone) {
   return h("div.card.kpi", { dataset: { kpi: id, tone } },
@@ -98,10 +98,11 @@ export async function mount(view) {
     render();
   }
 
-  const reloadRecent = debounce(async () => {
+  const reloadRecent = throttle(async () => {
     try { state.recent = await recentAlerts(10); render(); } catch { /* keep what we have */ }
   }, 500);
 
+  const renderSoon = throttle(render, 300);
   await load();
   return {
     refresh: () => load().catch(() => {}),
@@ -116,7 +117,7 @@ export async function mount(view) {
       } else if (name === "encoder") state.encoders = upsert(state.encoders, row, del);
       else if (name === "encoder_group") state.groups = upsert(state.groups, row, del);
       else return;
-      render();
+      renderSoon();
     },
     unmount() { tierChart.destroy(); sevChart.destroy(); },
   };

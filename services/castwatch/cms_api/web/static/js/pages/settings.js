@@ -2,7 +2,7 @@
 
 import { api, listAll, rows } from "../api.js";
 import { PATHS, SEVERITIES } from "../data.js";
-import { clear, confirmDialog, debounce, fmtTime, formDialog, h, relTime, toast } from "../ui.js";
+import { clear, confirmDialog, throttle, fmtTime, formDialog, h, relTime, toast } from "../ui.js";
 
 const ROLES = ["cablecaster", "technician", "engineer", "management"];
 const list = (s) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : []);
@@ -191,7 +191,7 @@ export async function mount(view, ctx) {
   }
 
   await show(current);
-  const reshow = debounce(() => show(current), 1000);
+  const reshow = throttle(() => show(current), 1000);
   return {
     refresh: () => show(current),
     onLive(name) { if (name === "delivery" && current.id === "deliveries") reshow(); },
