@@ -169,3 +169,6 @@ def test_healthy_channels_raised_nothing_during_the_whole_run_and_report_their_f
         facts = channel.last_check
         assert facts["probe"] == "probe-e2e" and facts["open_alerts"] == []
         assert sorted(facts["renditions"]) == ["1080p", "360p", "480p", "720p"], code
+        for name, item in facts["renditions"].items():
+            assert item["segment_status"] == 200 and item["segment_error"] is None, (code, name)
+            assert item["download_time_ms"] >= 0 and item["last_change_age_s"] < 5

@@ -46,6 +46,8 @@ class ChannelWorker:
         self.badges: Badges | None = None
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.facts: dict[str, dict[str, Any]] = {}
+        #: the newest segment check of each rendition, merged into ``summary()``
+        self.segment_facts: dict[str, dict[str, Any]] = {}
         self.tags = {"channel": cfg.code, "probe": ctx.probe_name}
         now = ctx.clock()
         for subject, alert_type, severity in cfg.adopt:
@@ -89,6 +91,7 @@ class ChannelWorker:
         if task is not None:
             task.cancel()
         self.facts.pop(rendition, None)
+        self.segment_facts.pop(rendition, None)
         ops = self.book.drop_rendition(rendition)
         if ops:
             self.ctx.emit(ops)
@@ -103,6 +106,7 @@ class ChannelWorker:
         renditions = {}
         for name, f in self.facts.items():
             item = {k: v for k, v in f.items() if k != "changed_at"}
+            item.update(self.segment_facts.get(name, {}))
             if "changed_at" in f:
                 item["last_change_age_s"] = round(now - f["changed_at"], 1)
             renditions[name] = item
@@ -125,6 +129,9 @@ class ChannelWorker:
         if any(v.bad for v in verdicts):
             self.ctx.metrics.error("segment")
         self.apply(verdicts)
+        self.segment_facts[rendition] = {
+            "download_time_ms": round(res.elapsed * 1000, 1), "segment_bytes": len(body),
+            "segment_status": res.status, "segment_error": res.error or invalid}
         self.ctx.points.write("segment_metric", dict(self.tags, rendition=rendition), {
             "download_time_ms": round(res.elapsed * 1000, 2), "size_bytes": len(body),
             "http_status": res.status or 0, "duration": duration_s})
