@@ -91,9 +91,10 @@ def encoder_explains(
             continue
         root = _by_rank(causes, ENCODER_RANK)[0]
         channels = {c.id for c in topo.channels_of_group(gid)}
+        in_group = {a.id for a in group_alerts}
         explained = [a for a in alerts if a.is_open and a.id != root.id and (
-            (a in group_alerts) or (a.source == "probe" and a.channel_id in channels
-                                    and a.opened_at >= root.opened_at - window))]
+            a.id in in_group or (a.source == "probe" and a.channel_id in channels
+                                 and a.opened_at >= root.opened_at - window))]
         out[gid] = (root, explained)
     return out
 
