@@ -58,6 +58,8 @@ class AlertBook:
     tracker: ConditionTracker[tuple[str | None, str]] = field(default_factory=ConditionTracker)
     #: open conditions: key → severity
     active: dict[tuple[str | None, str], str] = field(default_factory=dict)
+    #: keys the tracker must hear about: open, or bad but not raised yet
+    watched: set[tuple[str | None, str]] = field(default_factory=set)
     fired: int = 0
 
     def subject(self, rendition: str | None) -> str:
@@ -67,7 +69,13 @@ class AlertBook:
         ops: list[AlertOp] = []
         for v in verdicts:
             key = (v.rendition, v.alert_type)
+            if not v.bad and key not in self.watched:
+                continue  # clear and never seen bad: nothing for the tracker to learn
             change = self.tracker.observe(key, v.bad, now, self.policy.get(v.alert_type))
+            if v.bad:
+                self.watched.add(key)
+            elif key not in self.active and change is None:
+                self.watched.discard(key)  # the bad streak ended before it raised
             if change == "raise":
                 severity = v.effective_severity
                 self.active[key] = severity
@@ -76,6 +84,7 @@ class AlertBook:
                                    severity, v.summary, v.details))
             elif change == "clear":
                 self.active.pop(key, None)
+                self.watched.discard(key)
                 ops.append(AlertOp("clear", self.channel_id, self.subject(v.rendition), v.alert_type))
         return ops
 
@@ -85,23 +94,27 @@ class AlertBook:
         self.tracker.observe(key, True, now, Debounce(0.0, 1, self.policy[alert_type].clear_after_s
                                                       if alert_type in self.policy else 30.0))
         self.active[key] = severity
+        self.watched.add(key)
 
     def drop_rendition(self, rendition: str, keep: tuple[str, ...] = (t.RENDITION_MISSING,)) -> list[AlertOp]:
         """Clear the open alerts of a rendition that left the ladder (its own missing-alert stays)."""
         ops = []
         for key in [k for k in self.active if k[0] == rendition and k[1] not in keep]:
             self.active.pop(key)
+            self.watched.discard(key)
             self.tracker.forget(key)
             ops.append(AlertOp("clear", self.channel_id, self.subject(rendition), key[1],
                                details={"note": "rendition left the ladder"}))
         tracked = self.tracker.keys()  # noqa: SIM118 (ConditionTracker is not a mapping)
         for key in [k for k in tracked if k[0] == rendition and k[1] not in keep]:
             self.tracker.forget(key)
+            self.watched.discard(key)
         return ops
 
     def clear_all(self) -> list[AlertOp]:
         ops = [AlertOp("clear", self.channel_id, self.subject(r), a) for r, a in self.active]
         self.active.clear()
+        self.watched.clear()
         for key in self.tracker.keys():  # noqa: SIM118 (ConditionTracker is not a mapping)
             self.tracker.forget(key)
         return ops

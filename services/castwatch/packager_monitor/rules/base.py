@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 PLAYLIST_UNREACHABLE = "PLAYLIST_UNREACHABLE"
@@ -57,7 +58,9 @@ class Verdict:
         return self.severity or SEVERITY.get(self.alert_type, "major")
 
 
+@lru_cache(maxsize=65_536)
 def ok(alert_type: str, rendition: str | None) -> Verdict:
+    """The "condition clear" verdict; shared instances (the hot path makes many)."""
     return Verdict(alert_type, rendition, False)
 
 
