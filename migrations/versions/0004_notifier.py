@@ -44,6 +44,8 @@ def upgrade() -> None:
         "ix_deliveries_group_key", "deliveries", ["group_key"],
         postgresql_where=sa.text("status = 'pending'"),
     )
+    op.create_index("ix_deliveries_recipient_status", "deliveries",
+                    ["recipient_id", "transport", "status"])
     op.create_index(
         "ix_deliveries_claimed", "deliveries", ["claimed_at"],
         postgresql_where=sa.text("status = 'sending'"),
@@ -52,6 +54,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_deliveries_claimed", table_name="deliveries")
+    op.drop_index("ix_deliveries_recipient_status", table_name="deliveries")
     op.drop_index("ix_deliveries_group_key", table_name="deliveries")
     op.drop_table("notify_planned_events")
     op.drop_table("notify_cursor")

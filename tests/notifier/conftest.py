@@ -106,7 +106,7 @@ class NotifierThread:
             self._stop = asyncio.Event()
             self._ready.set()
             assert self._settings.database_url is not None
-            await serve(self._settings.database_url, self._settings, "test-worker", True, self._stop)
+            await serve(self._settings.database_url, self._settings, None, True, self._stop)
 
         asyncio.run(main())
 

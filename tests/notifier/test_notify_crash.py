@@ -1,4 +1,4 @@
-"""A dispatcher killed with SIGKILL mid-burst loses nothing and sends nothing twice."""
+"""Replicas and crashes: a killed dispatcher loses nothing; two replicas never send twice."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from castwatch.common.alerts import AlertKey
 from castwatch.common.models import Delivery
 from castwatch.notifier.botapi_standin import BotApiStandIn
 
-from .conftest import add_person, add_rule, wait_for
+from .conftest import add_person, add_rule, notify_settings, wait_for
 
 CHATS = 10
 ALERTS = 30
@@ -87,3 +87,22 @@ def test_a_killed_dispatcher_loses_nothing_and_a_restart_sends_each_message_exac
     assert by_worker.get("second", 0) == ALERTS - before
     assert standin.max_rate(window_s=1.0) <= 30
     assert all(standin.max_rate(chat, window_s=1.0) <= 1 for chat in range(1, CHATS + 1))
+
+
+def test_two_replicas_share_a_burst_each_message_once_and_each_chat_within_its_limit(
+        db: Session, standin: BotApiStandIn, notifier) -> None:  # type: ignore[no-untyped-def]
+    for chat in range(1, 5):
+        person = add_person(db, f"person{chat}", telegram_chat_id=chat)
+        add_rule(db, f"rule{chat}", roles=[], recipient_ids=[person.id], transports=["telegram"],
+                 match={"sources": [f"src{chat}"]})
+    for n in range(12):
+        alerts.fire(db, AlertKey(f"src{n % 4 + 1}", f"ALERT-{n:03d}-X", "PLAYLIST_STALE"),
+                    severity="major", summary="burst")
+    db.commit()
+    settings = notify_settings(standin, batch_size=2)
+    notifier(settings)
+    notifier(settings)
+    wait_for(lambda: sent_count(db) == 12, timeout=60)
+    subjects = sorted(m for msg in standin.sent for m in re.findall(r"ALERT-\d{3}-X", msg["text"]))
+    assert subjects == [f"ALERT-{n:03d}-X" for n in range(12)]
+    assert all(standin.max_rate(chat, window_s=1.0) <= 1 for chat in range(1, 5))

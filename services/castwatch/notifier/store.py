@@ -36,14 +36,24 @@ from castwatch.notifier.transports.email import sender_domain
 
 logger = logging.getLogger(__name__)
 
+CLAIM_LOCK = 0x636C6169  # "clai": claims are short and serialised across replicas (see claim())
+
+#: Due rows, plus rows of a dead dispatcher; a Telegram chat that another live replica is
+#: sending to (or sent to within the per-chat gap) is left to that replica, so the per-chat
+#: limit holds across replicas.
 CLAIM_SQL = text("""
 WITH due AS (
-  SELECT id FROM deliveries
-  WHERE (status = 'pending' AND next_attempt_at <= now())
-     OR (status = 'sending' AND claimed_at < now() - make_interval(secs => :timeout))
-  ORDER BY next_attempt_at, id
+  SELECT d.id FROM deliveries d
+  WHERE ((d.status = 'pending' AND d.next_attempt_at <= now())
+      OR (d.status = 'sending' AND d.claimed_at < now() - make_interval(secs => :timeout)))
+    AND (d.transport <> 'telegram' OR NOT EXISTS (
+      SELECT 1 FROM deliveries o
+      WHERE o.recipient_id = d.recipient_id AND o.transport = 'telegram' AND o.claimed_by <> :me
+        AND ((o.status = 'sending' AND o.claimed_at >= now() - make_interval(secs => :timeout))
+          OR (o.status = 'sent' AND o.sent_at > now() - make_interval(secs => :chat_gap)))))
+  ORDER BY d.next_attempt_at, d.id
   LIMIT :limit
-  FOR UPDATE SKIP LOCKED
+  FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE deliveries d SET status = 'sending', claimed_by = :me, claimed_at = now(),
   attempts = d.attempts + 1
@@ -105,16 +115,22 @@ class OutboxStore:
 
     def claim(self, limit: int) -> tuple[list[Job], float | None]:
         """Claim up to ``limit`` due rows (plus group siblings); also returns seconds until the
-        next pending row falls due (None when none is pending)."""
+        next pending row falls due (None when none is pending).
+
+        The claim itself is one short transaction under an advisory lock (so the "chat busy on
+        another replica" test cannot race); rendering happens in a second, read-only one.
+        """
         with transaction(self._factory) as session:
-            params = {"me": self.worker_id, "limit": limit, "timeout": self._settings.claim_timeout_s}
+            session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+            params = {"me": self.worker_id, "limit": limit, "timeout": self._settings.claim_timeout_s,
+                      "chat_gap": 1.1 / self._settings.telegram.per_chat_per_s}
             ids = [r[0] for r in session.execute(CLAIM_SQL, params)]
-            rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(ids)))) if ids else []
-            keys = sorted({r.group_key for r in rows if r.group_key})
+            keys = sorted({k for k in session.scalars(select(Delivery.group_key).where(
+                Delivery.id.in_(ids), Delivery.group_key.is_not(None))) if k}) if ids else []
             if keys:
-                more = [r[0] for r in session.execute(SIBLINGS_SQL, {"me": self.worker_id, "keys": keys})]
-                if more:
-                    rows += list(session.scalars(select(Delivery).where(Delivery.id.in_(more))))
+                ids += [r[0] for r in session.execute(SIBLINGS_SQL, {"me": self.worker_id, "keys": keys})]
+        with transaction(self._factory) as session:
+            rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(ids)))) if ids else []
             jobs = [self._job(session, batch) for batch in assemble_batches(rows)]
             next_due = session.scalar(select(func.min(Delivery.next_attempt_at))
                                       .where(Delivery.status == "pending"))

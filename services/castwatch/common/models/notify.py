@@ -160,6 +160,7 @@ class Delivery(Base):
         ),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_group_key", "group_key", postgresql_where=text("status = 'pending'")),
+        Index("ix_deliveries_recipient_status", "recipient_id", "transport", "status"),
         Index("ix_deliveries_claimed", "claimed_at", postgresql_where=text("status = 'sending'")),
     )
 
