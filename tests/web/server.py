@@ -1,4 +1,8 @@
-"""The API as a child process for the browser tests (stoppable and restartable)."""
+"""The API as a child process for the browser tests (stoppable and restartable).
+
+It is the production command, ``castwatch api`` (gunicorn, gthread worker, Socket.IO /live), on a
+free loopback port and the test database.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import requests
 
@@ -22,7 +25,8 @@ def free_port() -> int:
 
 
 class ApiServer:
-    """The API in a child process on a fixed loopback port, so it can be stopped and restarted."""
+    """``castwatch api`` in a child process on a fixed loopback port, so it can be stopped and
+    started again on the same address."""
 
     def __init__(self, database_url: str, port: int, env: dict[str, str] | None = None) -> None:
         self.database_url = database_url
@@ -34,11 +38,11 @@ class ApiServer:
 
     def start(self, timeout_s: float = 30.0) -> None:
         env = dict(os.environ, DATABASE_URL=self.database_url, LOG_LEVEL="WARNING",
-                   API_KEY_CACHE_SECONDS="1", **self.extra_env)
+                   API_BIND=f"127.0.0.1:{self.port}", API_KEY_CACHE_SECONDS="1", **self.extra_env)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, str(Path(__file__).with_name("serve_api.py")), str(self.port)],
+                [sys.executable, "-m", "castwatch.cli", "api"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -59,7 +63,7 @@ class ApiServer:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=15)  # gunicorn's graceful stop
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)

@@ -17,7 +17,7 @@ const TITLES = { overview: "Overview", channels: "Channels", alerts: "Alerts", e
 /** Shared by every page: who is signed in and what they may do. */
 export const session = { name: null, scope: null, anonymous: false };
 
-let current = null; // {name, page, params}
+let current = null; // {name, handle, failed}: the page on screen
 let mountSeq = 0;
 
 function parseHash() {
@@ -51,6 +51,7 @@ async function route() {
     document.body.dataset.ready = name;
   } catch (err) {
     if (seq !== mountSeq) return;
+    current.failed = true; // retried when the live connection comes back
     console.error(err);
     clear(view, h("div.card", h("h2", { text: `Could not load ${TITLES[name]}` }),
       h("p.form-error", { text: err.message || String(err) }),
@@ -202,6 +203,7 @@ function boot() {
   startRecording();
   onReconnect(() => {
     updateAlertCount(null);
+    if (current && current.failed) { route(); return; }
     const handle = current && current.handle;
     if (handle && handle.refresh) handle.refresh();
   });

@@ -12,9 +12,8 @@ export function waitHello(ms = 3000) {
   });
 }
 
-const EVENTS = ["alert", "alert_event", "channel", "encoder", "encoder_group", "encoder_command",
-  "failover_event", "delivery", "probe", "template"];
-
+// Events the API sends (cms_api/live.py): alert, alert_event, channel, encoder, encoder_group,
+// failover_event, probe, delivery — each with the serialized row, or {id, deleted: true}.
 let socket = null;
 const listeners = new Set();
 const reconnectListeners = new Set();
@@ -77,6 +76,8 @@ export function connect(token, { onAuthFailed } = {}) {
   socket.on("disconnect", (reason) => {
     if (reason === "io client disconnect") return;
     markDropped();
+    // A server-side disconnect (a graceful restart) is not retried by the client on its own.
+    if (reason === "io server disconnect") setTimeout(() => { if (socket) socket.connect(); }, 1000);
   });
   socket.on("connect_error", (err) => {
     const msg = String((err && err.message) || "");
@@ -92,13 +93,8 @@ export function connect(token, { onAuthFailed } = {}) {
     helloWaiters = [];
     waiters.forEach((fn) => fn(hello));
   });
-  // The server may refuse a bad key by disconnecting us from the namespace.
-  socket.on("error", () => {});
-  for (const name of EVENTS) {
-    socket.on(name, (payload) => listeners.forEach((fn) => safe(fn, name, payload)));
-  }
   socket.onAny((name, payload) => {
-    if (!EVENTS.includes(name) && name !== "hello") listeners.forEach((fn) => safe(fn, name, payload));
+    if (name !== "hello") listeners.forEach((fn) => safe(fn, name, payload));
   });
 }
 
@@ -120,5 +116,3 @@ export function disconnect() {
   }
   banner(null);
 }
-
-export function isConnected() { return Boolean(socket && socket.connected); }
