@@ -46,7 +46,8 @@ def parse_ical(data: bytes, options: Mapping[str, Any], start: datetime, end: da
         starts = [first]
         if ev.get("RRULE") is not None:
             raw_rule = ev["RRULE"].to_ical()
-            rule = rrulestr(raw_rule.decode() if isinstance(raw_rule, bytes) else str(raw_rule), dtstart=first)
+            text = raw_rule.decode() if isinstance(raw_rule, bytes) else str(raw_rule)
+            rule = rrulestr(text, dtstart=first)
             starts = []
             for occurrence in rule.xafter(start - length, count=MAX_OCCURRENCES, inc=True):
                 if occurrence >= end:
