@@ -121,3 +121,4 @@ def test_the_notifier_serves_its_metrics(
 
     text = wait_for(scraped)
     assert "castwatch_notify_queue_depth" in text and "castwatch_notify_send_seconds_bucket" in text
+    assert "castwatch_notify_planned_total 1.0" in text

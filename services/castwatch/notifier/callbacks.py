@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -121,7 +122,8 @@ async def handle_update(update: Update, transport: TelegramTransport, factory: s
 
 
 async def poll_callbacks(transport: TelegramTransport, factory: sessionmaker[Session],
-                         renderer: Renderer, stop: asyncio.Event, public_url: str | None = None) -> None:
+                         renderer: Renderer, stop: asyncio.Event, public_url: str | None = None,
+                         on_press: Callable[[], None] | None = None) -> None:
     """Long-poll ``getUpdates`` for ``callback_query`` until ``stop`` is set."""
     offset: int | None = None
     failures = 0
@@ -140,5 +142,7 @@ async def poll_callbacks(transport: TelegramTransport, factory: sessionmaker[Ses
             offset = update.update_id + 1
             try:
                 await handle_update(update, transport, factory, renderer, public_url)
+                if on_press is not None and update.callback_query is not None:
+                    on_press()
             except Exception:  # one bad press must not stop the loop
                 logger.exception("telegram callback failed update=%s", update.update_id)

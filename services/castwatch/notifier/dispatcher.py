@@ -67,13 +67,13 @@ class Dispatcher:
                 try:
                     if time.monotonic() - last_tick >= self._settings.tick_interval_s:
                         await asyncio.to_thread(self.planner.tick)
+                        self.metrics.queue_depth.set(await asyncio.to_thread(self.store.queue_depth))
                         last_tick = time.monotonic()
                     self.metrics.planned.inc(await asyncio.to_thread(self.planner.plan_pending))
                     timeout = await self._claim_round(timeout)
                     if time.monotonic() - last_beat >= self._settings.claim_timeout_s / 4:
                         ids = [i for batch in list(self._in_flight_ids.values()) for i in batch]
                         await asyncio.to_thread(self.store.heartbeat, ids)
-                        self.metrics.queue_depth.set(await asyncio.to_thread(self.store.queue_depth))
                         last_beat = time.monotonic()
                 except SQLAlchemyError as exc:
                     logger.warning("database unavailable: %s", exc.__class__.__name__)
