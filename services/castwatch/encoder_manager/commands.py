@@ -67,7 +67,7 @@ class CommandRunner:
         await m.db(store.finish_command, command.id, status, result)
         m.metrics.commands.labels(command.action, status).inc()
         if worker is not None:
-            worker.wake.set()
+            worker.wake()
 
     async def _device(self, command: store.CommandRow) -> str:
         worker = self._m.workers[command.encoder_id]

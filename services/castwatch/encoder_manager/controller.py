@@ -17,7 +17,6 @@ from typing import Any
 
 from castwatch.encoder_manager import store
 from castwatch.encoder_manager.drivers import DriverError
-from castwatch.encoder_manager.health import Thresholds
 from castwatch.encoder_manager.metrics import EncoderMetrics
 from castwatch.encoder_manager.policy import (
     Action,
@@ -87,7 +86,7 @@ class GroupController:
         views = {}
         for eid, w in self.workers.items():
             sample, a = w.health.last_sample, w.last_assessment
-            th = Thresholds.merged(self.group.thresholds, w.row.thresholds)
+            th = w.thresholds
             temp = sample.temperature_c if sample else None
             views[eid] = MemberView(
                 reachable=bool(sample and sample.reachable), live=bool(sample and sample.live),
@@ -189,4 +188,4 @@ class GroupController:
         except DriverError as exc:
             logger.warning("group=%s encoder=%s refused to start: %s", self.group.name, worker.row.name, exc)
             self.start_failed.add(worker.row.id)
-        worker.wake.set()  # verify at once instead of waiting for the next scheduled poll
+        worker.wake()  # verify at once instead of waiting for the next scheduled poll

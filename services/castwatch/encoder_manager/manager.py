@@ -186,6 +186,7 @@ class EncoderManager:
             worker.group_name = group.name if group else ""
             worker.interval_s = group.poll_interval_s if group else self.cfg.poll_interval_s
             worker.failure_threshold = group.failure_threshold if group else 3
+            worker.thresholds = Thresholds.merged(group.thresholds if group else None, row.thresholds)
         for gid in set(self.controllers) - set(self.groups):
             del self.controllers[gid]
         for group in groups:
@@ -228,12 +229,7 @@ class EncoderManager:
         next_at = self.clock() + (worker.row.id * 0.6180339887 % 1.0) * worker.interval_s
         while True:
             try:
-                delay = next_at - self.clock()
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(worker.wake.wait(), delay)
-                woke = worker.wake.is_set()
-                worker.wake.clear()
+                woke = await worker.sleep_until(next_at, self.clock)
                 if not woke:
                     lag = max(0.0, self.clock() - next_at)
                     self.metrics.poll_lag.observe(lag)
@@ -259,8 +255,7 @@ class EncoderManager:
 
     def _after_poll(self, worker: EncoderWorker, sample: HealthSample) -> None:
         row = worker.row
-        group = self.groups.get(row.group_id) if row.group_id is not None else None
-        th = Thresholds.merged(group.thresholds if group else None, row.thresholds)
+        th = worker.thresholds
         now, wall = self.clock(), utcnow()
         result = worker.process(sample, now, wall, th, refresh_s=self.cfg.alert_refresh_s,
                                 write_every_s=self.cfg.sample_write_interval_s)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 STATES = ("idle", "starting", "live", "degraded", "failed", "unknown")
@@ -96,7 +96,16 @@ class HealthSample:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (for ``encoders.last_sample``); ``raw`` is left out (it can be big)."""
-        data = asdict(self)
-        data.pop("raw", None)
-        data["streams"] = [asdict(s) for s in self.streams]
-        return data
+        link = self.link
+        return {
+            "reachable": self.reachable, "state": self.state, "vendor_state": self.vendor_state,
+            "temperature_c": self.temperature_c, "cpu_percent": self.cpu_percent,
+            "memory_percent": self.memory_percent, "bitrate_kbps": self.bitrate_kbps,
+            "frames_total": self.frames_total, "frames_dropped": self.frames_dropped,
+            "encoder_resets": self.encoder_resets, "error": self.error,
+            "link": None if link is None else {
+                "rtt_ms": link.rtt_ms, "lost": link.lost, "retransmitted": link.retransmitted,
+                "reconnections": link.reconnections, "congestion": link.congestion},
+            "streams": [{"name": s.name, "state": s.state, "bitrate_kbps": s.bitrate_kbps}
+                        for s in self.streams],
+        }

@@ -84,10 +84,15 @@ def last_switches(session: Session) -> dict[int, datetime]:
 
 
 def write_status(session: Session, updates: list[dict[str, Any]]) -> None:
-    """Update encoders' live columns; each dict has ``id`` and the columns to set."""
+    """Update encoders' live columns; each dict has ``id`` and the columns to set.
+
+    Rows with the same columns go in one executemany (ORM bulk UPDATE by primary key).
+    """
+    batches: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in updates:
-        values = {k: v for k, v in row.items() if k != "id"}
-        session.execute(update(Encoder).where(Encoder.id == row["id"]).values(**values))
+        batches.setdefault(frozenset(row), []).append(row)
+    for rows in batches.values():
+        session.execute(update(Encoder), rows)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,11 @@ from castwatch.encoder_manager.sample import HealthSample
 from castwatch.encoder_manager.store import AlertOp, EncoderRow
 
 logger = logging.getLogger(__name__)
+
+
+def _resolve(fut: asyncio.Future[bool]) -> None:
+    if not fut.done():
+        fut.set_result(False)
 
 
 def error_result(exc: DriverError) -> str:
@@ -52,26 +58,70 @@ class EncoderWorker:
     driver_error: str | None = None
     health: EncoderHealth = field(default_factory=EncoderHealth)
     tracker: ConditionTracker[str] = field(default_factory=ConditionTracker)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
     last_assessment: Assessment | None = None
     _written: tuple[str, bool] | None = None
     _written_at: float = float("-inf")
     _refreshed: dict[str, tuple[float, str]] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    _children: dict[str, Any] = field(default_factory=dict)
+    _waiter: asyncio.Future[bool] | None = None
+    _woken: bool = False
+
+    def wake(self) -> None:
+        """Poll now instead of at the next scheduled time (e.g. to verify a start at once)."""
+        self._woken = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(True)
+
+    async def sleep_until(self, deadline: float, clock: Callable[[], float]) -> bool:
+        """Sleep until ``deadline`` (clock time) or a :meth:`wake`; True when woken.
+
+        One future and one timer per sleep — cheaper than ``wait_for`` on an event, which
+        matters at hundreds of polls a second.
+        """
+        try:
+            if self._woken:
+                return True
+            delay = deadline - clock()
+            if delay <= 0:
+                return False
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[bool] = loop.create_future()
+            self._waiter = fut
+            handle = loop.call_later(delay, _resolve, fut)
+            try:
+                return await fut
+            finally:
+                handle.cancel()
+                self._waiter = None
+        finally:
+            self._woken = False
 
     async def poll(self) -> HealthSample:
         kind = self.row.driver_kind
         if self.driver is None:
-            self.metrics.polls.labels(kind, "config").inc()
+            self._count("config")
             return HealthSample.unreachable(f"configuration: {self.driver_error}")
         started = time.monotonic()
         try:
             sample = await self.driver.poll()
-            self.metrics.polls.labels(kind, "ok").inc()
+            self._count("ok")
         except DriverError as exc:
-            self.metrics.polls.labels(kind, error_result(exc)).inc()
+            self._count(error_result(exc))
             sample = HealthSample.unreachable(f"{type(exc).__name__}: {exc}")
-        self.metrics.poll_seconds.labels(kind).observe(time.monotonic() - started)
+        self._child("seconds", lambda: self.metrics.poll_seconds.labels(kind)).observe(
+            time.monotonic() - started)
         return sample
+
+    def _child(self, key: str, make: Callable[[], Any]) -> Any:
+        """A metric child looked up once (``labels()`` costs more than the increment)."""
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = make()
+        return child
+
+    def _count(self, result: str) -> None:
+        self._child(f"polls:{result}", lambda: self.metrics.polls.labels(self.row.driver_kind, result)).inc()
 
     def debounce(self, alert_type: str, th: Thresholds) -> Debounce:
         if alert_type == UNREACHABLE:
@@ -90,7 +140,8 @@ class EncoderWorker:
         a = self.health.assess(sample, now, th, expect_live=self.expect_live)
         self.last_assessment = a
         if sample.temperature_c is not None:
-            self.metrics.temperature.labels(self.row.name).set(sample.temperature_c)
+            self._child("temp", lambda: self.metrics.temperature.labels(self.row.name)).set(
+                sample.temperature_c)
         ops: list[AlertOp] = []
         for alert_type, cond in a.conditions.items():
             transition = self.tracker.observe(alert_type, cond.bad, now, self.debounce(alert_type, th))
