@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from castwatch.packager_monitor.dash import Edge, Mpd, MpdError, live_edge, parse_mpd
 from castwatch.packager_monitor.fetcher import error_kind
+from castwatch.packager_monitor.master import Badges
 from castwatch.packager_monitor.rules import fetch as fetch_rules
 from castwatch.packager_monitor.rules.base import (
     MEDIA_SEQUENCE_REGRESSION,
@@ -139,7 +140,11 @@ class DashChannelWorker(ChannelWorker):
             rates = [r.bandwidth for r in video]
             self.ctx.points.write("abr_ladder", dict(self.tags, rendition=""), {
                 "rung_count": len(video), "min_bitrate": min(rates), "max_bitrate": max(rates)})
-        self.badges = None
+        self.badges = Badges(
+            is_4k=any((r.height or 0) >= 2160 or (r.width or 0) >= 3840 for r in video),
+            is_hdr=any(c.strip().lower().startswith(("dvh1", "dvhe")) for r in video
+                       for c in (r.codecs or "").split(",")),
+            is_atmos=False)  # not signalled in a way we read from the MPD yet
         tpl = self.cfg.template
         if tpl is None or not tpl.rungs:
             return
