@@ -44,6 +44,7 @@ class RungSpec:
     height: int
     bandwidth: int
     codecs: str = "avc1.64001f,mp4a.40.2"
+    video_range: str | None = None
 
     @property
     def resolution(self) -> str:
@@ -56,6 +57,8 @@ DEFAULT_LADDER: tuple[RungSpec, ...] = (
     RungSpec("480p", 854, 480, 1_500_000, "avc1.4d401e,mp4a.40.2"),
     RungSpec("360p", 640, 360, 800_000, "avc1.4d401e,mp4a.40.2"),
 )
+#: the extra top rung of UHD channels (with a Dolby Atmos audio rendition in the master)
+UHD_RUNG = RungSpec("2160p", 3840, 2160, 16_000_000, "hvc1.2.4.L153.B0,ec-3", "PQ")
 
 
 @dataclass
@@ -65,6 +68,8 @@ class SimConfig:
     segment_s: float = 1.0
     window: int = 6
     ladder: tuple[RungSpec, ...] = DEFAULT_LADDER
+    #: the first ``uhd_channels`` channels also offer a 2160p HDR rung and Atmos audio
+    uhd_channels: int = 0
 
     def codes(self) -> list[str]:
         return [f"{self.prefix}{i:03d}" for i in range(1, self.channels + 1)]
@@ -97,11 +102,19 @@ class OriginModel:
         # start as if the channels had run for a full window already
         self.t0 = clock() - config.window * config.segment_s
         self.channels: dict[str, dict[str, Rendition]] = {
-            code: {r.name: Rendition(r) for r in config.ladder} for code in config.codes()
+            code: {r.name: Rendition(r) for r in self.ladder_of(i)}
+            for i, code in enumerate(config.codes())
         }
         self.faults: dict[tuple[str, str | None], dict[str, Any]] = {}
         self.version = 0
         self._lock = threading.RLock()
+
+    def ladder_of(self, index: int) -> tuple[RungSpec, ...]:
+        extra = (UHD_RUNG,) if index < self.config.uhd_channels else ()
+        return extra + self.config.ladder
+
+    def is_uhd(self, code: str) -> bool:
+        return UHD_RUNG.name in self.channels[code]
 
     # -- time ---------------------------------------------------------------------------
     def produced(self, now: float | None = None) -> int:

@@ -10,10 +10,16 @@ from castwatch.simulators.origin.model import OriginModel, Rendition
 
 def master(model: OriginModel, code: str) -> str:
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    uhd = model.is_uhd(code)
+    if uhd:  # muxed Dolby Atmos (E-AC-3 JOC) audio, described for the player's menu
+        lines.append('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="atmos",NAME="English Atmos",LANGUAGE="en",'
+                     'DEFAULT=YES,CHANNELS="16/JOC"')
     for r in model.visible(code):
         s = r.spec
+        extra = f",VIDEO-RANGE={s.video_range}" if s.video_range else ""
+        extra += ',AUDIO="atmos"' if uhd else ""
         lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={s.bandwidth},RESOLUTION={s.resolution},"
-                     f'CODECS="{s.codecs}",FRAME-RATE=25.000')
+                     f'CODECS="{s.codecs}",FRAME-RATE=25.000{extra}')
         lines.append(f"{s.name}/index.m3u8")
     return "\n".join(lines) + "\n"
 
