@@ -32,6 +32,10 @@ class CommandRunner:
         self._m = manager
         self._running: set[asyncio.Task[None]] = set()
 
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return list(self._running)
+
     async def run_once(self) -> float:
         m = self._m
         if not m.held:

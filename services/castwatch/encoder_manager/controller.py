@@ -102,6 +102,11 @@ class GroupController:
     # -- decisions -------------------------------------------------------------------------
 
     @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The running action task, if any (the manager cancels it on shutdown)."""
+        return self._task if self.busy else None
+
+    @property
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
 

@@ -110,9 +110,11 @@ class EncoderManager:
         try:
             await stop.wait()
         finally:
-            for task in tasks + list(self._poll_tasks.values()):
+            actions = [c.task for c in self.controllers.values() if c.task is not None]
+            everything = tasks + list(self._poll_tasks.values()) + actions + self.commands.tasks
+            for task in everything:
                 task.cancel()
-            await asyncio.gather(*tasks, *self._poll_tasks.values(), return_exceptions=True)
+            await asyncio.gather(*everything, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._flush_once()
             for worker in self.workers.values():
