@@ -97,3 +97,23 @@ def test_a_channel_incident_is_absorbed_when_its_encoder_alert_arrives(
         grp = rows[f"group:{seeded['group']}"]
         assert grp.state == "open" and grp.root_cause_alert_id == down and grp.severity == "critical"
         assert s.get(Alert, stale).root_cause_alert_id == down  # type: ignore[union-attr]
+
+
+def test_a_symptom_whose_opening_was_folded_gets_no_resolved_message_of_its_own(
+    seeded: dict[str, Any], correlator: Correlator, fire: Callable[..., int],
+    clear: Callable[[int], None], session_factory: sessionmaker[Session],
+) -> None:
+    heat = fire("encoders", "enc-a", "ENCODER_OVERHEAT", "critical", encoder_id=seeded["enc_a"],
+                group_id=seeded["group"])
+    fo = fire("encoders", "news-pair", "FAILOVER_ACTIVATED", group_id=seeded["group"])
+    planner = Planner(session_factory)
+    planner.plan_pending()
+    correlator.run_once()
+    clear(heat)  # the encoder cooled down first; the group still runs on its backup
+    clear(fo)
+    planner.plan_pending()
+    correlator.run_once()
+    with session_factory() as s:
+        rows = {(d.alert_id, d.kind): d.status for d in s.scalars(select(Delivery))}
+    assert {rows[(fo, "opened")], rows[(fo, "resolved")]} == {"grouped"}
+    assert rows[(heat, "opened")] == "pending" and rows[(heat, "resolved")] == "pending"

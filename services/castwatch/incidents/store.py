@@ -47,6 +47,21 @@ WHERE id IN (SELECT id FROM deliveries WHERE alert_id = :alert AND status = 'pen
              AND kind = 'opened' FOR UPDATE SKIP LOCKED)
 """)
 
+#: A symptom's resolution is told only to whom its opening was told (else it was folded).
+FOLD_RESOLVED_SQL = text("""
+UPDATE deliveries SET status = 'grouped',
+  last_error = 'symptom of incident ' || ia.incident_id || ': its opening was folded, so is its resolution'
+FROM incident_alerts ia
+WHERE deliveries.id IN (
+  SELECT d.id FROM deliveries d JOIN incident_alerts m ON m.alert_id = d.alert_id AND m.role = 'symptom'
+  WHERE d.status = 'pending' AND d.kind = 'resolved'
+    AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.alert_id = d.alert_id
+                    AND o.recipient_id = d.recipient_id AND o.transport = d.transport
+                    AND o.kind = 'opened' AND o.status IN ('pending', 'sending', 'sent'))
+  FOR UPDATE OF d SKIP LOCKED)
+  AND ia.alert_id = deliveries.alert_id
+""")
+
 
 def alert_view(a: Alert) -> AlertView:
     return AlertView(id=a.id, source=a.source, subject=a.subject, alert_type=a.alert_type,
@@ -186,7 +201,8 @@ def _fold(session: Session, alert: Alert, root: Alert, inc: Incident, joined: bo
 
 
 def close_finished(session: Session, now: datetime) -> list[int]:
-    """Clear synthetic origin alerts whose symptoms all resolved; drop incidents that lost
+    """Clear synthetic origin alerts whose symptoms all resolved; fold the resolution messages
+    of symptoms whose opening was folded; drop incidents that lost
     every member to another incident; resolve incidents whose members all resolved. Returns
     the ids of the resolved ones."""
     for inc, root in session.execute(
@@ -200,6 +216,7 @@ def close_finished(session: Session, now: datetime) -> list[int]:
         if others is None:
             alert_ops.clear(session, alert_ops.AlertKey(SOURCE, root.subject, ORIGIN_DOWN),
                             actor="correlator", note="every channel of the origin recovered", now=now)
+    session.execute(FOLD_RESOLVED_SQL)
     # incidents whose every member moved into an origin/encoder incident were a first guess
     # superseded by a better one: they go (the members' history lives on in the new one)
     session.execute(delete(Incident).where(
