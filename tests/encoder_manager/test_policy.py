@@ -194,3 +194,11 @@ def test_a_truly_flapping_group_switches_at_most_once_per_interval():
     switches = switched_at
     gaps = [b - a for a, b in zip(switches, switches[1:], strict=False)]
     assert switches and all(g >= POLICY.min_switch_interval_s for g in gaps)
+
+
+def test_among_equal_backups_the_one_with_most_headroom_is_started():
+    members = [Member(P, "primary"), Member(B1, "warm", "backup", 1), Member(B2, "cool", "backup", 1)]
+    views = {P: failing(3), B1: MemberView(reachable=True, ok=True, seen=True, headroom=0.2),
+             B2: MemberView(reachable=True, ok=True, seen=True, headroom=0.7)}
+    state, _ = decide(POLICY, members, views, GroupState(active_id=P), 10.0)
+    assert state.candidate_id == B2

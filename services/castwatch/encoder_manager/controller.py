@@ -27,7 +27,7 @@ from castwatch.encoder_manager.policy import (
     decide,
     request_switch,
 )
-from castwatch.encoder_manager.thermal import CoolDown
+from castwatch.encoder_manager.thermal import CoolDown, Load, headroom
 from castwatch.encoder_manager.worker import EncoderWorker
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,10 @@ class GroupController:
                                                or (temp is not None and temp >= th.temperature_max_c))),
                 cooling=self.cooldown.cooling(eid, temp, th.temperature_max_c, now),
                 start_failed=eid in self.start_failed, seen=sample is not None,
+                headroom=headroom(Load(eid, sample.cpu_percent if sample else None, temp,
+                                       streams=1 if sample and sample.live else 0,
+                                       temperature_max_c=th.temperature_max_c,
+                                       cpu_max_percent=th.cpu_max_percent)),
             )
         return views
 

@@ -8,8 +8,9 @@ Rules (defaults from ``encoder_groups``):
 
 - fail over when the active encoder has failed ``failure_threshold`` consecutive polls, or —
   pre-emptively — when it is predicted to overheat while a standby is fine;
-- start the best standby (role primary first, then ``priority`` ascending, then id; skipping
-  unreachable, failed or cooling ones), then **verify** it is live within ``verify_timeout_s``;
+- start the best standby (role primary first, then ``priority`` ascending, then the most
+  thermal/CPU headroom, then id; skipping unreachable, failed or cooling ones), then
+  **verify** it is live within ``verify_timeout_s``;
   if not, stop it, raise ``FAILOVER_FAILED`` and try the next one;
 - on success: make it active, stop (park) the failed encoder, raise ``FAILOVER_ACTIVATED``,
   which clears once a standby is healthy again (redundancy back);
@@ -63,6 +64,7 @@ class MemberView:
     cooling: bool = False
     start_failed: bool = False
     seen: bool = False
+    headroom: float = 0.5  # thermal.headroom: among equal priorities, the coolest/least loaded wins
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,12 @@ class Action:
 def _standbys(members: Sequence[Member], views: Mapping[int, MemberView], state: GroupState,
               exclude: set[int]) -> list[Member]:
     ready = []
-    for m in sorted(members, key=lambda m: m.rank):
+
+    def order(m: Member) -> tuple[int, int, float, int]:
+        role, priority, eid = m.rank
+        return (role, priority, -views.get(eid, MemberView()).headroom, eid)
+
+    for m in sorted(members, key=order):
         v = views.get(m.encoder_id, MemberView())
         if (m.enabled and m.encoder_id not in exclude and m.encoder_id != state.active_id
                 and v.reachable and v.ok and not v.cooling and not v.start_failed):
