@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -35,6 +36,19 @@ BLUEPRINTS = (catalog.bp, alerts.bp, encoders.bp, health.bp, people.bp, meta.bp,
               notifications.bp, encoder_ops.bp, web.bp)
 
 
+class LazyCookieSessions(SecureCookieSessionInterface):
+    """Cookie sessions that cost nothing for requests without a session cookie.
+
+    API clients authenticate with keys and never send one; Flask's default would still build a
+    signing serializer for every request.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def _url_of(factory: sessionmaker[Session]) -> str | None:
     bind = factory.kw.get("bind")
     url = getattr(bind, "url", None)
@@ -63,6 +77,7 @@ def create_app(
 
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.api.secret_key or secrets.token_hex(32)
+    app.session_interface = LazyCookieSessions()
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # larger bodies get a JSON 413
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if settings.api.trusted_proxies:
