@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from castwatch.packager_monitor.fetcher import Fetcher
 from castwatch.packager_monitor.metrics import ProbeMetrics
 from castwatch.packager_monitor.rules.ladder import Rung
 from castwatch.packager_monitor.settings import ProbeSettings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,4 +79,9 @@ class ProbeContext:
         """Run a side job (a segment download) without awaiting it; bounded by the host limit."""
         task = asyncio.ensure_future(coro)
         self._segment_tasks.add(task)
-        task.add_done_callback(self._segment_tasks.discard)
+        task.add_done_callback(self._side_job_done)
+
+    def _side_job_done(self, task: asyncio.Task[None]) -> None:
+        self._segment_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("segment check failed", exc_info=task.exception())

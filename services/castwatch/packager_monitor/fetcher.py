@@ -16,6 +16,9 @@ from prometheus_client import Histogram
 
 from castwatch.packager_monitor.metrics import ProbeMetrics
 
+#: Bodies announced larger than this are refused (a 4K 10 s segment is ~25 MB).
+MAX_BODY = 128 * 1024 * 1024
+
 
 @dataclass(slots=True)
 class FetchResult:
@@ -69,6 +72,8 @@ class Fetcher:
             try:
                 async with self.session.get(url, headers=headers, timeout=self.timeout,
                                             allow_redirects=True) as resp:
+                    if (resp.content_length or 0) > MAX_BODY:
+                        raise ValueError(f"response of {resp.content_length} bytes is too large")
                     body = await resp.read() if resp.status == 200 else None
                     result = FetchResult(resp.status, body, None, time.perf_counter() - start,
                                          resp.headers.get("ETag"), resp.headers.get("Last-Modified"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from urllib.parse import urljoin
 
@@ -17,6 +18,8 @@ from castwatch.packager_monitor.rules.sequence import sequence_verdicts
 from castwatch.packager_monitor.rules.sync import EdgeView, variants_sync
 from castwatch.packager_monitor.rules.timing import duration_drift, target_exceeded, window_short
 from castwatch.packager_monitor.worker import ChannelWorker, Sampler, next_poll
+
+logger = logging.getLogger(__name__)
 
 
 class RenditionPoller:
@@ -47,7 +50,11 @@ class RenditionPoller:
         while True:
             now = ctx.clock()
             ctx.observe_lag(now - self.due)
-            await self.poll_once()
+            try:
+                await self.poll_once()
+            except Exception:  # a bug must not silence this rendition: log, retry later
+                logger.exception("channel=%s rendition=%s poll failed", self.worker.cfg.code, self.name)
+                self.due = ctx.clock() + 5.0
             delay = self.due - ctx.clock()
             if delay > 0:
                 await asyncio.sleep(delay)
