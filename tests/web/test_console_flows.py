@@ -31,6 +31,12 @@ def test_a_status_change_written_by_the_probe_reaches_the_card_live(
     with session_factory() as session, session.begin():  # what the packager monitor does
         session.execute(update(Channel).where(Channel.id == kids).values(status="critical"))
     expect(card).to_have_attribute("data-status", "critical")
+    first_card = page.locator(".ch-card").first
+    expect(first_card).to_have_attribute("data-channel-code", "CH_KIDS_HD")  # problems first
+
+    rest.call("PUT", f"/channels/{kids}", expect=200, json={"channel_name": "Kids (East)"})
+    expect(card.locator(".ch-name")).to_have_text("Kids (East)")  # redrawn in place
+    expect(page.locator(".ch-card")).to_have_count(5)
     page.select_option("select[name=status]", "critical")
     expect(page.locator(".ch-card")).to_have_count(1)
 

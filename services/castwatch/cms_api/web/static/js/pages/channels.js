@@ -109,12 +109,30 @@ async function mountList(view, ctx) {
       h("div.ch-meta", { title: c.last_checked_at || "" , text: `checked ${relTime(c.last_checked_at)}` }));
   }
 
+  let shown = []; // the channels on screen, in order
+
   function render() {
     const openAlerts = openAlertsByChannel(state.alerts);
-    const shown = state.channels.filter((c) => matches(c, filters)).sort(byUrgency);
+    shown = state.channels.filter((c) => matches(c, filters)).sort(byUrgency);
     countEl.textContent = `${shown.length} of ${state.channels.length}`;
     clear(grid, shown.length ? shown.map((c) => card(c, openAlerts))
       : h("p.empty", { text: state.channels.length ? "No channel matches these filters." : "No channels yet." }));
+  }
+
+  /**
+   * Redraws one changed channel's card in place when it keeps its place in the grid (the common
+   * case: a new check, a rename within order); returns false when the grid must be re-rendered.
+   */
+  function patchCard(c) {
+    const i = shown.findIndex((x) => x.id === c.id);
+    if (i < 0 || !matches(c, filters)) return false;
+    if ((i > 0 && byUrgency(shown[i - 1], c) > 0) || (i < shown.length - 1 && byUrgency(c, shown[i + 1]) > 0)) return false;
+    const el = grid.querySelector(`[data-channel-id="${c.id}"]`);
+    if (!el) return false;
+    shown[i] = c;
+    const counts = openAlertsByChannel(state.alerts.filter((a) => a.channel_id === c.id));
+    el.replaceWith(card(c, counts));
+    return true;
   }
 
   async function load() {
@@ -132,8 +150,11 @@ async function mountList(view, ctx) {
     onLive(name, payload) {
       const row = rowOf(payload);
       if (!row) return;
-      if (name === "channel") state.channels = upsert(state.channels, row, isDelete(payload));
-      else if (name === "alert") state.alerts = upsert(state.alerts, row, isDelete(payload) || row.state === "resolved");
+      if (name === "channel") {
+        state.channels = upsert(state.channels, row, isDelete(payload));
+        const merged = state.channels.find((c) => c.id === row.id);
+        if (merged && !isDelete(payload) && patchCard(merged)) return;
+      } else if (name === "alert") state.alerts = upsert(state.alerts, row, isDelete(payload) || row.state === "resolved");
       else if (name === "template") {
         if (isDelete(payload)) state.templates.delete(row.id);
         else if (row.renditions) state.templates.set(row.id, row);
