@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("castwatch.packager_monitor.cli", "run the HLS/DASH packager monitor"),
     "encoders": ("castwatch.encoder_manager.cli", "run the encoder manager (health and failover)"),
     "notify": ("castwatch.notifier.cli", "run the notifier (Telegram and email)"),
+    "incidents": ("castwatch.incidents.cli", "run the incident correlator and schedule monitor"),
     "up": ("castwatch.up", "run the whole stack on this machine (embedded PostgreSQL if needed)"),
     "sim": ("castwatch.simulators.cli", "run a packager origin or encoder simulator"),
 }

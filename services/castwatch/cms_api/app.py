@@ -17,6 +17,7 @@ from castwatch.cms_api.blueprints import (
     encoder_ops,
     encoders,
     health,
+    incidents,
     meta,
     notifications,
     people,
@@ -33,7 +34,7 @@ from castwatch.common.db import make_engine, make_session_factory
 
 MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (catalog.bp, alerts.bp, encoders.bp, health.bp, people.bp, meta.bp,
-              notifications.bp, encoder_ops.bp, web.bp)
+              notifications.bp, encoder_ops.bp, incidents.bp, web.bp)
 
 
 class LazyCookieSessions(SecureCookieSessionInterface):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from castwatch.cms_api.settings import ApiSettings
     from castwatch.encoder_manager.settings import EncoderSettings
+    from castwatch.incidents.settings import IncidentSettings
     from castwatch.notifier.settings import NotifySettings
     from castwatch.packager_monitor.settings import ProbeSettings
 
@@ -173,11 +174,12 @@ def _area_defaults(area: str):  # type: ignore[no-untyped-def]
     """Default settings of one process area (imported late: the areas import this module)."""
     from castwatch.cms_api.settings import ApiSettings
     from castwatch.encoder_manager.settings import EncoderSettings
+    from castwatch.incidents.settings import IncidentSettings
     from castwatch.notifier.settings import NotifySettings
     from castwatch.packager_monitor.settings import ProbeSettings
 
     classes = {"api": ApiSettings, "probe": ProbeSettings, "encoders": EncoderSettings,
-               "notify": NotifySettings}
+               "notify": NotifySettings, "incidents": IncidentSettings}
     return classes[area]()
 
 
@@ -194,12 +196,14 @@ class Settings:
     probe: ProbeSettings = field(default_factory=lambda: _area_defaults("probe"))
     encoders: EncoderSettings = field(default_factory=lambda: _area_defaults("encoders"))
     notify: NotifySettings = field(default_factory=lambda: _area_defaults("notify"))
+    incidents: IncidentSettings = field(default_factory=lambda: _area_defaults("incidents"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate every setting; raise :class:`ConfigError` naming a bad variable."""
         from castwatch.cms_api.settings import ApiSettings
         from castwatch.encoder_manager.settings import EncoderSettings
+        from castwatch.incidents.settings import IncidentSettings
         from castwatch.notifier.settings import NotifySettings
         from castwatch.packager_monitor.settings import ProbeSettings
 
@@ -216,6 +220,7 @@ class Settings:
             probe=ProbeSettings.from_env(env),
             encoders=EncoderSettings.from_env(env),
             notify=NotifySettings.from_env(env),
+            incidents=IncidentSettings.from_env(env),
         )
 
     def require_database_url(self) -> str:

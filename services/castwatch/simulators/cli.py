@@ -11,6 +11,8 @@ from castwatch.common.config import Settings
 SIMULATORS = {
     "origin": ("castwatch.simulators.origin.cli", "a live HLS + DASH origin with switchable faults"),
     "encoder": ("castwatch.simulators.encoders.cli", "an encoder of one vendor family with a fault plan"),
+    "schedules": ("castwatch.simulators.schedules.cli",
+                  "Cablecast, iCal, meetings page and PDF agenda schedule sources"),
 }
 
 
