@@ -97,7 +97,10 @@ def run(args: argparse.Namespace, url: str) -> None:
            "LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "castwatch.cli", "notify"], env=env)
     try:
-        time.sleep(2.0)  # start-up (getMe, first poll) is not part of the latency
+        # start-up is not part of the latency: wait for getMe and the first getUpdates poll
+        if not wait_until(lambda: any(c.method == "getUpdates" for c in list(standin.calls)), 60):
+            raise SystemExit("castwatch notify did not start within 60 s")
+        time.sleep(0.5)
         latency(args, factory, standin)
         burst(args, factory, standin)
     finally:
