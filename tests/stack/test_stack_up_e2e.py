@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from _stack_support import REPO, free_port, tool, wait_until
+from _stack_support import REPO, free_port, stop_process, tool, wait_until
 from conftest import empty_tables
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
@@ -163,6 +163,55 @@ def test_every_metric_the_rules_and_dashboards_use_is_exposed_by_a_process(stack
     for rule in (r for g in rules["groups"] for r in g["rules"]):
         for name in re.findall(r"castwatch_[a-z_]+", rule["expr"]):
             assert re.sub(r"_(bucket|count|sum)$", "", name) in exposed, f"{rule['record']}: {name}"
+
+
+def _prometheus_config(root: Path, stack: Stack) -> Path:
+    """Our rules (evaluated every second) with static targets for this stack's processes."""
+    (root / "rules").mkdir()
+    for path in (REPO / "prometheus/rules").glob("*.yml"):
+        (root / "rules" / path.name).write_text(path.read_text().replace("interval: 30s", "interval: 1s"))
+    ours = yaml.safe_load((REPO / "prometheus/prometheus.yml").read_text())
+    jobs = {"API_BIND": "castwatch_api", "PROBE_METRICS_BIND": "castwatch_probe",
+            "ENCODERS_METRICS_BIND": "castwatch_encoders", "NOTIFY_METRICS_BIND": "castwatch_notify"}
+    assert set(jobs.values()) <= {job["job_name"] for job in ours["scrape_configs"]}
+    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+              "rule_files": ours["rule_files"],
+              "scrape_configs": [{"job_name": job, "static_configs": [
+                  {"targets": [f"127.0.0.1:{stack.ports[name]}"]}]} for name, job in jobs.items()]}
+    path = root / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_a_real_prometheus_scrapes_every_process_and_evaluates_our_rules(
+        stack: Stack, tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [tool("prometheus"), f"--config.file={_prometheus_config(tmp_path, stack)}",
+         f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def query(expr: str) -> list[dict[str, object]]:
+        response = requests.get(f"http://127.0.0.1:{port}/api/v1/query", params={"query": expr},
+                                timeout=5)
+        response.raise_for_status()
+        return list(response.json()["data"]["result"])
+
+    try:
+        up = wait_until(lambda: (r := query("up == 1")) and len(r) == 4 and r, timeout_s=30,
+                        what="Prometheus to scrape the four processes")
+        assert {row["metric"]["job"] for row in up} == {  # type: ignore[index]
+            "castwatch_api", "castwatch_probe", "castwatch_encoders", "castwatch_notify"}
+        polls = wait_until(lambda: query("castwatch:probe_polls:rate5m > 0"), timeout_s=30,
+                           what="the probe-polls recording rule to have a value")
+        assert "hls" in {str(row["metric"]["protocol"]).lower() for row in polls}  # type: ignore[index]
+        controlled = wait_until(lambda: query("castwatch:encoders_controllers_active:by_group"),
+                                timeout_s=30, what="the controller recording rule")
+        assert {row["value"][1] for row in controlled} == {"1"}  # type: ignore[index]
+        firing = query('ALERTS{alertname=~"STACK_PROCESS_.*|STACK_FAILOVER_.*"}')
+        assert firing == [], f"stack alerts on a healthy stack: {firing}"
+    finally:
+        stop_process(process)
 
 
 def test_ctrl_c_stops_every_child_and_exits_cleanly(stack: Stack) -> None:
