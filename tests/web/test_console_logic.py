@@ -175,3 +175,20 @@ def test_a_steady_stream_of_live_events_still_redraws_periodically(js: Any) -> N
     calls = js("ui.js", expression)
     assert 2 <= len(calls) <= 10  # coalesced, yet not starved the way a debounce would be
     assert calls[-1] == 49  # the last event always gets drawn
+
+
+def test_list_all_follows_pages_and_takes_a_bare_array_once(js: Any, rest: Any, admin_key: str) -> None:
+    for i in range(5):
+        rest.post("/channels", {"channel_code": f"CH_{i}", "channel_name": f"Channel {i}",
+                                "input_url": f"https://origin.example/{i}/master.m3u8"}, expect=201)
+    rest.post("/encoders", {"name": "enc-1", "driver_kind": "obs", "address": "127.0.0.1:4455"}, expect=201)
+    js("api.js", "sessionStorage.setItem('castwatch.apiKey', arg)", admin_key)
+    try:
+        codes = js("api.js", "m.listAll('/channels', {}, 100, 2).then((r) => r.map((c) => c.channel_code))")
+        assert sorted(codes) == [f"CH_{i}" for i in range(5)]  # three pages of two
+        assert js("api.js", "m.listAll('/channels', {}, 3, 2).then((r) => r.length)") == 3  # bounded
+        assert js("api.js", "m.listAll('/encoders', {}, 100, 1).then((r) => r.length)") == 1  # not paged
+    finally:
+        js("api.js", "sessionStorage.clear()")
+    err = js("api.js", "m.listAll('/channels').then(() => null, (e) => [e.status, e.code])")
+    assert err == [401, "unauthenticated"]  # the API's error code reaches the caller

@@ -82,19 +82,19 @@ export function rows(data) {
   return [];
 }
 
-/** Fetches every page of a list endpoint (bounded to `max` rows). */
-export async function listAll(path, params = {}, max = 2000) {
+/** Fetches every page of a list endpoint ({items,total} pages, or a bare array), up to `max` rows. */
+export async function listAll(path, params = {}, max = 2000, pageSize = 500) {
   const out = [];
   let offset = 0;
-  const limit = Math.min(500, max);
-  for (let guard = 0; guard < 20 && out.length < max; guard++) {
+  for (let guard = 0; guard < 50 && out.length < max; guard++) {
+    const limit = Math.min(pageSize, max - out.length);
     const data = await api.get(path, { ...params, limit, offset });
+    if (Array.isArray(data)) return data.slice(0, max); // not paginated: the whole list at once
     const page = rows(data);
     out.push(...page);
-    const total = data && typeof data === "object" && !Array.isArray(data) ? data.total : undefined;
-    const next = data && data.next_offset;
-    if (page.length < limit || (total !== undefined && out.length >= total)) break;
-    offset = next ?? offset + page.length;
+    const total = data && typeof data === "object" ? data.total : undefined;
+    if (page.length < limit || (total !== undefined && offset + page.length >= total)) break;
+    offset += page.length;
   }
-  return out;
+  return out.slice(0, max);
 }
