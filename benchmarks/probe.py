@@ -1,9 +1,12 @@
 """Packager-monitor benchmark (a script, not a test): ``python benchmarks/probe.py``.
 
 The probe side runs in this process pinned to one CPU (``--cpu``, default 0). The origin is
-nginx (one worker) serving live playlists that a writer process rewrites as segments are
-"published", both pinned to the other CPU — so the origin is not the bottleneck being
-measured. Stale detection uses the castwatch origin simulator and its fault API.
+nginx (one worker) pinned to the other CPU, so the origin is not what is measured. For the
+throughput figures each poller fetches the next of ``--versions`` pre-written versions of its
+playlist, so every validated poll sees exactly one new segment (the worst case; a live probe
+also sees unchanged polls, which are cheaper). For the schedule-lag figure a writer process
+rewrites 12,000 live playlists as segments are published and the real scheduler polls them.
+Stale detection uses the castwatch origin simulator and its fault API.
 
 Figures printed:
 1. fetch-only ceiling: GETs/s of the 10-segment playlists, nothing parsed;
@@ -24,6 +27,7 @@ import math
 import multiprocessing
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -58,6 +62,20 @@ TS = bytes([0x47, 0x40, 0x00, 0x10]).ljust(188, b"\xff") * 4
 def _pin(cpu: int) -> None:
     if hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
         os.sched_setaffinity(0, {cpu})
+
+
+def write_versions(root: str, folder: str, window: int, versions: int) -> list[str]:
+    """``versions`` successive versions of one live playlist, each one segment further: a
+    poller that fetches them in turn sees exactly one new segment per poll."""
+    Path(root, "www", folder).mkdir(parents=True, exist_ok=True)
+    lines = [f"#EXTINF:6.000,\nseg_{k}.ts\n" for k in range(window + versions)]
+    names = []
+    for v in range(versions):
+        body = (f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:{v}\n"
+                + "".join(lines[v:v + window]))
+        Path(root, "www", folder, f"v{v}.m3u8").write_text(body)
+        names.append(f"{folder}/v{v}.m3u8")
+    return names
 
 
 def write_live(root: str, paths: list[str], window: int, segment_s: float, stop_at: float, cpu: int) -> None:
@@ -96,6 +114,15 @@ class Origin:
         self.nginx = subprocess.Popen(["taskset", "-c", str(cpu), "nginx", "-c", f"{self.dir}/nginx.conf",
                                        "-p", self.dir], stderr=subprocess.DEVNULL)
         self.writer: multiprocessing.Process | None = None
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError(f"nginx did not start on port {port}")
 
     def url(self, rel: str) -> str:
         return f"http://127.0.0.1:{self.port}/{rel}"
@@ -141,27 +168,35 @@ async def fetch_ceiling(urls: list[str], seconds: float, concurrency: int) -> fl
         return count / (time.perf_counter() - start), count / max(time.process_time() - cpu, 1e-9)
 
 
-async def validated_polls(urls: list[str], seconds: float, concurrency: int) -> dict[str, float]:
+async def validated_polls(versions: list[str], playlists: int, seconds: float,
+                          concurrency: int) -> dict[str, float]:
+    """``playlists`` pollers, each walking through ``versions`` (one new segment per poll)."""
     settings = ProbeSettings(name="bench", segment_sampling=0.0, max_per_host=concurrency)
     metrics = ProbeMetrics(CollectorRegistry())
     ops: list[Any] = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         ctx = ProbeContext(settings, Fetcher(session, metrics, max_per_host=concurrency), metrics, ops.extend)
         pollers = []
-        for i, url in enumerate(urls):
-            cfg = ChannelConfig(i, f"CH_{i:04d}", url, "HLS", TemplateSpec(1.0, 0.5))
+        step = len(versions) // max(playlists, 1)
+        for i in range(playlists):
+            url = versions[(i * step) % len(versions)]
+            cfg = ChannelConfig(i, f"CH_{i:04d}", url, "HLS", TemplateSpec(6.0, 0.5))
             worker = HlsChannelWorker(ctx, cfg)
             poller = RenditionPoller(worker, Variant(name="720p", uri=url, bandwidth=3_000_000))
             worker.pollers["720p"] = poller
             pollers.append(poller)
+        position = [(i * step) % len(versions) for i in range(playlists)]
         count = new = 0
 
         async def worker_loop(i: int, stop_at: float) -> None:
             nonlocal count, new
             k = i
             while time.perf_counter() < stop_at:
-                p = pollers[k % len(pollers)]
+                j = k % len(pollers)
+                p = pollers[j]
                 k += concurrency
+                position[j] = (position[j] + 1) % len(versions)  # the origin published one more
+                p.url = versions[position[j]]
                 await p.poll_once()
                 count += 1
                 new += bool(p.changed)
@@ -254,26 +289,18 @@ async def main(args: argparse.Namespace) -> None:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
     origin = Origin(other, args.port)
     try:
-        live = [f"p{i}/index.m3u8" for i in range(args.playlists)]
-        origin.live(live, 10, 1.0, args.phase_seconds + 20)
-        await asyncio.sleep(1)
-        urls = [origin.url(p) for p in live]
-        ceiling, ceiling_cpu = await fetch_ceiling(urls, args.phase_seconds, args.concurrency)
+        live = [origin.url(p) for p in write_versions(origin.dir, "live", 10, args.versions)]
+        ceiling, ceiling_cpu = await fetch_ceiling(live, args.phase_seconds, args.concurrency)
         print(f"1. fetch-only ceiling (10-segment playlists): {ceiling:,.0f} GETs/s wall-clock, "
               f"{ceiling_cpu:,.0f} GETs per CPU-second of the probe process")
-        # publish segments about as fast as the probe polls each playlist: ~1 new per poll
-        origin.live(live, 10, max(0.02, args.playlists / (0.5 * ceiling)), args.phase_seconds + 20)
-        await asyncio.sleep(1)
-        v = await validated_polls(urls, args.phase_seconds, args.concurrency)
+        v = await validated_polls(live, args.playlists, args.phase_seconds, args.concurrency)
         print(f"2. validated polls, 10-segment live playlists: {v['polls_per_s']:,.0f}/s wall-clock "
               f"= {v['polls_per_s'] / ceiling:.2f} x ceiling; {v['polls_per_cpu_s']:,.0f} per CPU-second "
               f"= {v['polls_per_cpu_s'] / ceiling_cpu:.2f} x (goal >= 4,000/s and >= 0.5 x ceiling); "
               f"{v['changed_fraction']:.0%} of polls saw a new segment, "
               f"{v['incremental_fraction']:.0%} parsed incrementally")
-        dvr = [f"d{i}/index.m3u8" for i in range(args.dvr_playlists)]
-        origin.live(dvr, 1800, max(0.02, args.dvr_playlists / (0.3 * ceiling)), args.phase_seconds + 20)
-        await asyncio.sleep(1)
-        d = await validated_polls([origin.url(p) for p in dvr], args.phase_seconds, args.concurrency)
+        dvr = [origin.url(p) for p in write_versions(origin.dir, "dvr", 1800, args.versions)]
+        d = await validated_polls(dvr, args.dvr_playlists, args.phase_seconds, args.concurrency)
         print(f"3. validated polls, 1,800-segment DVR windows: {d['polls_per_s']:,.0f}/s wall-clock, "
               f"{d['polls_per_cpu_s']:,.0f} per CPU-second (goal >= 1,000/s); "
               f"{d['changed_fraction']:.0%} saw a new segment, "
@@ -300,8 +327,10 @@ if __name__ == "__main__":
     parser.add_argument("--cpu", type=int, default=0)
     parser.add_argument("--port", type=int, default=18591)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--playlists", type=int, default=200)
+    parser.add_argument("--playlists", type=int, default=200, help="pollers, 10-segment phase")
     parser.add_argument("--dvr-playlists", type=int, default=40)
+    parser.add_argument("--versions", type=int, default=400,
+                        help="successive versions of the benchmark playlists (one new segment each)")
     parser.add_argument("--phase-seconds", type=float, default=8.0)
     parser.add_argument("--channels", type=int, default=2000)
     parser.add_argument("--lag-seconds", type=float, default=30.0)

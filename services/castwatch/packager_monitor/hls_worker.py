@@ -212,7 +212,8 @@ class HlsChannelWorker(ChannelWorker):
         views = {p.name: EdgeView(p.prev.target_duration, p.prev.discontinuity_sequence,
                                   p.prev.last_sequence)
                  for p in self.pollers.values()
-                 if p.prev is not None and p.variant.kind == "video" and now - p.polled_at < 2 * target}
+                 # only views at most one target old: a late poll is not a rendition falling behind
+                 if p.prev is not None and p.variant.kind == "video" and now - p.polled_at <= target}
         verdict = variants_sync(self.cfg.code, views)
         if verdict is not None:
             self.apply([verdict])
