@@ -86,7 +86,7 @@ def sqltarget(sql: str, ref: str = "A", fmt: str = "table") -> dict[str, Any]:
 
 
 def stat(title: str, ds: dict[str, str], targets: list[dict[str, Any]], **opts: Any) -> dict[str, Any]:
-    panel = {"type": "stat", "title": title, "datasource": ds, "targets": targets,
+    panel: dict[str, Any] = {"type": "stat", "title": title, "datasource": ds, "targets": targets,
              "fieldConfig": {"defaults": {"unit": "short", "mappings": [],
                                           "thresholds": {"mode": "absolute", "steps": [
                                               {"color": GREEN, "value": None}]}},
