@@ -162,16 +162,21 @@ class ProbeService:
 
     def _reconcile(self, configs: Configs) -> None:
         assert self.ctx is not None
+        carried: dict[Any, dict[tuple[str | None, str], str]] = {}
         for key in [k for k in self.workers if k not in configs or configs[k][1] != self.workers[k][2]]:
             worker, task, _ = self.workers.pop(key)
             task.cancel()
             worker.stop()
+            carried[key] = dict(worker.book.active)  # a changed channel keeps its open alerts
             logger.info("channel=%s released or changed; worker stopped", worker.cfg.code)
+        now = self.ctx.clock()
         for key, (cfg, version) in configs.items():
             if key in self.workers:
                 continue
             worker_cls = WORKERS.get(cfg.protocol.upper(), HlsChannelWorker)
             worker = worker_cls(self.ctx, cfg)
+            for (rendition, alert_type), severity in carried.get(key, {}).items():
+                worker.book.adopt(rendition, alert_type, severity, now)
             task = asyncio.ensure_future(self._guard(worker))
             self.workers[key] = (worker, task, version)
             logger.info("channel=%s protocol=%s watching %s", cfg.code, cfg.protocol, cfg.url)
