@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.alerts import AlertKey, fire
-from castwatch.common.models import Channel, Encoder, EncoderGroup
+from castwatch.common.models import Channel, Encoder, EncoderGroup, Probe
 
 LADDER_4K = [
     {"name": "2160p", "bandwidth": 16_000_000, "resolution": "3840x2160", "codecs": "hvc1.2.4.L150.B0,ec-3",
@@ -56,6 +56,10 @@ def probe_results(factory: sessionmaker[Session], channels: dict[str, Any]) -> N
     statuses = {"CH_SPORT_4K": "ok", "CH_NEWS_HD": "critical", "CH_MOVIES_HD": "warning",
                 "CH_KIDS_HD": "ok", "CH_COUNCIL": "ok"}
     with factory() as session, session.begin():
+        session.add(Probe(name="probe-1", hostname="probe-1.local", location="Frankfurt", status="online",
+                          version="0.1.0", started_at=now - timedelta(hours=3), last_heartbeat_at=now))
+        session.add(Probe(name="probe-2", location="Dallas", status="offline",
+                          last_heartbeat_at=now - timedelta(minutes=7)))
         for code, ch in channels.items():
             stale = statuses[code] == "critical"
             # The shape the packager monitor writes (worker.summary()).

@@ -187,6 +187,8 @@ def test_every_page_renders_with_data_and_is_saved_as_a_screenshot(
     expect(page.locator('[data-kpi="open-alerts"] .value')).to_have_text("4")
     expect(page.locator('[data-kpi="groups-on-backup"] .value')).to_have_text("1")
     expect(page.locator("#recent-alerts tbody tr")).to_have_count(4)
+    expect(page.locator('#probes [data-probe="probe-1"]')).to_contain_text("online")
+    expect(page.locator('#probes [data-probe="probe-2"] .light')).to_have_attribute("data-status", "critical")
     shoot(page, "overview")
 
     page.click('.tabs a[data-tab="channels"]')
@@ -244,3 +246,9 @@ def test_every_page_renders_with_data_and_is_saved_as_a_screenshot(
     page.click('.tabs a[data-tab="channels"]')
     expect(page.locator(".ch-card")).to_have_count(5)
     shoot(page, "channels-phone")
+    page.click('.tabs a[data-tab="alerts"]')
+    expect(page.locator("#alerts-table tbody tr")).to_have_count(4)
+    shoot(page, "alerts-phone")
+    page.click('.tabs a[data-tab="encoders"]')
+    expect(page.locator(".group-card")).to_have_count(2)
+    shoot(page, "encoders-phone")

@@ -71,7 +71,7 @@ export async function mount(view, ctx) {
       ...channels.map((c) => [String(c.id), c.channel_name])])));
 
   const timeline = makeChart({ type: "bar", data: { labels: [], datasets: [] }, options: {
-    scales: { x: { stacked: true, grid: { display: false }, ticks: { maxTicksLimit: 12 } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
+    scales: { x: { stacked: true, grid: { display: false }, ticks: { maxTicksLimit: 12, maxRotation: 0, autoSkipPadding: 16 } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
   } }, { small: true, label: "alerts opened per hour" });
   const tableBox = h("div.table-wrap");
   const countEl = h("span.muted#alert-count");
@@ -106,7 +106,8 @@ export async function mount(view, ctx) {
         h("thead", h("tr", ["Severity", "State", "Type", "Channel / subject", "Summary", "Opened", ""].map((t) => h("th", { text: t })))),
         h("tbody", state.alerts.map((a) => h("tr.clickable", {
           class: a.id === selected ? "clickable selected" : "clickable", dataset: { alertId: a.id, state: a.state },
-          on: { click: (e) => { if (!e.target.closest("button")) { selected = a.id; renderTable(); loadDetail(); } } } },
+          tabindex: "0", on: { click: (e) => { if (!e.target.closest("button")) select(a.id); },
+            keydown: (e) => { if (e.key === "Enter" && !e.target.closest("button")) select(a.id); } } },
         h("td", { dataset: { label: "Severity" } }, sevBadge(a.severity)),
         h("td", { dataset: { label: "State" } }, stateBadge(a.state)),
         h("td.mono", { dataset: { label: "Type" }, text: a.alert_type }),
@@ -116,6 +117,14 @@ export async function mount(view, ctx) {
         h("td.actions", { dataset: { label: "" } }, canWrite && a.state !== "resolved" ? h("div.btn-row",
           a.state === "firing" ? h("button.btn.small", { type: "button", dataset: { action: "acknowledge" }, text: "Ack", on: { click: () => act(a, "acknowledge") } }) : null,
           h("button.btn.small", { type: "button", dataset: { action: "resolve" }, text: "Resolve", on: { click: () => act(a, "resolve") } })) : null))))));
+  }
+
+  /** Shows one alert's detail (scrolled into view when it sits below the table, on narrow screens). */
+  async function select(id) {
+    selected = id;
+    renderTable();
+    await loadDetail();
+    if (window.innerWidth < 1200) detailBox.scrollIntoView({ block: "start" });
   }
 
   async function loadDetail() {

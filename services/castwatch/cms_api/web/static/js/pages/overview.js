@@ -2,10 +2,10 @@
 
 import { bars, COLORS, doughnut } from "../charts.js";
 import {
-  CHANNEL_STATES, countBy, isDelete, loadChannels, loadEncoders, loadGroups, loadOpenAlerts, onAir,
+  CHANNEL_STATES, countBy, isDelete, loadChannels, loadEncoders, loadGroups, loadOpenAlerts, loadProbes, onAir,
   recentAlerts, rowOf, SEVERITIES, upsert,
 } from "../data.js";
-import { clear, throttle, h, relTime, sevBadge, stateBadge } from "../ui.js";
+import { clear, h, light, relTime, sevBadge, stateBadge, throttle } from "../ui.js";
 
 function kpi(id, label, value, sub, tone) {
   return h("div.card.kpi", { dataset: { kpi: id, tone } },
@@ -14,18 +14,20 @@ function kpi(id, label, value, sub, tone) {
 }
 
 export async function mount(view) {
-  const state = { channels: [], alerts: [], encoders: [], groups: [], recent: [], encodersError: null };
+  const state = { channels: [], alerts: [], encoders: [], groups: [], recent: [], probes: [], encodersError: null };
   const kpis = h("div.grid.kpis", { id: "kpis" });
   const tierBox = h("div");
   const sevBox = h("div");
   const recentBox = h("div.table-wrap");
+  const probesBox = h("div#probes");
   clear(view,
     h("div.page-head", h("h1", { text: "Overview" }), h("span.muted#overview-updated")),
     kpis,
     h("div.grid.cols-2",
       h("section.card", h("h2", { text: "Channels by tier" }), tierBox),
       h("section.card", h("h2", { text: "Open alerts by severity" }), sevBox)),
-    h("section.card", h("h2", { text: "Recent alerts" }), recentBox));
+    h("div.grid.split", h("section.card", h("h2", { text: "Recent alerts" }), recentBox),
+      h("section.card", h("h2", { text: "Probes" }), probesBox)));
 
   const tierChart = bars(["Tier 1", "Tier 2", "Tier 3"],
     CHANNEL_STATES.map((s) => ({ label: s, data: [0, 0, 0], backgroundColor: COLORS[s] || COLORS.unknown })),
@@ -82,13 +84,25 @@ export async function mount(view) {
           h("td", { dataset: { label: "Subject" }, text: (byId.get(a.channel_id) || {}).channel_name || a.subject }),
           h("td", { dataset: { label: "Summary" }, text: a.summary }),
           h("td", { dataset: { label: "Opened" }, title: a.opened_at, text: relTime(a.opened_at) }))))));
+    renderProbes();
     const upd = document.getElementById("overview-updated");
     if (upd) upd.textContent = `updated ${new Date().toLocaleTimeString()}`;
   }
 
+  function renderProbes() {
+    const status = { online: "ok", offline: "critical", stopped: "disabled" };
+    clear(probesBox, state.probes.length === 0 ? h("p.empty", { text: "No probe has registered yet." })
+      : h("ul.probe-list", state.probes.map((p) => h("li", { dataset: { probe: p.name, status: p.status } },
+        light(status[p.status] || "unknown", p.status),
+        h("div", h("strong", { text: p.name }),
+          h("div.muted", { text: [p.location, p.version ? `v${p.version}` : null].filter(Boolean).join(" · ") })),
+        h("div.muted.right", { title: p.last_heartbeat_at || "" },
+          h("div", { text: p.status }), h("div", { text: `heartbeat ${relTime(p.last_heartbeat_at)}` }))))));
+  }
+
   async function load() {
-    const [channels, alerts, recent] = await Promise.all([loadChannels(), loadOpenAlerts(), recentAlerts(10)]);
-    Object.assign(state, { channels, alerts, recent });
+    const [channels, alerts, recent, probes] = await Promise.all([loadChannels(), loadOpenAlerts(), recentAlerts(10), loadProbes()]);
+    Object.assign(state, { channels, alerts, recent, probes });
     try {
       const [encoders, groups] = await Promise.all([loadEncoders(), loadGroups()]);
       Object.assign(state, { encoders, groups, encodersError: null });
@@ -116,6 +130,7 @@ export async function mount(view) {
         reloadRecent();
       } else if (name === "encoder") state.encoders = upsert(state.encoders, row, del);
       else if (name === "encoder_group") state.groups = upsert(state.groups, row, del);
+      else if (name === "probe") state.probes = upsert(state.probes, row, del);
       else return;
       renderSoon();
     },
