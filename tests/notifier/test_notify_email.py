@@ -145,6 +145,6 @@ def test_mail_goes_over_verified_starttls_or_implicit_tls(
         notifier(replace(settings, smtp=replace(settings.smtp, security=security, ca_file=cert)))
         wait_for(lambda: recorder.messages)
         assert recorder.messages[0]["To"] == "tina@example.test"
-        assert [s[1] for s in statuses(db)] == ["sent"]
+        wait_for(lambda: [s[1] for s in statuses(db)] == ["sent"])
     finally:
         controller.stop()
