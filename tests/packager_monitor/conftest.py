@@ -79,6 +79,9 @@ class ProbeThread:
         if self.writer is not None:
             self.writer.close()
 
+    def workers(self) -> list[Any]:
+        return [w for w, _, _ in self.service.workers.values()] if self.service else []
+
     def alert_ops(self) -> list[Any]:
         return [op for op in self.ops if hasattr(op, "alert_type")]
 
