@@ -87,13 +87,13 @@ def test_compose_has_healthchecks_waits_and_lets_probe_scale(tmp_path: Path) -> 
     result = run_tool("docker-compose", "config", cwd=_compose_dir(tmp_path))
     services = yaml.safe_load(result.stdout)["services"]
     expected = {"postgres", "influxdb", "prometheus", "alertmanager", "grafana", "migrate", "api",
-                "probe", "encoders", "notify", "nginx"}
+                "probe", "encoders", "notify", "incidents", "nginx"}
     assert expected <= set(services)
     for name, service in services.items():
         if name != "migrate":
             assert service["healthcheck"]["test"], f"{name} has no healthcheck"
             assert service["restart"] == "unless-stopped", name
-    for name in ("api", "probe", "encoders", "notify"):
+    for name in ("api", "probe", "encoders", "notify", "incidents"):
         deps = services[name]["depends_on"]
         assert deps["postgres"]["condition"] == "service_healthy"
         assert deps["migrate"]["condition"] == "service_completed_successfully"
@@ -161,7 +161,7 @@ def test_kubernetes_manifests_parse_and_probe_is_a_scalable_deployment() -> None
     docs = [d for p in sorted((REPO / "deploy" / "k8s").glob("*.yaml"))
             for d in yaml.safe_load_all(p.read_text()) if d]
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
-    for name in ("api", "probe", "encoders", "notify"):
+    for name in ("api", "probe", "encoders", "notify", "incidents"):
         assert ("Deployment", f"castwatch-{name}") in kinds
     assert ("Job", "castwatch-migrate") in kinds
     probe = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "castwatch-probe")

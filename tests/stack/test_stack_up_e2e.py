@@ -4,6 +4,7 @@ clean stop on Ctrl-C (SIGINT)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -23,9 +24,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 from test_stack_dashboards import CONTRACT_METRICS
 
+from castwatch.common.config import Settings
 from castwatch.common.models import Alert, Channel, Encoder, FailoverEvent, Recipient
+from castwatch.up import available_processes
 
 PROCESS_PORTS = ("API_BIND", "PROBE_METRICS_BIND", "ENCODERS_METRICS_BIND", "NOTIFY_METRICS_BIND")
+#: ``castwatch incidents`` honours INCIDENTS_METRICS_BIND only once Settings carries its area;
+#: until then it would take the fixed default port, so the e2e leaves it out.
+INCIDENTS_WIRED = "incidents" in {f.name for f in dataclasses.fields(Settings)}
+if INCIDENTS_WIRED:
+    PROCESS_PORTS += ("INCIDENTS_METRICS_BIND",)
 
 
 @dataclass
@@ -58,7 +66,9 @@ def stack(database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFa
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "castwatch.cli", "up", "--demo", "--demo-port", "0",
-             "--fault-interval", "8", "--fault-duration", "8"],
+             "--fault-interval", "8", "--fault-duration", "8",
+             *([] if INCIDENTS_WIRED or "incidents" not in available_processes()
+               else ["--without", "incidents"])],
             env=_stack_env(database_url, root / "data", ports), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
     stack = Stack(process, log, ports)
@@ -172,7 +182,9 @@ def _prometheus_config(root: Path, stack: Stack) -> Path:
         (root / "rules" / path.name).write_text(path.read_text().replace("interval: 30s", "interval: 1s"))
     ours = yaml.safe_load((REPO / "prometheus/prometheus.yml").read_text())
     jobs = {"API_BIND": "castwatch_api", "PROBE_METRICS_BIND": "castwatch_probe",
-            "ENCODERS_METRICS_BIND": "castwatch_encoders", "NOTIFY_METRICS_BIND": "castwatch_notify"}
+            "ENCODERS_METRICS_BIND": "castwatch_encoders", "NOTIFY_METRICS_BIND": "castwatch_notify",
+            "INCIDENTS_METRICS_BIND": "castwatch_incidents"}
+    jobs = {name: job for name, job in jobs.items() if name in stack.ports}
     assert set(jobs.values()) <= {job["job_name"] for job in ours["scrape_configs"]}
     config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
               "rule_files": ours["rule_files"],
@@ -198,9 +210,9 @@ def test_a_real_prometheus_scrapes_every_process_and_evaluates_our_rules(
         return list(response.json()["data"]["result"])
 
     try:
-        up = wait_until(lambda: (r := query("up == 1")) and len(r) == 4 and r, timeout_s=30,
-                        what="Prometheus to scrape the four processes")
-        assert {row["metric"]["job"] for row in up} == {  # type: ignore[index]
+        up = wait_until(lambda: (r := query("up == 1")) and len(r) == len(stack.ports) and r,
+                        timeout_s=30, what="Prometheus to scrape every process")
+        assert {row["metric"]["job"] for row in up} >= {  # type: ignore[index]
             "castwatch_api", "castwatch_probe", "castwatch_encoders", "castwatch_notify"}
         polls = wait_until(lambda: query("castwatch:probe_polls:rate5m > 0"), timeout_s=30,
                            what="the probe-polls recording rule to have a value")
@@ -208,7 +220,8 @@ def test_a_real_prometheus_scrapes_every_process_and_evaluates_our_rules(
         controlled = wait_until(lambda: query("castwatch:encoders_controllers_active:by_group"),
                                 timeout_s=30, what="the controller recording rule")
         assert {row["value"][1] for row in controlled} == {"1"}  # type: ignore[index]
-        firing = query('ALERTS{alertname=~"STACK_PROCESS_.*|STACK_FAILOVER_.*"}')
+        firing = [a for a in query('ALERTS{alertname=~"STACK_PROCESS_.*|STACK_FAILOVER_.*"}')
+                  if INCIDENTS_WIRED or a["metric"].get("job") != "castwatch_incidents"]  # type: ignore[union-attr]
         assert firing == [], f"stack alerts on a healthy stack: {firing}"
     finally:
         stop_process(process)
