@@ -107,3 +107,18 @@ def test_reminders_are_written_at_the_repeat_interval(
     assert Planner(session_factory, clock=lambda: utcnow() + timedelta(minutes=10)).tick() == 1
     planner.plan_pending()
     assert sorted(r.kind for r in deliveries(db)) == ["opened", "refired", "refired"]
+
+
+def test_a_severity_raised_by_its_source_is_planned_for_the_new_audience(
+        db: Session, session_factory: sessionmaker[Session]) -> None:
+    add_person(db, "eddie", role="engineer", email="e@example.test")
+    add_rule(db, roles=["engineer"], match={"severities": ["critical"]})
+    key = AlertKey("encoders", "enc1", "ENCODER_OVERHEAT")
+    alerts.fire(db, key, severity="minor", summary="58 °C")
+    db.commit()
+    Planner(session_factory).plan_pending()
+    assert deliveries(db) == []
+    alerts.fire(db, key, severity="critical", summary="81 °C")
+    db.commit()
+    Planner(session_factory).plan_pending()
+    assert [r.kind for r in deliveries(db)] == ["updated"]

@@ -210,3 +210,13 @@ def test_telegram_html_escapes_every_dynamic_value_and_cuts_safely() -> None:
     cut = safe_cut("<b>" + "&amp;" * 2000 + "</b>", limit=100)
     assert cut.count("<b>") == cut.count("</b>") == 1
     assert "&am…" not in cut and not cut.split("</b>")[0].endswith("&")
+
+
+def test_a_raised_severity_reaches_rules_that_match_the_new_severity_only() -> None:
+    critical_only = RuleSpec(id=1, name="crit", roles=("engineer",), match={"severities": ["critical"]})
+    minor = alert(severity="minor")
+    assert plan_event(event(), minor, [critical_only], PEOPLE) == []
+    raised = event("updated", severity="critical", from_severity="minor")
+    assert {p.recipient_id for p in plan_event(raised, minor, [critical_only], PEOPLE)} == {ENG.id}
+    lowered = event("updated", severity="minor", from_severity="critical")
+    assert plan_event(lowered, alert(), [RuleSpec(id=2, name="all", roles=("engineer",))], PEOPLE) == []

@@ -17,6 +17,7 @@ alert's history) and then planned like any other event.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +57,8 @@ logger = logging.getLogger(__name__)
 
 PLANNER_LOCK = 0x6E6F7469  # "noti": one planner at a time across replicas
 SETTLE_S = 300
+#: ``castwatch.common.alerts.fire`` notes a severity change as "severity <old> → <new>".
+FROM_SEVERITY = re.compile(r"severity (\w+) ")
 
 
 def rule_spec(row: NotificationRule) -> RuleSpec:
@@ -169,9 +172,12 @@ class Planner:
         for event in events:
             alert = alerts.get(event.alert_id)
             if alert is not None and event.created_at >= too_old:
+                details = dict(event.details or {})
+                previous = FROM_SEVERITY.match(event.note or "") if event.kind == "updated" else None
+                if previous:
+                    details.setdefault("from_severity", previous.group(1))
                 facts = EventFacts(id=event.id, alert_id=event.alert_id, kind=event.kind,
-                                   created_at=event.created_at, actor=event.actor,
-                                   details=dict(event.details or {}))
+                                   created_at=event.created_at, actor=event.actor, details=details)
                 planned = plan_event(facts, alert, rules, people, windows,
                                      root_cause_open=alert.root_cause_alert_id in open_roots)
                 for p in planned:

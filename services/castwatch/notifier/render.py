@@ -21,7 +21,8 @@ TELEGRAM_LIMIT = 4096
 KIND_LABELS = {
     "opened": "new alert", "acknowledged": "acknowledged", "resolved": "resolved",
     "escalated": "ESCALATED — nobody acknowledged yet", "refired": "still firing (reminder)",
-    "snoozed": "snoozed", "grouped": "new alerts", "test": "test", "admin": "admin notice",
+    "snoozed": "snoozed", "updated": "severity raised", "grouped": "new alerts", "test": "test",
+    "admin": "admin notice",
 }
 ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "info": "🔵", "resolved": "✅",
          "acknowledged": "👀"}

@@ -9,14 +9,15 @@ functions over event sequences and clocks.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: Event kinds that produce messages; others (updated, snoozed, note) are history only.
-NOTIFIED_KINDS = frozenset({"opened", "acknowledged", "resolved", "escalated", "refired"})
+NOTIFIED_KINDS = frozenset({"opened", "acknowledged", "resolved", "escalated", "refired", "updated"})
+SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "info": 3}
 #: Kinds whose messages wait ``group_wait_s`` so a burst of one channel becomes one message.
 GROUPED_KINDS = frozenset({"opened", "resolved"})
 
@@ -259,6 +260,15 @@ def group_key(rule: RuleSpec, person: RecipientSpec, transport: str, alert: Aler
     return f"r{rule.id}:p{person.id}:{transport}:{kind}:{scope}"
 
 
+def severity_raised(event: EventFacts) -> bool:
+    """An ``updated`` event that made the alert more severe (``details.severity`` vs
+    ``details.from_severity``; an unknown previous severity counts as raised)."""
+    new, old = event.details.get("severity"), event.details.get("from_severity")
+    if new not in SEVERITY_RANK:
+        return False
+    return old not in SEVERITY_RANK or SEVERITY_RANK[new] < SEVERITY_RANK[old]
+
+
 def _rules_for_event(
     event: EventFacts, alert: AlertFacts, rules: Sequence[RuleSpec]
 ) -> list[tuple[RuleSpec, Sequence[str] | None]]:
@@ -268,6 +278,8 @@ def _rules_for_event(
         chosen = [r for r in rules if r.id == wanted and r.enabled]
         roles = event.details.get("roles") if event.kind == "escalated" else None
         return [(r, roles) for r in chosen]
+    if event.kind == "updated":  # matched at the new severity: critical-only rules now apply
+        alert = replace(alert, severity=str(event.details["severity"]))
     matched = [r for r in rules if rule_matches(r, alert, alert.opened_at)]
     if event.kind == "resolved":
         matched = [r for r in matched if r.send_resolved]
@@ -284,10 +296,13 @@ def plan_event(
 ) -> list[PlannedDelivery]:
     """The delivery rows an alert event produces (one per recipient and transport at most).
 
+    ``updated`` events (severity changes) notify only when the severity was raised, everyone
+    the rules reach at the new severity.
+
     Suppressed (maintenance, snooze) and folded (root cause open) rows are still planned, with
     their reason, so the delivery log explains every silence.
     """
-    if event.kind not in NOTIFIED_KINDS:
+    if event.kind not in NOTIFIED_KINDS or (event.kind == "updated" and not severity_raised(event)):
         return []
     status, reason = "pending", None
     window = suppressing_window(windows, alert, event.created_at)
