@@ -92,11 +92,9 @@ def build_nginx_harness(root: Path, *, api_port: int, grafana_port: int) -> Ngin
     """Lay out our nginx config under ``root`` with loopback upstreams and free listen ports."""
     http_port, https_port = free_port(), free_port()
     site = (NGINX_DIR / "castwatch-http.conf").read_text()
-    site, n_http = re.subn(r"listen (\[::\]:)?80;", lambda m: "" if m.group(1) else
-                           f"listen 127.0.0.1:{http_port};", site)
-    site, n_https = re.subn(r"listen (\[::\]:)?443 ssl http2;", lambda m: "" if m.group(1) else
-                            f"listen 127.0.0.1:{https_port} ssl http2;", site)
-    assert (n_http, n_https) == (2, 2), "nginx/castwatch-http.conf listens somewhere unexpected"
+    site, n_http = re.subn(r"listen 80;", f"listen 127.0.0.1:{http_port};", site)
+    site, n_https = re.subn(r"listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;", site)
+    assert (n_http, n_https) == (1, 1), "nginx/castwatch-http.conf listens somewhere unexpected"
     (root / "castwatch-http.conf").write_text(site)
     shutil.copy(NGINX_DIR / "proxy-headers.conf", root / "proxy-headers.conf")
     shutil.copy("/etc/nginx/mime.types", root / "mime.types")
