@@ -122,3 +122,19 @@ def test_the_notifier_serves_its_metrics(
     text = wait_for(scraped)
     assert "castwatch_notify_queue_depth" in text and "castwatch_notify_send_seconds_bucket" in text
     assert "castwatch_notify_planned_total 1.0" in text
+
+
+def test_a_firing_alert_is_repeated_as_a_reminder_at_its_interval(
+        db: Session, standin: BotApiStandIn, notifier: Callable[..., NotifierThread]) -> None:
+    add_person(db, "tina", telegram_chat_id=11)
+    add_rule(db, transports=["telegram"], repeat_interval_s=60)
+    # opened 61 s ago (the schema's minimum interval is 60 s): the first reminder is due now
+    alert, _ = alerts.fire(db, AlertKey("probe", "CH1", "PLAYLIST_STALE"), severity="critical",
+                           summary="stale", now=utcnow() - timedelta(seconds=61))
+    db.commit()
+    notifier(notify_settings(standin, tick_interval_s=0.2))
+    first, reminder = wait_for(lambda: standin.messages_to(11) if len(standin.messages_to(11)) >= 2 else None)
+    assert "reminder" in reminder["text"] and "reminder" not in first["text"]
+    refired = db.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id,
+                                                  AlertEvent.kind == "refired")).all()
+    assert len(refired) == 1
