@@ -100,7 +100,7 @@ def encoders(rest: Any, factory: sessionmaker[Session]) -> dict[str, Any]:
     main = rest.post("/encoder-groups", {"name": "Main studio"}, expect=201)
     council = rest.post("/encoder-groups", {"name": "Council chamber", "preference": "primary_preferred"},
                         expect=201)
-    rows = {}
+    rows: dict[str, Any] = {}
     for name, kind, group, role in [("helo-a", "aja_helo", main, "primary"),
                                     ("helo-b", "aja_helo", main, "backup"),
                                     ("monarch-1", "matrox_monarch", council, "primary"),
@@ -125,10 +125,10 @@ def encoders(rest: Any, factory: sessionmaker[Session]) -> dict[str, Any]:
         "monarch-2": ("live", sample(69, 55, 6000, 3, 0.1, {"rtt_ms": 310, "lost": 12}, eta=420)),
     }
     with factory() as session, session.begin():
-        for name, (state, sample) in samples.items():
+        for name, (state, last) in samples.items():
             session.execute(update(Encoder).where(Encoder.id == rows[name]["id"]).values(
                 state=state, reachable=state != "failed", last_seen_at=now - timedelta(seconds=2),
-                last_sample=sample))
+                last_sample=last))
         session.execute(update(EncoderGroup).where(EncoderGroup.id == main["id"])
                         .values(active_encoder_id=rows["helo-a"]["id"]))
         session.execute(update(EncoderGroup).where(EncoderGroup.id == council["id"])

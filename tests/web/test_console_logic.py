@@ -148,7 +148,7 @@ def test_channels_with_problems_sort_first_and_carry_their_worst_alert(js: Any) 
 def test_check_renditions_follow_the_ladder_order(js: Any) -> None:
     ladder = [{"name": "480p", "bandwidth": 1.2e6}, {"name": "1080p", "bandwidth": 6e6},
               {"name": "720p", "bandwidth": 3e6}]
-    check = {"renditions": {"480p": {}, "audio": {}, "720p": {}, "1080p": {}}}
+    check: dict[str, Any] = {"renditions": {"480p": {}, "audio": {}, "720p": {}, "1080p": {}}}
     got = js("pages/channel_detail.js",
              "m.byLadder(m.checkRenditions(arg.check), arg.ladder).map((r) => r.name)",
              {"check": check, "ladder": ladder})
