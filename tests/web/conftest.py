@@ -73,17 +73,21 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture()
 def page(browser: Any, api_server: ApiServer) -> Iterator[Any]:
-    """A fresh browser context (empty sessionStorage); uncaught page errors fail the test."""
+    """A fresh browser context (empty sessionStorage); uncaught page errors and CSP violations
+    fail the test."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=api_server.url)
     context.set_default_timeout(10_000)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Anything the Content-Security-Policy blocked (an inline style or script) is a bug too.
+    pg.on("console", lambda msg: errors.append(msg.text)
+          if msg.type == "error" and "Content Security Policy" in msg.text else None)
     try:
         yield pg
     finally:
         context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    assert not errors, f"errors in the page: {errors}"
 
 
 @pytest.fixture()
