@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from castwatch.common import alerts
 from castwatch.common.alerts import AlertKey
-from castwatch.common.models import Alert, AlertEvent, Channel, Delivery, Recipient
+from castwatch.common.models import Alert, AlertEvent, Channel, Delivery, PlannedEvent, Recipient
 from castwatch.notifier.botapi_standin import BotApiStandIn
 
 from .conftest import NotifierThread, SmtpRecorder, add_person, add_rule, notify_settings, wait_for
@@ -179,3 +179,25 @@ def test_a_broken_override_template_falls_back_to_the_built_in_one(
     notifier(notify_settings(standin, templates_dir=tmp_path))
     [msg] = wait_for(lambda: standin.messages_to(11))
     assert "PLAYLIST_STALE" in msg["text"]
+
+
+def test_later_messages_to_a_disabled_telegram_go_to_email(
+        db: Session, standin: BotApiStandIn, smtp: tuple[SmtpRecorder, int],
+        notifier: Callable[..., NotifierThread]) -> None:
+    recorder, port = smtp
+    tina = add_person(db, "tina", telegram_chat_id=11, email="tina@example.test")
+    rule = add_rule(db, transports=["telegram"])
+    alert = fire(db)
+    # planned for Telegram, then her Telegram was disabled before the message went out
+    event_id = db.scalars(select(AlertEvent.id)).one()
+    db.add(Delivery(alert_id=alert.id, recipient_id=tina.id, rule_id=rule.id, transport="telegram",
+                    kind="opened", event_id=event_id))
+    db.add(PlannedEvent(event_id=event_id))
+    tina.telegram_enabled = False
+    db.commit()
+    notifier(notify_settings(standin, smtp_port=port))
+    [mail] = wait_for(lambda: recorder.messages)
+    assert mail["To"] == "tina@example.test"
+    assert standin.sent == []
+    wait_for(lambda: sorted((r.transport, r.status) for r in rows(db)) == [("email", "sent"),
+                                                                           ("telegram", "failed")])

@@ -199,9 +199,13 @@ class OutboxStore:
             return result.rowcount or 0
 
     def record_skip(self, job: Job) -> None:
+        """Record a row that is not sent; a Telegram row that cannot be sent goes to email."""
         assert job.skip is not None
         status, reason = job.skip
-        self._finish(job.ids, status=status, last_error=reason)
+        with transaction(self._factory) as session:
+            self._set(session, job.ids, status=status, last_error=reason)
+            if status == "failed" and job.transport == "telegram":
+                self._fallback_to_email(session, job, final=True)
 
     def record_sent(self, job: Job, result: SendResult) -> bool:
         """Mark the batch sent with the provider id; False if the claim was lost meanwhile."""
@@ -246,10 +250,6 @@ class OutboxStore:
         session.execute(update(Delivery).where(
             Delivery.id.in_(ids), Delivery.claimed_by == self.worker_id, Delivery.status == "sending",
         ).values(**values))
-
-    def _finish(self, ids: Sequence[int], **values: object) -> None:
-        with transaction(self._factory) as session:
-            self._set(session, ids, **values)
 
     def _disable_telegram(self, session: Session, job: Job, reason: str) -> None:
         person = session.get(Recipient, job.recipient_id, with_for_update=True)
