@@ -171,6 +171,15 @@ def test_manual_failover_asks_for_confirmation_and_queues_a_command(
     commands = rest.call("GET", f"/encoders/{standby}/commands")  # "failover" to a standby = put it on air
     assert [(c["action"], c["requested_by"]) for c in commands] == [("failover", "ops-admin")]
 
+    council = page.locator(f'[data-group-id="{enc["groups"][1]["id"]}"]')  # running on its backup
+    expect(group.locator('[data-action="failback"]')).to_have_count(0)
+    council.locator('[data-action="failback"]').click()
+    expect(page.locator("#dialog")).to_contain_text("returns to monarch-1")
+    page.click("#dialog button[type=submit]")
+    on_air = enc["encoders"]["monarch-2"]["id"]
+    expect(council.locator(f'[data-encoder-id="{on_air}"]')).to_contain_text("last command: failback")
+    assert [c["action"] for c in rest.call("GET", f"/encoders/{on_air}/commands")] == ["failback"]
+
 
 def test_every_page_renders_with_data_and_is_saved_as_a_screenshot(
     page: Any, sign_in: Any, rest: Any, session_factory: Any,

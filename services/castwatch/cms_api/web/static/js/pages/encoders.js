@@ -109,6 +109,23 @@ export async function mount(view, ctx) {
     });
   }
 
+  async function failback(group, members) {
+    const { active } = onAir(group, members);
+    const primary = members.filter((e) => e.role === "primary").sort((a, b) => a.priority - b.priority)[0];
+    await formDialog({
+      title: `Fail back ${group.name}?`,
+      body: `The output returns to ${primary ? primary.name : "the primary"}${primary ? ` (${primary.state})` : ""} from ${active ? active.name : "the backup"}. Viewers may see a short glitch.`,
+      confirm: "Fail back now", danger: true,
+      onSubmit: async () => {
+        const target = active || members[0];
+        const cmd = await api.post(`${PATHS.encoders}/${target.id}/control`, { action: "failback" });
+        if (cmd && cmd.id) { state.commands.set(target.id, cmd); followCommand(target.id, cmd.id); }
+        toast(`Failback requested (command ${cmd && cmd.id ? `#${cmd.id}, ${cmd.status}` : "sent"}).`, "ok");
+        render();
+      },
+    });
+  }
+
   /** Polls a queued command (the live feed does not carry commands) until it ends, ≤ 60 s. */
   async function followCommand(encoderId, commandId) {
     for (let i = 0; i < 60 && !gone; i++) {
@@ -138,7 +155,8 @@ export async function mount(view, ctx) {
         h("div.page-head", h("h2", { text: g.name }),
           h("span.badge", { class: onBackup ? "badge hdr" : "badge", text: active ? (onBackup ? `ON BACKUP: ${active.name}` : `ON AIR: ${active.name}`) : "NOTHING ON AIR" }),
           h("span.muted", { text: `failover ${g.failover_enabled ? "automatic" : "manual only"} · ${g.preference}` }),
-          canWrite && members.length > 1 ? h("button.btn.danger.small", { type: "button", dataset: { action: "failover" }, text: "Manual failover", on: { click: () => failover(g, members) } }) : null),
+          canWrite && members.length > 1 ? h("button.btn.danger.small", { type: "button", dataset: { action: "failover" }, text: "Manual failover", on: { click: () => failover(g, members) } }) : null,
+          canWrite && onBackup ? h("button.btn.small", { type: "button", dataset: { action: "failback" }, text: "Fail back to primary", on: { click: () => failback(g, members) } }) : null),
         g.description ? h("p.muted", { text: g.description }) : null,
         members.length ? h("div.encoders", members.map((e) => encCard(e, g))) : h("p.empty", { text: "No encoder in this group." }));
     });
