@@ -101,10 +101,13 @@ class Dispatcher:
         return timeout if next_due is None else min(timeout, next_due + 0.01)
 
     def _forget(self, task: asyncio.Task[None]) -> None:
+        full = len(self._in_flight) >= self._settings.max_in_flight
         for key, value in list(self._in_flight.items()):
             if value is task:
                 self._in_flight.pop(key, None)
                 self._in_flight_ids.pop(key, None)
+        if full and self._wake is not None:  # room again: claim more now, not at the next poll
+            self._wake.set()
 
     async def _sleep(self, stop: asyncio.Event, timeout: float) -> None:
         assert self._wake is not None
