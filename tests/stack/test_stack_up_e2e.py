@@ -238,18 +238,19 @@ def test_ctrl_c_stops_every_child_and_exits_cleanly(stack: Stack) -> None:
     assert "did not stop in time" not in out
 
 
-def test_without_database_url_it_runs_an_embedded_postgresql_and_stops_it(tmp_path: Path) -> None:
+def test_without_database_url_it_runs_an_embedded_postgresql_and_stops_it_on_sigterm(
+        tmp_path: Path) -> None:
     """Only the database part of ``up`` (every process left out): start, migrate, stop."""
     data = tmp_path / "data"
     env = _stack_env(None, data, {})
     process = subprocess.Popen(
-        [sys.executable, "-m", "castwatch.cli", "up", "--without", "api", "--without", "probe",
-         "--without", "encoders", "--without", "notify"],
+        [sys.executable, "-m", "castwatch.cli", "up",
+         *(arg for name in available_processes() for arg in ("--without", name))],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         pid_file = data / "pg" / "postmaster.pid"
         wait_until(lambda: pid_file.exists(), timeout_s=60, what="the embedded PostgreSQL")
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
