@@ -159,9 +159,12 @@ def test_time_axis_ticks_fall_on_round_clock_times(js: Any) -> None:
     minute = 60_000
     now = 1_700_000_000_000 + 7 * minute + 30_000
     w = js("charts.js", "m.timeWindow([{points: [{x: arg - 60000, y: 1}]}], 15 * 60000, arg)", now)
-    assert w["ticks"]["stepSize"] == 5 * minute
+    assert w["ticks"]["stepSize"] == 5 * minute  # at most 4 ticks over 15-20 minutes
     assert w["min"] % (5 * minute) == 0 and w["min"] <= now - 15 * minute
     assert w["max"] == now
+    # The window widens to the oldest point shown.
+    w = js("charts.js", "m.timeWindow([{points: [{x: arg - 3600000, y: 1}]}], 120000, arg)", now)
+    assert w["min"] <= now - 60 * minute and w["ticks"]["stepSize"] == 15 * minute
 
 
 def test_a_steady_stream_of_live_events_still_redraws_periodically(js: Any) -> None:

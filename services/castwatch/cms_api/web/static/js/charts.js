@@ -75,7 +75,7 @@ export function bars(labels, datasets, { stacked = false, horizontal = false, la
 }
 
 /** A line chart of points {x: epoch ms, y} per series, on a linear time axis (no date adapter needed). */
-export function timeLine(series, { unit = "", label, small = false, yMin, windowMs = 5 * 60e3 } = {}) {
+export function timeLine(series, { unit = "", label, small = false, yMin, windowMs = 2 * 60e3 } = {}) {
   const datasets = series.map((s, i) => ({
     label: s.label,
     data: s.points,
@@ -118,7 +118,7 @@ export function timeWindow(series, windowMs, now = Date.now()) {
   for (const s of series) if (s.points.length) first = Math.min(first, s.points[0].x);
   let last = now;
   for (const s of series) if (s.points.length) last = Math.max(last, s.points[s.points.length - 1].x);
-  const minutes = STEPS_MIN.find((m) => (last - first) / (m * 60e3) <= 6) || 1440;
+  const minutes = STEPS_MIN.find((m) => (last - first) / (m * 60e3) <= 4) || 1440;
   const step = minutes * 60e3;
   return { min: Math.floor(first / step) * step, max: last, ticks: { stepSize: step } };
 }
@@ -139,5 +139,5 @@ export function xAxis(series, windowMs) {
 
 function clock(ms) {
   const d = new Date(ms);
-  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
 }

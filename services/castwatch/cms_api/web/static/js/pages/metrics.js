@@ -12,7 +12,7 @@ import { hourlyBuckets } from "./alerts.js";
 const CHARTS = [
   { metric: "age", title: "Playlist age (oldest rendition, s since it changed)", unit: " s", id: "chart-age", yMin: 0 },
   { metric: "download", title: "Segment download time", unit: " ms", id: "chart-download",
-    empty: "No download times in the API's channel checks: the probe sends them to InfluxDB (measurement segment_metric); see Grafana." },
+    empty: "No segment download times in the channels' latest checks yet (the probe times a sample of segments)." },
   { metric: "bitrate", title: "Encoder output bitrate", unit: " Mb/s", id: "chart-bitrate" },
   { metric: "temperature", title: "Encoder temperature", unit: " °C", id: "chart-temperature" },
   { metric: "cpu", title: "Encoder CPU", unit: " %", id: "chart-cpu", yMin: 0 },
@@ -50,7 +50,7 @@ export async function mount(view) {
     }
     if (old && old.chart && old.chart.data.datasets.length === data.length) {
       data.forEach((s, i) => { old.chart.data.datasets[i].data = s.points; old.chart.data.datasets[i].label = s.label; });
-      old.chart.options.scales.x = xAxis(data, 5 * 60e3);
+      old.chart.options.scales.x = xAxis(data, 2 * 60e3);
       old.chart.update("none");
       return;
     }
