@@ -44,7 +44,7 @@ class TestRequest(Model):
     rule_id: Id | None = Field(None, description="send to everyone this rule reaches")
     transport: Transport | None = Field(None, description="only this transport (default: all usable)")
     note: Text(500) | None = Field(None, description="added to the message")  # type: ignore[valid-type]
-    wait_s: float = Field(5.0, ge=0, le=15, description="how long to wait for the outcome")
+    wait_s: float = Field(5.0, ge=0, le=10, description="seconds to wait for the outcome")
 
     @model_validator(mode="after")
     def _one_target(self) -> TestRequest:
