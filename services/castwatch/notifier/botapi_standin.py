@@ -267,3 +267,29 @@ def _client_gone(sock: socket.socket) -> bool:
         return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
     except OSError:
         return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stand-in in the foreground and print every message it receives (for demos)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Local Telegram Bot API stand-in (loopback).")
+    parser.add_argument("--token", default="123:TEST", help="bot token to accept")
+    args = parser.parse_args(argv)
+    standin = BotApiStandIn(token=args.token, max_long_poll_s=20.0).start()
+    print(f"TELEGRAM_API_BASE_URL={standin.base_url} TELEGRAM_BOT_TOKEN={args.token}", flush=True)
+    shown = 0
+    try:
+        while True:
+            time.sleep(0.5)
+            for msg in standin.sent[shown:]:
+                print(f"chat {msg['chat_id']} message {msg['message_id']}:\n{msg['text']}\n", flush=True)
+            shown = len(standin.sent)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        standin.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
