@@ -197,6 +197,7 @@ async def validated_polls(versions: list[str], playlists: int, seconds: float,
                 k += concurrency
                 position[j] = (position[j] + 1) % len(versions)  # the origin published one more
                 p.url = versions[position[j]]
+                p.etag = p.last_modified = None  # validators belong to the previous URL
                 await p.poll_once()
                 count += 1
                 new += bool(p.changed)
