@@ -19,6 +19,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 from castwatch.common.config import Settings
@@ -108,6 +109,29 @@ def integrations(settings: Settings) -> list[tuple[str, str, str]]:
     return rows
 
 
+def announce_ready(specs: list[ChildSpec], supervisor: Supervisor, stop: threading.Event, *,
+                   timeout_s: float = 180.0) -> None:
+    """Say ``[up] NAME ready`` as each child's URL first answers, then ``all processes ready``
+    (a newcomer knows when to open the console); gives up quietly after ``timeout_s``."""
+    import requests
+
+    waiting = {s.name: s.url for s in specs if s.url}
+    deadline = time.monotonic() + timeout_s
+    while waiting and time.monotonic() < deadline and not stop.wait(0.5):
+        for name, url in list(waiting.items()):
+            if supervisor.children[name].status == "unavailable":
+                del waiting[name]
+                continue
+            try:
+                if requests.get(url, timeout=1).status_code < 500:
+                    supervisor.emit("up", f"{name} ready: {url}")
+                    del waiting[name]
+            except requests.RequestException:
+                pass
+    if not waiting:
+        supervisor.emit("up", "all processes ready")
+
+
 def _install_signals(stop: threading.Event) -> None:
     def handler(signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -145,6 +169,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(demo.banner(), flush=True)
         supervisor = Supervisor(specs, sys.stdout, cap_s=args.restart_cap)
         supervisor.start()
+        threading.Thread(target=announce_ready, args=(specs, supervisor, stop), name="ready",
+                         daemon=True).start()
         if demo is not None:
             demo.start_faults(supervisor, stop)
         try:

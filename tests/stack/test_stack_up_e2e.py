@@ -104,6 +104,9 @@ def test_it_starts_every_process_and_prints_what_runs_where(stack: Stack) -> Non
         assert re.search(rf"^  {name}\s+starting\s+http://127\.0\.0\.1:\d+", out, re.M), name
     assert re.search(r"^  influxdb\s+skipped", out, re.M)
     assert re.search(r"^\[probe\] ", out, re.M) and re.search(r"^\[api\] ", out, re.M)
+    wait_until(lambda: "[up] all processes ready" in stack.output(), timeout_s=30,
+               what="the all-ready announcement")
+    assert re.search(r"^\[up\] api ready: http://127\.0\.0\.1:\d+/$", stack.output(), re.M)
 
 
 def test_the_seeded_demo_is_served_by_the_api_with_the_printed_admin_key(
