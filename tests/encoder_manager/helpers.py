@@ -58,13 +58,15 @@ class ManagerHandle:
     def stop(self) -> None:
         if self._stop is not None and self._thread.is_alive():
             self.loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=15)
+        self._thread.join(timeout=60)
+        if self._thread.is_alive():
+            raise AssertionError("the manager did not stop within 60 s")
         self.loop.close()
         if self.error is not None:
             raise self.error
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05) -> Any:
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.05) -> Any:
     """Poll ``predicate`` until truthy (returned) or fail after ``timeout`` seconds."""
     import time
 

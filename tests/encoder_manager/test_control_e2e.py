@@ -34,10 +34,10 @@ def active_of(session_factory, group_id):
 def test_two_replicas_fail_over_exactly_once(db, session_factory, make_sim, start_manager):
     group, (_p, psim), (backup, bsim) = pair(db, make_sim)
     a, b = start_manager("replica-a"), start_manager("replica-b")
-    wait_for(lambda: (a.manager.held | b.manager.held) >= {group.id}, timeout=5)
+    wait_for(lambda: (a.manager.held | b.manager.held) >= {group.id}, timeout=10)
     assert not (a.manager.held & b.manager.held)
     psim.state.set_faults(stream_stop=True)
-    wait_for(lambda: active_of(session_factory, group.id) == backup.id, timeout=10)
+    wait_for(lambda: active_of(session_factory, group.id) == backup.id, timeout=20)
     time.sleep(1.0)  # give a second controller every chance to act twice
     assert len(bsim.state.requests_matching("StartStream")) == 1
     assert [e.status for e in failover_events(session_factory)] == ["succeeded"]
@@ -46,14 +46,14 @@ def test_two_replicas_fail_over_exactly_once(db, session_factory, make_sim, star
 def test_the_other_replica_takes_over_when_the_controller_stops(db, session_factory, make_sim, start_manager):
     group, (_p, psim), (backup, _bsim) = pair(db, make_sim)
     first = start_manager("first")
-    wait_for(lambda: group.id in first.manager.held, timeout=5)
+    wait_for(lambda: group.id in first.manager.held, timeout=10)
     second = start_manager("second")
     time.sleep(0.5)
     assert group.id not in second.manager.held
     first.stop()
-    wait_for(lambda: group.id in second.manager.held, timeout=5)
+    wait_for(lambda: group.id in second.manager.held, timeout=10)
     psim.state.set_faults(stream_stop=True)
-    wait_for(lambda: active_of(session_factory, group.id) == backup.id, timeout=10)
+    wait_for(lambda: active_of(session_factory, group.id) == backup.id, timeout=20)
 
 
 def command(session_factory, encoder_id, action, who="alice") -> int:
@@ -75,7 +75,7 @@ def test_a_manual_failover_command_switches_and_is_audited(db, session_factory, 
     start_manager()
     wait_for(lambda: len(bsim.state.requests) > 2)
     cid = command(session_factory, backup.id, "failover", "alice")
-    cmd = wait_for(lambda: finished(session_factory, cid), timeout=10)
+    cmd = wait_for(lambda: finished(session_factory, cid), timeout=20)
     assert cmd.status == "done" and "backup" in cmd.result
     assert active_of(session_factory, group.id) == backup.id
     assert bsim.state.streaming and not psim.state.streaming
@@ -90,10 +90,10 @@ def test_start_and_stop_commands_reach_the_device(db, session_factory, make_sim,
     db.commit()
     start_manager()
     cid = command(session_factory, enc.id, "start", "bob")
-    assert wait_for(lambda: finished(session_factory, cid), timeout=10).status == "done"
+    assert wait_for(lambda: finished(session_factory, cid), timeout=20).status == "done"
     assert sim.state.streaming
     cid = command(session_factory, enc.id, "stop", "bob")
-    assert wait_for(lambda: finished(session_factory, cid), timeout=10).result == "stopped"
+    assert wait_for(lambda: finished(session_factory, cid), timeout=20).result == "stopped"
     assert not sim.state.streaming
 
 
@@ -104,7 +104,7 @@ def test_a_command_the_device_refuses_is_marked_failed(db, session_factory, make
     db.commit()
     start_manager()
     cid = command(session_factory, enc.id, "start")
-    cmd = wait_for(lambda: finished(session_factory, cid), timeout=10)
+    cmd = wait_for(lambda: finished(session_factory, cid), timeout=20)
     assert cmd.status == "failed" and "RETRY" in cmd.result
 
 
@@ -119,9 +119,9 @@ def test_a_manual_stop_is_noted_on_the_encoders_open_alert(db, session_factory, 
         with session_factory() as s:
             return s.scalars(select(Alert).where(Alert.alert_type == "ENCODER_STREAM_DOWN")).first()
 
-    found = wait_for(alert, timeout=10)
+    found = wait_for(alert, timeout=20)
     cid = command(session_factory, enc.id, "stop", "carol")
-    wait_for(lambda: finished(session_factory, cid), timeout=10)
+    wait_for(lambda: finished(session_factory, cid), timeout=20)
     with session_factory() as s:
         notes = s.scalars(select(AlertEvent).where(AlertEvent.alert_id == found.id,
                                                    AlertEvent.kind == "note")).all()
@@ -153,5 +153,5 @@ def test_without_a_healthy_backup_failover_failed_is_raised(db, session_factory,
             return s.scalars(select(Alert).where(Alert.alert_type == "FAILOVER_FAILED",
                                                  Alert.state != "resolved")).first()
 
-    alert = wait_for(failed_alert, timeout=10)
+    alert = wait_for(failed_alert, timeout=20)
     assert alert.subject == group.name and alert.severity == "critical"

@@ -32,11 +32,11 @@ def test_it_fails_over_to_the_backup_when_the_primary_stream_stops(db, session_f
 
     primary_sim.state.set_faults(stream_stop=True)
 
-    wait_for(lambda: backup_sim.state.requests_matching("StartStreaming"), timeout=10)
-    wait_for(lambda: active_of(session_factory, group.id) == backup.id, timeout=10)
+    wait_for(lambda: backup_sim.state.requests_matching("StartStreaming"), timeout=20)
+    wait_for(lambda: active_of(session_factory, group.id) == backup.id, timeout=20)
     assert backup_sim.state.streaming
-    wait_for(lambda: "FAILOVER_ACTIVATED" in open_alert_types(session_factory), timeout=5)
-    wait_for(lambda: primary_sim.state.requests_matching("value=4"), timeout=5)  # primary parked
+    wait_for(lambda: "FAILOVER_ACTIVATED" in open_alert_types(session_factory), timeout=10)
+    wait_for(lambda: primary_sim.state.requests_matching("value=4"), timeout=10)  # primary parked
     with session_factory() as s:
         events = s.scalars(select(FailoverEvent)).all()
     assert [(e.kind, e.status, e.to_encoder_id) for e in events] == [("automatic", "succeeded", backup.id)]

@@ -59,8 +59,8 @@ def victoria(tmp_path: Path) -> Iterator[str]:
 
 
 def export(url: str, metric: str) -> list[dict]:
-    requests.get(f"{url}/internal/force_flush", timeout=5)
-    resp = requests.get(f"{url}/api/v1/export", params={"match[]": metric}, timeout=5)
+    requests.get(f"{url}/internal/force_flush", timeout=10)
+    resp = requests.get(f"{url}/api/v1/export", params={"match[]": metric}, timeout=10)
     resp.raise_for_status()
     return [json.loads(line) for line in resp.text.splitlines() if line.strip()]
 
@@ -73,11 +73,11 @@ def test_encoder_samples_are_written_as_encoder_metric(victoria, db, make_sim, s
                       CollectorRegistry())
     try:
         start_manager(influx=sink)
-        series = wait_for(lambda: export(victoria, "encoder_metric_temperature_c"), timeout=15)
+        series = wait_for(lambda: export(victoria, "encoder_metric_temperature_c"), timeout=25)
         labels = series[0]["metric"]
         assert labels["encoder"] == "makito-influx" and labels["kind"] == "haivision_makito"
         assert series[0]["values"][0] == 45.0
-        state = wait_for(lambda: export(victoria, "encoder_metric_state_code"), timeout=10)
+        state = wait_for(lambda: export(victoria, "encoder_metric_state_code"), timeout=20)
         assert state[0]["values"][0] == 2  # live
     finally:
         sink.close()

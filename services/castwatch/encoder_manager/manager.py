@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 FLUSH_S = 0.2
 MAX_PENDING_ALERTS = 10_000
+SHUTDOWN_STEP_S = 5.0
 
 
 class EncoderManager:
@@ -115,17 +116,26 @@ class EncoderManager:
             for task in everything:
                 task.cancel()
             await asyncio.gather(*everything, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await self._flush_once()
-            for worker in self.workers.values():
-                if worker.driver is not None:
-                    await worker.driver.close()
+            await self._shutdown(listener)
+
+    async def _shutdown(self, listener: Listener | None) -> None:
+        """Flush, close devices and give up the locks — each step bounded, so a stuck database or
+        device cannot keep a stopping replica (and its group locks) alive."""
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._flush_once(), SHUTDOWN_STEP_S)
+        drivers = [w.driver.close() for w in self.workers.values() if w.driver is not None]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*drivers, return_exceptions=True), SHUTDOWN_STEP_S)
+        if self._connector is not None:
             await self._connector.close()
-            await loop.run_in_executor(self._lock_pool, self.leadership.close)
-            if listener is not None:
-                listener.stop()
-            self._db_pool.shutdown(wait=False)
-            self._lock_pool.shutdown(wait=False)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(loop.run_in_executor(self._lock_pool, self.leadership.close),
+                                   SHUTDOWN_STEP_S)
+        if listener is not None:
+            await loop.run_in_executor(None, listener.stop)
+        self._db_pool.shutdown(wait=False)
+        self._lock_pool.shutdown(wait=False)
 
     def _notified(self, channel: str, payload: dict[str, Any]) -> None:
         if channel == channel_for("encoder_commands"):
@@ -309,6 +319,7 @@ class EncoderManager:
 
     async def _take_control(self, keys: set[int]) -> None:
         """Start controlling groups: adopt their open alerts and recorded failover state."""
+        await self._reload_once()  # the previous controller may have switched moments ago
         open_alerts, switches = await self.db(_control_snapshot)
         now_wall = datetime.now(UTC)
         now = self.clock()
