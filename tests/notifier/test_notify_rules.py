@@ -220,3 +220,9 @@ def test_a_raised_severity_reaches_rules_that_match_the_new_severity_only() -> N
     assert {p.recipient_id for p in plan_event(raised, minor, [critical_only], PEOPLE)} == {ENG.id}
     lowered = event("updated", severity="minor", from_severity="critical")
     assert plan_event(lowered, alert(), [RuleSpec(id=2, name="all", roles=("engineer",))], PEOPLE) == []
+
+
+def test_whoever_acknowledged_is_not_told_about_it_but_the_others_are() -> None:
+    rule = RuleSpec(id=1, name="r", roles=("technician", "engineer"), transports=("telegram",))
+    ack = EventFacts(id=2, alert_id=1, kind="acknowledged", created_at=T0, actor="tina (telegram)")
+    assert {p.recipient_id for p in plan_event(ack, alert(state="acknowledged"), [rule], PEOPLE)} == {ENG.id}

@@ -286,6 +286,14 @@ def _rules_for_event(
     return [(r, None) for r in sorted(matched, key=lambda r: (r.priority, r.id))]
 
 
+def _is_actor(person: RecipientSpec, event: EventFacts) -> bool:
+    """The person who acknowledged or resolved is not told what they just did themselves
+    (actors are ``"<name>"`` or ``"<name> (telegram)"``)."""
+    if event.kind not in ("acknowledged", "resolved"):
+        return False
+    return event.actor == person.name or event.actor.startswith(f"{person.name} (")
+
+
 def plan_event(
     event: EventFacts,
     alert: AlertFacts,
@@ -317,7 +325,7 @@ def plan_event(
     planned: list[PlannedDelivery] = []
     for rule, roles in _rules_for_event(event, alert, rules):
         for person, transport in route(rule, recipients, roles):
-            if (person.id, transport) in seen:
+            if (person.id, transport) in seen or _is_actor(person, event):
                 continue
             seen.add((person.id, transport))
             key = group_key(rule, person, transport, alert, event.kind)
