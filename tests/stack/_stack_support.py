@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy import Engine
+
 REPO = Path(__file__).resolve().parents[2]
 NGINX_DIR = REPO / "nginx"
 T = TypeVar("T")
@@ -132,3 +134,14 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+
+
+def empty_tables(engine: Engine) -> None:
+    """TRUNCATE every castwatch table (what other test modules expect to start from)."""
+    from sqlalchemy import text
+
+    from castwatch.common.models import Base
+
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

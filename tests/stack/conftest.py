@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from _stack_support import free_port, stop_process, wait_until
-from sqlalchemy import Engine, text
+from _stack_support import empty_tables, free_port, stop_process, wait_until
+from sqlalchemy import Engine
 
 from castwatch.cms_api.auth import create_key
 from castwatch.common.db import make_session_factory, transaction
-from castwatch.common.models import Base
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +24,6 @@ def api_key(engine: Engine) -> Iterator[str]:
         _row, key = create_key(session, name="stack-tests", scope="admin", expires_in=None)
     yield key
     empty_tables(engine)
-
-
-def empty_tables(engine: Engine) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(scope="module")
@@ -50,5 +43,3 @@ def api_port(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         stop_process(process)
         log.close()
-
-

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from _stack_support import REPO, free_port, stop_process, tool, wait_until
-from conftest import empty_tables
+from _stack_support import REPO, empty_tables, free_port, stop_process, tool, wait_until
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 from test_stack_dashboards import CONTRACT_METRICS
