@@ -66,7 +66,9 @@ def probe_results(factory: sessionmaker[Session], channels: dict[str, Any]) -> N
             check = {"protocol": ch["protocol"], "probe": "probe-1", "renditions": {
                 r: {"media_sequence": 48213 + i, "segments": 6, "target_duration": 6,
                     "discontinuity_sequence": 0,
-                    "last_change_age_s": 24.5 if stale and r == "720p" else 2.0 + i}
+                    "last_change_age_s": 24.5 if stale and r == "720p" else 2.0 + i,
+                    "download_time_ms": 180.0 + 40 * i, "segment_bytes": 1_880_000 - 500_000 * i,
+                    "segment_status": 200, "segment_error": None}
                 for i, r in enumerate(("1080p", "720p", "480p"))},
                 "open_alerts": ["CH_NEWS_HD/720p PLAYLIST_STALE"] if stale else []}
             session.execute(update(Channel).where(Channel.id == ch["id"])

@@ -239,6 +239,7 @@ def test_every_page_renders_with_data_and_is_saved_as_a_screenshot(
     page.click('.tabs a[data-tab="metrics"]')
     expect(page.locator("#chart-temperature canvas")).to_be_visible()
     expect(page.locator("#chart-age canvas")).to_be_visible()
+    expect(page.locator("#chart-download canvas")).to_be_visible()
     shoot(page, "metrics")
 
     page.click('.tabs a[data-tab="settings"]')

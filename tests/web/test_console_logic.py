@@ -195,3 +195,14 @@ def test_list_all_follows_pages_and_takes_a_bare_array_once(js: Any, rest: Any, 
         js("api.js", "sessionStorage.clear()")
     err = js("api.js", "m.listAll('/channels').then(() => null, (e) => [e.status, e.code])")
     assert err == [401, "unauthenticated"]  # the API's error code reaches the caller
+
+
+def test_check_tables_put_known_fields_first_and_drop_empty_columns(js: Any) -> None:
+    rows = [{"segment_bytes": 1_880_000, "name": "1080p", "segment_error": None, "download_time_ms": 180.5,
+             "vendor_x": 1, "segment_status": 200}]
+    headers = js("pages/channel_detail.js", "[...m.objectTable(arg).querySelectorAll('th')]"
+                 ".map((th) => th.textContent)", rows)
+    assert headers == ["rendition", "download ms", "HTTP", "size", "vendor x"]
+    cells = js("pages/channel_detail.js", "[...m.objectTable(arg).querySelectorAll('td')]"
+               ".map((td) => td.textContent)", rows)
+    assert cells == ["1080p", "180.5", "200", "1.9 MB", "1"]

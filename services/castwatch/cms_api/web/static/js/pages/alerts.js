@@ -75,7 +75,7 @@ export async function mount(view, ctx) {
   } }, { small: true, label: "alerts opened per hour" });
   const tableBox = h("div.table-wrap");
   const countEl = h("span.muted#alert-count");
-  const detailBox = h("section.card#alert-detail", h("p.empty", { text: "Select an alert to see its history." }));
+  const detailBox = h("section.card.sticky#alert-detail", h("p.empty", { text: "Select an alert to see its history." }));
 
   clear(view, h("div.page-head", h("h1", { text: "Alerts" }), countEl), filterBar,
     h("section.card", h("h2", { text: "Timeline — alerts opened per hour, last 24 h" }), timeline.box),

@@ -9,17 +9,27 @@ import {
 } from "../ui.js";
 import { updateChannel } from "./channel_form.js";
 
-/** A table of objects: columns are the union of their scalar keys (first `max`). */
+/** Known check fields: their column order and short headers (others follow, as named). */
+const COLUMNS = {
+  name: "rendition", download_time_ms: "download ms", segment_status: "HTTP", segment_error: "error",
+  last_change_age_s: "age s", media_sequence: "media seq", segments: "segments", target_duration: "target s",
+  segment_number: "segment #", segment_duration_s: "segment s", segment_bytes: "size", discontinuity_sequence: "disc. seq",
+};
+
+/**
+ * A table of objects: columns are the union of their scalar keys (known ones first, at most `max`),
+ * leaving out columns that are empty in every row.
+ */
 export function objectTable(items, { max = 9, id } = {}) {
-  const cols = [];
+  const keys = new Set();
   for (const it of items) {
-    for (const [k, v] of Object.entries(it || {})) {
-      if (!cols.includes(k) && (v === null || typeof v !== "object") && cols.length < max) cols.push(k);
-    }
+    for (const [k, v] of Object.entries(it || {})) if (v !== null && v !== undefined && typeof v !== "object") keys.add(k);
   }
+  const known = Object.keys(COLUMNS).filter((k) => keys.has(k));
+  const cols = [...known, ...[...keys].filter((k) => !(k in COLUMNS))].slice(0, max);
   return h("div.table-wrap", h("table.responsive", { id },
-    h("thead", h("tr", cols.map((c) => h("th", { text: c.replaceAll("_", " ") })))),
-    h("tbody", items.map((it) => h("tr", cols.map((c) => h("td", { dataset: { label: c }, text: fmtCell(c, it[c]) })))))));
+    h("thead", h("tr", cols.map((c) => h("th", { text: COLUMNS[c] || c.replaceAll("_", " ") })))),
+    h("tbody", items.map((it) => h("tr", cols.map((c) => h("td", { dataset: { label: COLUMNS[c] || c }, text: fmtCell(c, it[c]) })))))));
 }
 
 function fmtCell(key, v) {
@@ -27,7 +37,12 @@ function fmtCell(key, v) {
   if (typeof v === "boolean") return v ? "yes" : "no";
   if (/(_at|time)$/.test(key) && typeof v === "string" && /\d{4}-\d\d-\d\d/.test(v)) return fmtTime(v);
   if (/bandwidth|bitrate/.test(key) && Number.isFinite(Number(v))) return fmtBitrate(v);
+  if (/bytes$/.test(key) && Number.isFinite(Number(v))) return fmtBytes(Number(v));
   return String(v);
+}
+
+function fmtBytes(n) {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${Math.round(n / 1e3)} kB` : `${n} B`;
 }
 
 /** The per-rendition part of a check result, as a list of objects with a `name`. */
@@ -68,7 +83,7 @@ export async function mount(view, ctx) {
   const historyBox = h("section.card#check-history");
   const ageBox = h("section.card#age-chart");
   clear(view, h("p", h("a", { href: "#/channels", text: "← All channels" })), head,
-    h("div.grid.cols-2", info, ladder), h("div.grid.cols-2", checks, chartsBox),
+    h("div.grid.cols-2", info, ladder), h("div.grid.split", checks, chartsBox),
     h("div.grid.cols-2", historyBox, ageBox), alertBox);
 
   let chart = null;
