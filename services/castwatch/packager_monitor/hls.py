@@ -3,9 +3,11 @@
 A live media playlist changes by sliding: segments leave at the head and arrive at the tail,
 and RFC 8216 §6.2.2 forbids changing a segment that stays. So after the first full parse,
 :class:`IncrementalMediaParser` reads the header, checks that the segments it already knows
-are still where they must be (the media sequence, the first known URI, the count of EXTINF
-tags up to the last known URI) and parses only the text after the last known segment. Any
-doubt falls back to a full parse, so the result is always what a full parse would give.
+are still there byte for byte (the media sequence says which left; the text from the first
+EXTINF to the last known URI must equal the same span of the previous version, with the
+right count of EXTINF tags) and parses only the text after the last known segment. Header
+tags or anything odd outside that span fall back to a full parse, so the result is always
+what a full parse would give (a property test holds it to that).
 
 Contract: ``parse_media`` / ``IncrementalMediaParser.parse`` return a :class:`MediaPlaylist`
 or raise :class:`PlaylistError` (never anything else) for any input text.
@@ -269,11 +271,6 @@ class IncrementalMediaParser:
         drop = header.media_sequence - prev.media_sequence
         known = prev.segments
         if drop < 0 or drop >= len(known) or known[drop].discontinuity != first_disc:
-            return None
-        first_uri = known[drop].uri
-        second_inf = text.find("#EXTINF:", first_inf + 8)
-        window_end = second_inf if second_inf >= 0 else len(text)
-        if _uri_line_at(text[:window_end], first_uri, first_inf) < 0:
             return None
         anchor = _uri_line_at(text, known[-1].uri, first_inf)
         if anchor < 0 or text.count("#EXTINF:", first_inf, anchor) != len(known) - drop:
