@@ -21,6 +21,7 @@ def test_defaults_work_on_a_laptop():
         ({"INFLUXDB_URL": "ftp://x"}, "INFLUXDB_URL"),
         ({"INFLUXDB_BATCH_SIZE": "many"}, "INFLUXDB_BATCH_SIZE"),
         ({"INFLUXDB_TOKEN": "change-me"}, "INFLUXDB_TOKEN"),
+        ({"DATABASE_URL": "postgresql://castwatch:change-me@db/castwatch"}, "DATABASE_URL"),
         ({"INFLUXDB_TOKEN_FILE": "/nonexistent/token"}, "INFLUXDB_TOKEN_FILE"),
     ],
 )

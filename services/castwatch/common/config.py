@@ -167,6 +167,10 @@ def _validate_database_url(url: str | None) -> str | None:
         raise ConfigError("DATABASE_URL", f"must be a postgresql:// URL, got {url.split(':')[0]}:…")
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
+    from urllib.parse import urlsplit
+
+    if urlsplit(url).password in PLACEHOLDER_SECRETS:
+        raise ConfigError("DATABASE_URL", "still has the placeholder password from .env.example")
     return url
 
 
