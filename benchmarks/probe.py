@@ -233,16 +233,18 @@ async def schedule_lag(origin: Origin, channels: int, renditions: int, seconds: 
     await asyncio.sleep(12)  # every rendition started (staggered over one target) and polled
     samples.clear()
     polls_before = sum(v for k, v in _poll_counts(service).items())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.sleep(seconds)
     polls = sum(_poll_counts(service).values()) - polls_before
+    cpu_used = time.process_time() - cpu
     measured = sorted(samples)
     stop.set()
     await task
     fired = {op.alert_type for op in ops if hasattr(op, "alert_type")}
     return {"p50": measured[len(measured) // 2], "p99": measured[int(len(measured) * 0.99)],
             "max": measured[-1], "polls_per_s": polls / (time.perf_counter() - start),
-            "samples": len(measured), "alert_types": sorted(fired)}  # type: ignore[dict-item]
+            "samples": len(measured), "alert_types": sorted(fired),  # type: ignore[dict-item]
+            "cpu_share": cpu_used / (time.perf_counter() - start), "cpu_per_poll": cpu_used / max(polls, 1)}
 
 
 def _poll_counts(service: ProbeService) -> dict[str, float]:
@@ -313,7 +315,9 @@ async def main(args: argparse.Namespace) -> None:
               f"p50 {lag['p50'] * 1000:.0f} ms, p99 {lag['p99'] * 1000:.0f} ms, "
               f"max {lag['max'] * 1000:.0f} ms "
               f"(goal p99 < 500 ms) over {lag['samples']:,} polls, {lag['polls_per_s']:,.0f} polls/s; "
-              f"alert types seen: {lag['alert_types'] or 'none'}")
+              f"alert types seen: {lag['alert_types'] or 'none'}; the probe got {lag['cpu_share']:.0%} of "
+              f"its CPU and spent {lag['cpu_per_poll'] * 1e6:.0f} µs of CPU per poll "
+              f"(a whole core would carry {1 / lag['cpu_per_poll']:,.0f} polls/s)")
     finally:
         origin.close()
     stale = await stale_latency(args.stale_trials)
