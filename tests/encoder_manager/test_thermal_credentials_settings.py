@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from castwatch.common.config import ConfigError, Settings
-from castwatch.encoder_manager.credentials import CredentialsError, resolve
+from castwatch.encoder_manager.credentials import CredentialsError, check_ref, resolve
 from castwatch.encoder_manager.settings import EncoderSettings
 from castwatch.encoder_manager.thermal import CoolDown, Load, Output, choose_encoder, headroom, shed_outputs
 
@@ -57,7 +57,7 @@ def settings(**env: str) -> EncoderSettings:
 def test_env_credentials_must_carry_the_prefix():
     cfg = settings(ENCODER_SECRET_HELO="operator:s3cret", DATABASE_URL="postgresql://x")
     assert resolve("env:ENCODER_SECRET_HELO", cfg) == ("operator", "s3cret")
-    with pytest.raises(CredentialsError, match="not allowed"):
+    with pytest.raises(CredentialsError, match="must start with ENCODER_SECRET_"):
         resolve("env:DATABASE_URL", cfg)
     with pytest.raises(CredentialsError, match="not set"):
         resolve("env:ENCODER_SECRET_NONE", cfg)
@@ -74,12 +74,20 @@ def test_file_credentials_must_live_under_the_credentials_dir(tmp_path):
     secret.write_text("admin:pw\n")
     cfg = settings(ENCODERS_CREDENTIALS_DIR=str(tmp_path))
     assert resolve(f"file:{secret}", cfg) == ("admin", "pw")
-    with pytest.raises(CredentialsError, match="outside"):
+    with pytest.raises(CredentialsError, match="must be under"):
         resolve("file:/etc/passwd", cfg)
     with pytest.raises(CredentialsError):
         resolve(f"file:{tmp_path}/missing", cfg)
     with pytest.raises(CredentialsError):
         resolve("vault:thing", cfg)
+
+
+def test_a_reference_can_be_checked_without_reading_it(tmp_path):
+    cfg = settings(ENCODERS_CREDENTIALS_DIR=str(tmp_path))
+    assert check_ref("env:ENCODER_SECRET_ANY", cfg) is None
+    assert check_ref(f"file:{tmp_path}/not-yet-there", cfg) is None
+    assert "must start with" in (check_ref("env:HELO_PASSWORD", cfg) or "")
+    assert check_ref("plaintext-password", cfg) == "must be env:NAME or file:/path"
 
 
 def test_settings_read_every_encoders_variable():

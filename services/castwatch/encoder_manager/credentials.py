@@ -17,28 +17,41 @@ class CredentialsError(ValueError):
     """The reference is malformed, not allowed, or names nothing."""
 
 
-def read_secret(ref: str, settings: EncoderSettings) -> str:
+def check_ref(ref: str, settings: EncoderSettings) -> str | None:
+    """Why ``ref`` would be refused (without reading the secret), or None when its form is fine.
+
+    For the API to reject a bad ``credentials_ref`` on save instead of the manager at poll time.
+    """
     scheme, sep, name = ref.partition(":")
     if not sep or not name:
-        raise CredentialsError(f"credentials_ref {ref!r} must be env:NAME or file:/path")
+        return "must be env:NAME or file:/path"
     if scheme == "env":
         if not name.startswith(settings.credentials_env_prefix):
-            raise CredentialsError(f"env:{name} is not allowed: names must start with "
-                                   f"{settings.credentials_env_prefix}")
+            return f"env: names must start with {settings.credentials_env_prefix}"
+        return None
+    if scheme == "file":
+        base = Path(settings.credentials_dir).resolve()
+        if base not in Path(name).resolve().parents:
+            return f"file: paths must be under {base}"
+        return None
+    return f"unknown scheme {scheme!r}: use env: or file:"
+
+
+def read_secret(ref: str, settings: EncoderSettings) -> str:
+    """The secret ``ref`` names; :class:`CredentialsError` when refused, unset or unreadable."""
+    problem = check_ref(ref, settings)
+    if problem is not None:
+        raise CredentialsError(f"credentials_ref {ref!r}: {problem}")
+    scheme, _, name = ref.partition(":")
+    if scheme == "env":
         value = settings.credentials_env.get(name)
         if value is None:
             raise CredentialsError(f"env:{name} is not set")
         return value
-    if scheme == "file":
-        base = Path(settings.credentials_dir).resolve()
-        path = Path(name).resolve()
-        if base not in path.parents:
-            raise CredentialsError(f"file:{name} is outside {base}")
-        try:
-            return path.read_text().strip()
-        except OSError as exc:
-            raise CredentialsError(f"file:{name}: {os.strerror(exc.errno or 0)}") from None
-    raise CredentialsError(f"unknown credentials scheme {scheme!r}")
+    try:
+        return Path(name).resolve().read_text().strip()
+    except OSError as exc:
+        raise CredentialsError(f"file:{name}: {os.strerror(exc.errno or 0)}") from None
 
 
 def resolve(ref: str | None, settings: EncoderSettings, default_user: str | None = None

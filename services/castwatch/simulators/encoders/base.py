@@ -19,6 +19,7 @@ import json
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import asdict
 from typing import Any, ClassVar, TypeVar
 
 from aiohttp import web
@@ -70,7 +71,8 @@ class SimHost:
         self._thread.join(timeout=5)
 
 
-def control_routes(state: SimState, sim: EncoderSimulator) -> list[web.RouteDef]:
+def control_routes(state: SimState) -> list[web.RouteDef]:
+    """The ``/_sim`` control API of one simulated device (see the module docstring)."""
     async def get_state(_req: web.Request) -> web.Response:
         return web.json_response(state.describe())
 
@@ -82,7 +84,7 @@ def control_routes(state: SimState, sim: EncoderSimulator) -> list[web.RouteDef]
             plan = state.set_faults(**changes)
         except (ValueError, TypeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(state.describe()["faults"] | {"ok": True} if plan else {})
+        return web.json_response(asdict(plan) | {"ok": True})
 
     async def clear(_req: web.Request) -> web.Response:
         state.clear_faults()
@@ -163,7 +165,7 @@ class HttpSimulator(EncoderSimulator):
 
     async def start(self) -> None:
         app = web.Application(middlewares=[self._faults_middleware])
-        app.add_routes(control_routes(self.state, self))
+        app.add_routes(control_routes(self.state))
         app.add_routes(self.routes())
         self.port = self.control_port = await self._serve(app, self._port)
 

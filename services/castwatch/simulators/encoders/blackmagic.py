@@ -24,7 +24,7 @@ class BlackmagicSimulator(EncoderSimulator):
         self._server = await asyncio.start_server(self._client, self.host, self._port)
         self.port = int(self._server.sockets[0].getsockname()[1])
         app = web.Application()
-        app.add_routes(control_routes(self.state, self))
+        app.add_routes(control_routes(self.state))
         self.control_port = await self._serve(app, self._control_port)
 
     async def stop(self) -> None:
