@@ -138,3 +138,28 @@ def test_a_firing_alert_is_repeated_as_a_reminder_at_its_interval(
     refired = db.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id,
                                                   AlertEvent.kind == "refired")).all()
     assert len(refired) == 1
+
+
+def test_a_consequence_arriving_after_its_root_cause_was_sent_is_added_to_that_message(
+        db: Session, standin: BotApiStandIn, notifier: Callable[..., NotifierThread]) -> None:
+    add_person(db, "tina", telegram_chat_id=11)
+    add_rule(db, transports=["telegram"])
+    root, _ = alerts.fire(db, AlertKey("encoders", "enc-main", "ENCODER_STREAM_DOWN"), severity="critical",
+                          summary="encoder output stopped")
+    db.commit()
+    notifier(notify_settings(standin))
+    [sent] = wait_for(lambda: standin.messages_to(11))
+    wait_for(lambda: statuses(db) == {"sent"})
+    alerts.fire(db, AlertKey("probe", "CH1/720p", "PLAYLIST_STALE"), severity="critical",
+                summary="playlist stale 20 s", root_cause_alert_id=root.id)
+    db.commit()
+    [edit] = wait_for(lambda: standin.edits)
+    assert edit["message_id"] == sent["message_id"]
+    assert "encoder output stopped" in edit["text"] and "Also affected (1)" in edit["text"]
+    assert "playlist stale 20 s" in edit["text"]
+    assert [b["text"] for b in edit["reply_markup"]["inline_keyboard"][0]] == \
+        ["Acknowledge", "Resolve", "Snooze 1h"]
+    wait_for(lambda: statuses(db) == {"sent"})
+    folded = db.scalars(select(Delivery).where(Delivery.kind == "folded")).one()
+    assert folded.external_id == f"11:{sent['message_id']}"
+    assert len(standin.sent) == 1

@@ -121,8 +121,13 @@ def test_acknowledgements_are_never_held_back_for_grouping() -> None:
 def test_an_alert_whose_root_cause_is_open_is_folded_not_sent_alone() -> None:
     rule = RuleSpec(id=1, name="r", roles=("technician",))
     planned = plan_event(event(), alert(root_cause_alert_id=99), [rule], PEOPLE, root_cause_open=True)
-    assert planned and {p.status for p in planned} == {"grouped"}
-    assert "99" in (planned[0].reason or "")
+    by_transport = {p.transport: p for p in planned}
+    assert by_transport["email"].status == "grouped" and "99" in (by_transport["email"].reason or "")
+    # on Telegram the root cause's message is edited to list it: a "folded" row, never "opened"
+    assert (by_transport["telegram"].kind, by_transport["telegram"].status) == ("folded", "pending")
+    ack = plan_event(event("acknowledged"), alert(root_cause_alert_id=99), [rule], PEOPLE,
+                     root_cause_open=True)
+    assert {p.status for p in ack} == {"grouped"}
     alone = plan_event(event(), alert(root_cause_alert_id=99), [rule], PEOPLE, root_cause_open=False)
     assert {p.status for p in alone} == {"pending"}
 

@@ -23,7 +23,13 @@ from castwatch.notifier.planner import Planner
 from castwatch.notifier.render import Renderer
 from castwatch.notifier.settings import NotifySettings
 from castwatch.notifier.store import Job, OutboxStore
-from castwatch.notifier.transports.base import Transport, TransportError, TransportNotConfigured
+from castwatch.notifier.transports.base import (
+    SendResult,
+    Transport,
+    TransportError,
+    TransportNotConfigured,
+)
+from castwatch.notifier.transports.telegram import TelegramTransport
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +145,7 @@ class Dispatcher:
                 return
             started = time.perf_counter()
             try:
-                result = await transport.send(job.message)
+                result = await self._deliver(transport, job)
             except TransportError as exc:
                 await self._failed(job, exc)
                 return
@@ -154,6 +160,18 @@ class Dispatcher:
             raise
         except Exception:
             logger.exception("delivery=%s could not be recorded; it will be reclaimed", job.ids[0])
+
+    @staticmethod
+    async def _deliver(transport: Transport, job: Job) -> SendResult:
+        """Send the message, or edit an earlier Telegram message in place (folded alerts)."""
+        assert job.message is not None
+        if job.edit is None:
+            return await transport.send(job.message)
+        if not isinstance(transport, TelegramTransport):
+            raise TransportError("only Telegram messages can be edited", permanent=True)
+        chat, message_id, external_id = job.edit
+        await transport.edit(chat, message_id, job.message.html, job.message.buttons)
+        return SendResult(external_id=external_id)
 
     async def _record_sent(self, job: Job, result: object) -> None:
         for attempt in range(5):

@@ -22,7 +22,7 @@ KIND_LABELS = {
     "opened": "new alert", "acknowledged": "acknowledged", "resolved": "resolved",
     "escalated": "ESCALATED — nobody acknowledged yet", "refired": "still firing (reminder)",
     "snoozed": "snoozed", "updated": "severity raised", "grouped": "new alerts", "test": "test",
-    "admin": "admin notice",
+    "admin": "admin notice", "folded": "new alert (its suspected cause is already reported)",
 }
 ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "info": "🔵", "resolved": "✅",
          "acknowledged": "👀"}

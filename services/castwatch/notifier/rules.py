@@ -308,7 +308,9 @@ def plan_event(
     the rules reach at the new severity.
 
     Suppressed (maintenance, snooze) and folded (root cause open) rows are still planned, with
-    their reason, so the delivery log explains every silence.
+    their reason, so the delivery log explains every silence. A folded ``opened`` row for
+    Telegram is a pending ``folded`` row instead: the dispatcher edits the root cause's message
+    (already sent) in place to list the new alert under "Also affected".
     """
     if event.kind not in NOTIFIED_KINDS or (event.kind == "updated" and not severity_raised(event)):
         return []
@@ -330,11 +332,16 @@ def plan_event(
             seen.add((person.id, transport))
             key = group_key(rule, person, transport, alert, event.kind)
             wait = rule.group_wait_s if key is not None else 0
-            planned.append(PlannedDelivery(
+            row = PlannedDelivery(
                 rule_id=rule.id, recipient_id=person.id, transport=transport, kind=event.kind,
                 status=status, due_at=event.created_at + timedelta(seconds=wait),
                 group_key=key, reason=reason,
-            ))
+            )
+            if status == "grouped" and event.kind == "opened" and transport == "telegram":
+                # the root cause's Telegram message, if already sent, is edited to list this one
+                row = replace(row, kind="folded", status="pending", group_key=None,
+                              due_at=event.created_at)
+            planned.append(row)
     return planned
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.db import transaction
 from castwatch.common.models import Alert, Delivery, Recipient, utcnow
-from castwatch.notifier.context import batch_context, build_message
+from castwatch.notifier.context import batch_context, build_message, buttons_for
 from castwatch.notifier.render import Renderer
 from castwatch.notifier.rules import retry_delay
 from castwatch.notifier.settings import NotifySettings
@@ -86,6 +86,7 @@ class Job:
     event_id: int | None
     message: OutgoingMessage | None = None
     skip: tuple[str, str] | None = None  # (status, reason) to record without sending
+    edit: tuple[int, int, str] | None = None  # Telegram (chat, message id, external id) to edit
     alert_ids: list[int] = field(default_factory=list)
 
 
@@ -151,6 +152,8 @@ class OutboxStore:
         if address is None:
             job.skip = ("failed", f"recipient has no usable {leader.transport} destination")
             return job
+        if leader.kind == "folded" and leader.transport == "telegram":
+            return self._folded_job(session, job, leader, person)
         states = list(session.scalars(select(Alert.state).where(Alert.id.in_(job.alert_ids))))
         if leader.kind in ("escalated", "refired") and "firing" not in states:
             job.skip = ("suppressed", "alert acknowledged or resolved before sending")
@@ -168,6 +171,38 @@ class OutboxStore:
                 error = exc
         job.skip = ("failed", f"template error: {error!r}"[:2000])
         return job
+
+    def _folded_job(self, session: Session, job: Job, leader: Delivery, person: Recipient) -> Job:
+        """Edit the root cause's sent Telegram message so it lists this alert; when that message
+        is not sent yet, it will list the alert when rendered (nothing to do here)."""
+        alert = session.get(Alert, leader.alert_id) if leader.alert_id is not None else None
+        root_id = alert.root_cause_alert_id if alert is not None else None
+        target = session.scalars(select(Delivery).where(
+            Delivery.alert_id == root_id, Delivery.recipient_id == leader.recipient_id,
+            Delivery.transport == "telegram", Delivery.status == "sent",
+            Delivery.external_id.is_not(None)).order_by(Delivery.id.desc()).limit(1)).first() \
+            if root_id is not None else None
+        chat, _, message_id = (target.external_id or "").partition(":") if target else ("", "", "")
+        if target is None or not message_id.isdigit():
+            job.skip = ("grouped", f"folded into root cause alert {root_id}")
+            return job
+        batch = [target, *session.scalars(select(Delivery).where(
+            Delivery.external_id == target.external_id, Delivery.id != target.id,
+            Delivery.transport == "telegram", Delivery.status == "grouped"))]
+        kind = "grouped" if len({r.alert_id for r in batch}) > 1 else target.kind
+        ctx = batch_context(session, batch, person, self._clock(), self._settings.public_url)
+        states = [i["alert"]["state"] for i in ctx["items"]]
+        job.message = OutgoingMessage(address=chat, subject="", text="", html=self._safe_telegram(kind, ctx),
+                                      buttons=buttons_for(target.id, states))
+        job.edit = (int(chat), int(message_id), str(target.external_id))
+        return job
+
+    def _safe_telegram(self, kind: str, ctx: dict[str, Any]) -> str:
+        try:
+            return self._renderer.telegram(kind, ctx)
+        except Exception:
+            logger.exception("telegram template %s failed; using the built-in one", kind)
+            return self._builtin.telegram(kind, ctx)
 
     @staticmethod
     def _address(person: Recipient, transport: str) -> str | None:
