@@ -19,8 +19,9 @@ from .browser import CHROMIUM, CHROMIUM_ARGS
 from .server import ApiServer, free_port
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api_server(database_url: str) -> Iterator[ApiServer]:
+    """``castwatch api`` for the browser tests; stopped when tests/web is done."""
     server = ApiServer(database_url, free_port())
     server.start()
     try:
@@ -61,7 +62,7 @@ def rest(api_server: ApiServer, admin_key: str) -> Rest:
     return Rest(api_server.url + "/api/v1", admin_key)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
