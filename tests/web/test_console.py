@@ -36,6 +36,7 @@ def test_it_refuses_a_wrong_key_then_signs_in_and_out(page: Any, sign_in: Any, a
     page.click("#signin-form button[type=submit]")
     expect(page.locator('[data-error-for="key"]')).to_contain_text("not valid")
     expect(page.locator("#topbar")).to_be_hidden()
+    shoot(page, "signin-refused", full_page=False)
 
     sign_in()
     expect(page.locator("#who")).to_contain_text("ops-admin")
