@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -201,3 +202,16 @@ def test_later_messages_to_a_disabled_telegram_go_to_email(
     assert standin.sent == []
     wait_for(lambda: sorted((r.transport, r.status) for r in rows(db)) == [("email", "sent"),
                                                                            ("telegram", "failed")])
+
+
+def test_a_timed_out_send_is_retried_with_backoff_and_delivered_once(
+        db: Session, standin: BotApiStandIn, notifier: Callable[..., NotifierThread]) -> None:
+    standin.faults.slow[11] = (1, 1.5)
+    add_person(db, "tina", telegram_chat_id=11)
+    add_rule(db, transports=["telegram"])
+    fire(db)
+    settings = notify_settings(standin)
+    notifier(replace(settings, telegram=replace(settings.telegram, timeout_s=0.5)))
+    [row] = wait_for(lambda: [r for r in rows(db) if r.status == "sent"])
+    assert len(standin.messages_to(11)) == 1
+    assert len([c for c in standin.calls if c.method == "sendMessage"]) == 2

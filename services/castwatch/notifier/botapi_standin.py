@@ -42,6 +42,9 @@ class Faults:
     blocked: set[int] = field(default_factory=set)
     unknown: set[int] = field(default_factory=set)
     down: set[int] = field(default_factory=set)  # 502 Bad Gateway for these chats
+    #: chat → (times, seconds): stall that many sendMessage calls; a caller that gave up (timed
+    #: out) by then is dropped unprocessed, like a request lost on the way
+    slow: dict[int, tuple[int, float]] = field(default_factory=dict)
 
 
 class BotApiStandIn:
@@ -160,6 +163,8 @@ class BotApiStandIn:
         if handler is None:
             self._reply(req, 404, {"ok": False, "error_code": 404, "description": "Not Found: method"})
             return
+        if method == "sendMessage" and "chat_id" in params and self._stall(req, int(params["chat_id"])):
+            return
         status, body = handler(params)
         self._reply(req, status, body)
 
@@ -206,6 +211,16 @@ class BotApiStandIn:
                          "description": f"Too Many Requests: retry after {retry_after}",
                          "parameters": {"retry_after": retry_after}}
         return None
+
+    def _stall(self, req: BaseHTTPRequestHandler, chat: int) -> bool:
+        """Apply a ``slow`` fault; True when the caller hung up meanwhile."""
+        with self._cond:
+            times, seconds = self.faults.slow.get(chat, (0, 0.0))
+            if times <= 0:
+                return False
+            self.faults.slow[chat] = (times - 1, seconds)
+        time.sleep(seconds)
+        return _client_gone(req.connection)
 
     def _m_sendMessage(self, p: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
         chat = int(p["chat_id"])
