@@ -65,6 +65,8 @@ def test_a_schedule_spanning_midnight_counts_from_the_day_it_starts_in_its_timez
     assert not in_schedule(night, datetime(2026, 3, 3, 12, 0, tzinfo=UTC))  # Tue 07:00
     assert not in_schedule(night, datetime(2026, 3, 4, 3, 30, tzinfo=UTC))  # Tue 22:30 (not a Monday)
     assert monday_late.tzinfo is UTC
+    all_day = {"start": "00:00", "end": "23:59"}
+    assert in_schedule(all_day, datetime(2026, 3, 2, 23, 59, 45, tzinfo=UTC))
 
 
 def test_roles_and_named_people_are_routed_and_a_dead_telegram_falls_back_to_email() -> None:

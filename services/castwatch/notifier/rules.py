@@ -150,7 +150,7 @@ def in_schedule(schedule: dict[str, Any] | None, at: datetime) -> bool:
     days = schedule.get("days")
     start = _hhmm(schedule.get("start", "00:00"))
     end = _hhmm(schedule.get("end", "23:59"))
-    now_t = local.timetz().replace(tzinfo=None)
+    now_t = local.time().replace(second=0, microsecond=0)  # "end" includes its whole minute
     if start <= end:
         inside, start_day = start <= now_t <= end, local.weekday()
     elif now_t >= start:
