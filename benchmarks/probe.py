@@ -44,7 +44,7 @@ from castwatch.packager_monitor.fetcher import Fetcher
 from castwatch.packager_monitor.hls_worker import HlsChannelWorker, RenditionPoller
 from castwatch.packager_monitor.master import Variant
 from castwatch.packager_monitor.metrics import ProbeMetrics
-from castwatch.packager_monitor.service import ProbeService, StaticSource
+from castwatch.packager_monitor.service import ProbeService, StaticSource, tune_gc
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import OriginSimulator
@@ -232,10 +232,10 @@ async def schedule_lag(origin: Origin, channels: int, renditions: int, seconds: 
     task = asyncio.create_task(service.run(stop))
     await asyncio.sleep(12)  # every rendition started (staggered over one target) and polled
     samples.clear()
-    polls_before = sum(v for k, v in _poll_counts(service).items())
+    polls_before = _poll_count(service)
     start, cpu = time.perf_counter(), time.process_time()
     await asyncio.sleep(seconds)
-    polls = sum(_poll_counts(service).values()) - polls_before
+    polls = _poll_count(service) - polls_before
     cpu_used = time.process_time() - cpu
     measured = sorted(samples)
     stop.set()
@@ -247,9 +247,9 @@ async def schedule_lag(origin: Origin, channels: int, renditions: int, seconds: 
             "cpu_share": cpu_used / (time.perf_counter() - start), "cpu_per_poll": cpu_used / max(polls, 1)}
 
 
-def _poll_counts(service: ProbeService) -> dict[str, float]:
-    return {m.name: s.value for m in service.metrics.polls.collect() for s in m.samples
-            if s.name.endswith("_total")}
+def _poll_count(service: ProbeService) -> float:
+    return sum(s.value for m in service.metrics.polls.collect() for s in m.samples
+               if s.name.endswith("_total"))
 
 
 async def stale_latency(trials: int) -> list[tuple[float, float]]:
@@ -287,6 +287,7 @@ async def stale_latency(trials: int) -> list[tuple[float, float]]:
 
 async def main(args: argparse.Namespace) -> None:
     _pin(args.cpu)
+    tune_gc()  # as `castwatch probe` does
     other = 1 - args.cpu if (os.cpu_count() or 1) > 1 else args.cpu
     print(f"probe pinned to CPU {args.cpu}, origin (nginx + writer) on CPU {other}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")

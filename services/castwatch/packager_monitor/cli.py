@@ -16,7 +16,7 @@ from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.influx import InfluxSink
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
-from castwatch.packager_monitor.service import LeaseSource, ProbeService
+from castwatch.packager_monitor.service import LeaseSource, ProbeService, tune_gc
 from castwatch.packager_monitor.store import DbWriter
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     service = ProbeService(probe, registry, LeaseSource(factory, probe), writer.put, sink)
     writer.queue_gauge = service.metrics.db_queue
     logger.info("probe %s starting (lease TTL %.1f s)", probe.name, probe.lease_ttl_s)
+    tune_gc()
 
     async def main() -> None:
         stop = asyncio.Event()
