@@ -40,7 +40,6 @@ export const loadProbes = () => listAll(PATHS.probes, {}, 1000).catch(() => []);
 export const loadOpenAlerts = () => listAll(PATHS.alerts, { state: OPEN_STATES }, 2000);
 export const loadEncoders = () => listAll(PATHS.encoders, {}, 2000);
 export const loadGroups = () => listAll(PATHS.groups, {}, 1000);
-export const loadFailovers = () => api.get(PATHS.failovers, { limit: 20 }).then(rows);
 
 /** Recent alerts, newest first, any state. */
 export async function recentAlerts(limit = 10) {
