@@ -82,7 +82,7 @@ def test_a_killed_dispatcher_loses_nothing_and_a_restart_sends_each_message_exac
     assert len(standin.sent) == ALERTS
     assert sorted(subjects) == sorted(f"ALERT-{n:03d}-X" for n in range(ALERTS))
     db.expire_all()
-    by_worker = dict(db.execute(
+    by_worker: dict[str | None, int] = dict(db.execute(  # type: ignore[arg-type]
         select(Delivery.claimed_by, func.count()).group_by(Delivery.claimed_by)).all())
     assert by_worker.get("second", 0) == ALERTS - before
     assert standin.max_rate(window_s=1.0) <= 30

@@ -56,13 +56,13 @@ def test_every_update_of_an_alert_threads_under_its_first_email(
     first, second = recorder.messages
     assert first["To"] == "tina@example.test" and "PLAYLIST_STALE" in first["Subject"]
     assert first.is_multipart()
-    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in first.walk()
-             if not p.is_multipart()}
+    parts = {p.get_content_type(): p.get_content() for p in first.walk() if not p.is_multipart()}
     assert "Restart the packager" in parts["text/plain"]
     assert "Playlist stale for 12 s &lt;b&gt;" in parts["text/html"]
     assert first["In-Reply-To"] is None
     assert second["In-Reply-To"] == first["Message-ID"] == second["References"]
-    assert "eddie" in second.get_body(("plain",)).get_content()
+    body = second.get_body(("plain",))
+    assert body is not None and "eddie" in body.get_content()
     wait_for(lambda: [s[1] for s in statuses(db)] == ["sent", "sent"])
 
 

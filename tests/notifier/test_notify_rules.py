@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from castwatch.notifier.limiter import RateLimiter
 from castwatch.notifier.render import Renderer, safe_cut
@@ -205,11 +206,10 @@ def test_the_rate_limiter_spaces_a_chat_from_the_end_of_its_last_send_and_caps_t
 def test_telegram_html_escapes_every_dynamic_value_and_cuts_safely() -> None:
     renderer = Renderer()
     evil = "<b>x</b> & <script>"
-    ctx = {"items": [{"alert": {"id": 1, "severity": "critical", "alert_type": "X", "state": "firing",
-                                "summary": evil * 400, "where": "ch <1>", "opened_at": "t", "age": "1 s",
-                                "root_cause": None, "cause": None, "remediation": "restart & pray"},
-                      "event": None, "folded": []}]}
-    ctx["alert"] = ctx["items"][0]["alert"]
+    alert_ctx = {"id": 1, "severity": "critical", "alert_type": "X", "state": "firing",
+                 "summary": evil * 400, "where": "ch <1>", "opened_at": "t", "age": "1 s",
+                 "root_cause": None, "cause": None, "remediation": "restart & pray"}
+    ctx: dict[str, Any] = {"items": [{"alert": alert_ctx, "event": None, "folded": []}], "alert": alert_ctx}
     html = renderer.telegram("opened", ctx)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert len(html.encode("utf-16-le")) // 2 <= 4096
