@@ -279,8 +279,9 @@ def main() -> int:
             p50, p99, polls = scale(url, size, args.scale_seconds)
             rate = polls / args.scale_seconds
             verdict = "OK" if p99 < 0.2 else "over budget"
+            load = os.getloadavg()[0]
             print(f"scale: {size} encoders at 1 s: {rate:.0f} polls/s, lag p50 {p50 * 1000:.1f} ms "
-                  f"p99 {p99 * 1000:.1f} ms ({verdict})")
+                  f"p99 {p99 * 1000:.1f} ms ({verdict}; machine load average {load:.1f})")
         print(f"machine: {os.cpu_count()} cores, shared with other work while measured")
     finally:
         drop_database(handle)
