@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from castwatch.cms_api import create_app
+from castwatch.cms_api.auth import create_key
+from castwatch.common.db import transaction
 from castwatch.common.models import Alert, EncoderGroup, FailoverEvent
+from tests.cms_api.support import api_settings, bearer
 from tests.encoder_manager.helpers import encoder_row, fast_group, wait_for
 
 
@@ -40,3 +46,32 @@ def test_it_fails_over_to_the_backup_when_the_primary_stream_stops(db, session_f
     with session_factory() as s:
         events = s.scalars(select(FailoverEvent)).all()
     assert [(e.kind, e.status, e.to_encoder_id) for e in events] == [("automatic", "succeeded", backup.id)]
+
+
+def test_the_api_shows_the_new_active_encoder_and_its_alert(db, session_factory, make_sim, start_manager):
+    primary_sim = make_sim("haivision_makito", streaming=True)
+    backup_sim = make_sim("generic_http")
+    group = fast_group(db)
+    primary = encoder_row(db, primary_sim, "api-primary", group)
+    backup = encoder_row(db, backup_sim, "api-backup", group, role="backup")
+    group.active_encoder_id = primary.id
+    db.commit()
+    app = create_app(api_settings(), session_factory=session_factory, start_listener=False)
+    with transaction(session_factory) as session:
+        _, key = create_key(session, name="viewer", scope="read", expires_in=timedelta(days=1))
+    client, headers = app.test_client(), bearer(key)
+    start_manager()
+    primary_sim.state.set_faults(hang=True)
+
+    def shown_active():
+        return client.get(f"/api/v1/encoder-groups/{group.id}", headers=headers).get_json()[
+            "active_encoder_id"]
+
+    def shown_alert_types():
+        page = client.get("/api/v1/alerts?source=encoders", headers=headers).get_json()
+        return {a["alert_type"] for a in page["items"] if a["state"] != "resolved"}
+
+    wait_for(lambda: shown_active() == backup.id)
+    primary_row = client.get(f"/api/v1/encoders/{primary.id}", headers=headers).get_json()
+    assert primary_row["reachable"] is False and "DriverTimeout" in primary_row["last_sample"]["error"]
+    wait_for(lambda: {"FAILOVER_ACTIVATED", "ENCODER_UNREACHABLE"} <= shown_alert_types())
