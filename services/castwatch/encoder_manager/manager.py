@@ -69,6 +69,7 @@ class EncoderManager:
         self.controllers: dict[int, GroupController] = {}
         self.groups: dict[int, store.GroupRow] = {}
         self.held: set[int] = set()
+        self._gauged_groups: set[str] = set()
         self.lags: deque[float] = deque(maxlen=200_000)
         self._pending_status: dict[int, dict[str, Any]] = {}
         self._pending_alerts: list[store.AlertOp] = []
@@ -305,7 +306,9 @@ class EncoderManager:
     # -- leadership ------------------------------------------------------------------------
 
     async def _leadership_once(self) -> float:
-        wanted = set(self.groups) | {UNGROUPED}
+        await self.ready.wait()  # know the groups before claiming any
+        groups = dict(self.groups)
+        wanted = set(groups) | {UNGROUPED}
         loop = asyncio.get_running_loop()
         held = await loop.run_in_executor(self._lock_pool, self.leadership.refresh, wanted)
         gained = held - self.held
@@ -313,8 +316,14 @@ class EncoderManager:
         if gained:
             await self._take_control(gained)  # may fail: then we retry on the next round
             self.held |= gained
-        for gid, group in self.groups.items():
-            self.metrics.controller_active.labels(group.name).set(1 if gid in held else 0)
+        # only groups whose lock we just tried: a group loaded a moment ago is not "missing" yet
+        for gid, group in groups.items():
+            self.metrics.controller_active.labels(group.name).set(1 if gid in self.held else 0)
+        names = {g.name for g in groups.values()}
+        for gone in self._gauged_groups - names:  # a deleted group must not look controlled
+            with contextlib.suppress(KeyError):
+                self.metrics.controller_active.remove(gone)
+        self._gauged_groups = names
         return self.cfg.lock_interval_s
 
     async def _take_control(self, keys: set[int]) -> None:
