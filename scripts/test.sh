@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(nginx prometheus prometheus-alertmanager victoria-metrics ffmpeg chromium docker-compose)
+DEBIAN_PACKAGES=(nginx prometheus prometheus-alertmanager victoria-metrics ffmpeg chromium docker-compose openssl)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
