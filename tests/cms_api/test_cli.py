@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import psycopg2
@@ -80,6 +81,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _stop_closes_live_clients(proc: subprocess.Popen, base: str, key: str) -> None:
+    """SIGTERM disconnects open websockets, so the stop does not sit out graceful_timeout (10 s)."""
+    gone: queue.Queue[str] = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("disconnect", lambda *reason: gone.put(str(reason)), namespace="/live")
+    client.connect(base, namespaces=["/live"], auth={"token": key}, transports=["websocket"],
+                   wait_timeout=10)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        gone.get(timeout=8)  # the server hung up on the client, well before graceful_timeout
+        proc.wait(8)  # and the worker, no longer held by the websocket, exited
+    finally:
+        if client.connected:
+            threading.Thread(target=client.disconnect, daemon=True).start()
+
+
 def _live_push_under_gunicorn(base: str, key: str, database_url: str) -> None:
     """A websocket client of the gunicorn server gets a row committed by another connection."""
     received: queue.Queue[dict] = queue.Queue()
@@ -120,6 +137,7 @@ def test_castwatch_api_serves_health_under_gunicorn(cli_env, capsys):
         assert listed.status_code == 200 and listed.json()["total"] == 0
         assert "castwatch_api_requests_total" in requests.get(f"{base}/metrics", timeout=5).text
         _live_push_under_gunicorn(base, key.strip(), cli_env)
+        _stop_closes_live_clients(proc, base, key.strip())
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

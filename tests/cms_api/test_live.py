@@ -14,9 +14,10 @@ from sqlalchemy import delete
 
 from castwatch.common import alerts
 from castwatch.common.db import transaction
-from castwatch.common.models import Channel, Encoder
+from castwatch.common.models import Channel, Encoder, EncoderCommand
 
-EVENTS = ("hello", "alert", "alert_event", "channel", "encoder", "encoder_group", "probe")
+EVENTS = ("hello", "alert", "alert_event", "channel", "encoder", "encoder_group", "probe",
+          "encoder_command")
 
 
 class Received:
@@ -163,3 +164,24 @@ def test_a_burst_of_changes_to_one_row_is_pushed_once_in_its_newest_state(
     assert events[1][1] == {"id": 7, "deleted": True}
     client.disconnect(namespace="/live")
     assert hub.clients == 0
+
+
+def test_encoder_command_outcomes_are_pushed_so_the_console_need_not_poll(
+        connect, make_key, session_factory):
+    _, received = connect(auth={"token": make_key("read")})
+    received.wait_for("hello")
+    with transaction(session_factory) as session:
+        encoder = Encoder(name="enc-cmd", driver_kind="obs", address="127.0.0.1:1")
+        session.add(encoder)
+        session.flush()
+        command = EncoderCommand(encoder_id=encoder.id, action="failover", requested_by="ops")
+        session.add(command)
+        session.flush()
+        ident = command.id
+    queued = received.wait_for("encoder_command", lambda d: d.get("id") == ident)
+    assert (queued["status"], queued["action"], queued["requested_by"]) == ("pending", "failover", "ops")
+    with transaction(session_factory) as session:  # what the encoder manager does when it is done
+        row = session.get(EncoderCommand, ident)
+        row.status, row.result = "done", "enc-cmd on air"
+    done = received.wait_for("encoder_command", lambda d: d.get("id") == ident and d["status"] == "done")
+    assert done["result"] == "enc-cmd on air"

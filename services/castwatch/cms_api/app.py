@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from castwatch.cms_api.auth import KeyStore
 from castwatch.cms_api.blueprints import (
+    access,
     alerts,
     catalog,
     encoder_ops,
@@ -21,6 +22,7 @@ from castwatch.cms_api.blueprints import (
     meta,
     notifications,
     people,
+    series,
     web,
 )
 from castwatch.cms_api.cache import ResponseCache, TableVersions
@@ -34,7 +36,8 @@ from castwatch.common.db import make_engine, make_session_factory
 
 MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (catalog.bp, alerts.bp, encoders.bp, health.bp, people.bp, meta.bp,
-              notifications.bp, encoder_ops.bp, incidents.bp, web.bp)
+              notifications.bp, encoder_ops.bp, incidents.bp, access.bp,
+              series.bp, web.bp)
 
 
 class LazyCookieSessions(SecureCookieSessionInterface):

@@ -70,6 +70,28 @@ def create_key(
     return row, key
 
 
+def key_state(row: ApiKey, now: datetime | None = None) -> str:
+    """``revoked``, ``expired`` or ``active`` (the CLI's list and ``GET /api/v1/keys`` agree)."""
+    now = now or utcnow()
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def revoke_key(row: ApiKey, now: datetime | None = None) -> bool:
+    """Mark ``row`` revoked (idempotent: an earlier revocation time is kept).
+
+    Returns whether this call revoked it. The caller commits; workers stop accepting the key
+    within ``API_KEY_CACHE_SECONDS`` (the revoking worker at once, see :meth:`KeyStore.forget`).
+    """
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = now or utcnow()
+    return True
+
+
 class InvalidKey(Exception):
     """A presented key that is unknown, revoked or expired (message says which)."""
 
@@ -106,6 +128,11 @@ class KeyStore:
             raise InvalidKey("the API key has expired")
         self._touch(found, now)
         return found
+
+    def forget(self, digest: str) -> None:
+        """Drop the cached answer for the key with SHA-256 ``digest`` (after a revocation)."""
+        with self._lock:
+            self._cache.pop(digest, None)
 
     def _load(self, digest: str) -> Principal | str:
         with self._factory() as session:

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
-from castwatch.cms_api.auth import create_key
+from castwatch.cms_api.auth import create_key, key_state, revoke_key
 from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
 from castwatch.common.migrate_cli import database_url_or_embedded
@@ -96,8 +96,7 @@ def _list(args: argparse.Namespace, factory) -> int:  # type: ignore[no-untyped-
         rows = list(session.scalars(stmt))
     print(f"{'ID':>4}  {'PREFIX':<12} {'NAME':<24} {'SCOPE':<6} {'EXPIRES':<20} {'LAST USED':<20} STATE")
     for row in rows:
-        state = ("revoked" if row.revoked_at else
-                 "expired" if row.expires_at and row.expires_at <= now else "active")
+        state = key_state(row, now)
         expires = row.expires_at.strftime("%Y-%m-%d %H:%M") if row.expires_at else "never"
         used = row.last_used_at.strftime("%Y-%m-%d %H:%M") if row.last_used_at else "-"
         print(f"{row.id:>4}  {row.prefix:<12} {row.name[:24]:<24} {row.scope:<6} {expires:<20} "
@@ -116,8 +115,7 @@ def _revoke(args: argparse.Namespace, factory) -> int:  # type: ignore[no-untype
                   f"{args.key!r}", file=sys.stderr)
             return 1
         row = rows[0]
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
+        revoke_key(row)
         name, ident = row.name, row.id
     print(f"revoked key {ident} ({name})")
     return 0

@@ -13,6 +13,7 @@ alert_events       ``alert_event``   the event row
 channels           ``channel``       the channel as in ``GET /api/v1/channels/{id}``
 encoders           ``encoder``       the encoder as in ``GET /api/v1/encoders/{id}``
 encoder_groups     ``encoder_group`` the group
+encoder_commands   ``encoder_command`` the command as in ``GET /api/v1/encoders/{id}/commands``
 failover_events    ``failover_event`` the failover event
 probes             ``probe``         the probe
 deliveries         ``delivery``      the delivery (without its message payload)
@@ -43,7 +44,7 @@ from castwatch.cms_api.cache import TableVersions
 from castwatch.cms_api.metrics import ApiMetrics
 from castwatch.cms_api.schemas.alerts import AlertEventOut, AlertOut
 from castwatch.cms_api.schemas.catalog import ChannelOut, ProbeOut
-from castwatch.cms_api.schemas.encoders import EncoderOut, FailoverEventOut, GroupOut
+from castwatch.cms_api.schemas.encoders import CommandOut, EncoderOut, FailoverEventOut, GroupOut
 from castwatch.cms_api.schemas.notify import DeliveryOut
 from castwatch.common.bus import Listener, channel_for
 from castwatch.common.models import (
@@ -52,6 +53,7 @@ from castwatch.common.models import (
     Channel,
     Delivery,
     Encoder,
+    EncoderCommand,
     EncoderGroup,
     FailoverEvent,
     Probe,
@@ -76,6 +78,7 @@ FEEDS: dict[str, Feed] = {
     "channels": Feed("channel", Channel, ChannelOut),
     "encoders": Feed("encoder", Encoder, EncoderOut),
     "encoder_groups": Feed("encoder_group", EncoderGroup, GroupOut),
+    "encoder_commands": Feed("encoder_command", EncoderCommand, CommandOut),
     "failover_events": Feed("failover_event", FailoverEvent, FailoverEventOut),
     "probes": Feed("probe", Probe, ProbeOut),
     "deliveries": Feed("delivery", Delivery, DeliveryOut),
@@ -117,6 +120,8 @@ class LiveHub:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._pusher: threading.Thread | None = None
+        self._sids: set[str] = set()
+        self.closing = False
         versions.is_live = self._listening
 
     def install(self) -> None:
@@ -124,9 +129,12 @@ class LiveHub:
 
         @sio.on("connect", namespace=NAMESPACE)
         def _connect(auth: Any = None) -> None:
+            if self.closing:
+                raise ConnectionRefusedError("the API is restarting; reconnect in a moment")
             who = connect_principal(auth, request.headers, self._keys, self._anonymous_read)
             with self._lock:
                 self.clients += 1
+                self._sids.add(request.sid)  # type: ignore[attr-defined]
             self._metrics.live_clients.inc()
             logger.info("live client connected name=%s", who.name)
             sio.emit("hello", {"name": who.name, "scope": who.scope,
@@ -137,6 +145,7 @@ class LiveHub:
         def _disconnect(*_args: Any) -> None:
             with self._lock:
                 self.clients = max(0, self.clients - 1)
+                self._sids.discard(request.sid)  # type: ignore[attr-defined]
             self._metrics.live_clients.dec()
 
     def _listening(self) -> bool:
@@ -162,6 +171,28 @@ class LiveHub:
         if self._pusher is not None:
             self._pusher.join(5)
             self._pusher = None
+
+    def close_clients(self) -> int:
+        """Disconnect every ``/live`` client now (the worker is stopping); returns how many.
+
+        A websocket holds a worker thread for as long as it is open, so without this a graceful
+        stop waits the whole ``graceful_timeout`` for clients that never hang up. Clients see a
+        server disconnect and reconnect (to the next worker) on their own; new connections are
+        refused from now on.
+        """
+        self.closing = True
+        with self._lock:
+            sids = list(self._sids)
+        for sid in sids:
+            try:
+                self.socketio.server.disconnect(sid, namespace=NAMESPACE)
+            except Exception:  # a client that is going away anyway
+                logger.debug("live disconnect failed sid=%s", sid, exc_info=True)
+        try:
+            self.socketio.server.eio.disconnect()  # engine.io sockets left without a namespace
+        except Exception:
+            logger.debug("engine.io disconnect failed", exc_info=True)
+        return len(sids)
 
     def on_notify(self, channel: str, payload: dict[str, Any]) -> None:
         """Note the announced change; the pusher reads and emits it shortly after.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from castwatch.common.config import env_bind, env_bool, env_float, env_int, env_secret
+from castwatch.common.config import env_bind, env_bool, env_choice, env_float, env_int, env_secret
+
+QUERY_LANGUAGES = ("flux", "victoriametrics")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class ApiSettings:
     trusted_proxies: int = 0
     key_cache_s: float = 5.0
     db_pool_size: int = 10
+    #: how ``GET /api/v1/series`` reads the shared ``settings.influx`` server: ``flux`` (InfluxDB
+    #: 2.x query API) or ``victoriametrics`` (its Prometheus-compatible ``/api/v1/query_range``)
+    influx_query_language: str = "flux"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -38,4 +43,5 @@ class ApiSettings:
             trusted_proxies=env_int(env, "API_TRUSTED_PROXIES", 0, minimum=0, maximum=5),
             key_cache_s=env_float(env, "API_KEY_CACHE_SECONDS", 5.0, minimum=0, maximum=300),
             db_pool_size=env_int(env, "API_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+            influx_query_language=env_choice(env, "INFLUXDB_QUERY_LANGUAGE", "flux", QUERY_LANGUAGES),
         )

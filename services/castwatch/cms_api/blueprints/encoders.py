@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from sqlalchemy import select
+from pydantic import Field
+from sqlalchemy import or_, select
 
 from castwatch.cms_api.context import db, principal
 from castwatch.cms_api.crud import apply, changes, check_refs, check_unique, get_or_404
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
+from castwatch.cms_api.schemas.base import Id, QueryModel
 from castwatch.cms_api.schemas.encoders import (
     CommandOut,
     ControlRequest,
@@ -23,11 +25,12 @@ from castwatch.cms_api.schemas.encoders import (
     EncoderMetricsOut,
     EncoderOut,
     EncoderUpdate,
+    FailoverEventOut,
     GroupCreate,
     GroupOut,
     GroupUpdate,
 )
-from castwatch.common.models import Encoder, EncoderCommand, EncoderGroup
+from castwatch.common.models import Encoder, EncoderCommand, EncoderGroup, FailoverEvent
 from castwatch.encoder_manager.validator import validate_output
 
 bp = Blueprint("encoders", __name__)
@@ -176,3 +179,22 @@ def delete_group(group_id: int) -> None:
     session = db()
     session.delete(get_or_404(EncoderGroup, group_id, "encoder group"))
     session.commit()
+
+
+class FailoverQuery(QueryModel):
+    group: Id | None = Field(None, description="only this encoder group")
+    encoder: Id | None = Field(None, description="only switches from or to this encoder")
+    limit: int = Field(50, ge=1, le=1000, description="at most this many, newest first")
+
+
+@api_route(bp, "/api/v1/failover-events", query=FailoverQuery, response=list[FailoverEventOut],
+           tag="encoder-groups")
+def list_failover_events(query: FailoverQuery) -> list[FailoverEventOut]:
+    """Failover history (``failover_events``), newest first: automatic, manual and failbacks."""
+    stmt = select(FailoverEvent).order_by(FailoverEvent.created_at.desc(), FailoverEvent.id.desc())
+    if query.group is not None:
+        stmt = stmt.where(FailoverEvent.group_id == query.group)
+    if query.encoder is not None:
+        stmt = stmt.where(or_(FailoverEvent.from_encoder_id == query.encoder,
+                              FailoverEvent.to_encoder_id == query.encoder))
+    return [FailoverEventOut.model_validate(f) for f in db().scalars(stmt.limit(query.limit))]
