@@ -148,3 +148,43 @@ def people(rest: Any) -> None:
         "name": "Critical to engineers", "match": {"severities": ["critical", "major"], "tiers": [1]},
         "roles": ["engineer"], "repeat_interval_s": 900,
         "escalation": [{"after_s": 600, "roles": ["management"]}]}, expect=201)
+
+
+def overheat_incident(rest: Any, factory: sessionmaker[Session], data: dict[str, Any],
+                      enc: dict[str, Any]) -> dict[str, int]:
+    """The Main studio's on-air encoder overheats and two of its channels go stale; the real
+    incident correlator (one round, the built-in known-issue library) makes one incident of it."""
+    from castwatch.incidents.correlator import Correlator
+    from castwatch.incidents.known_issues import load_library
+
+    main = enc["groups"][0]
+    helo_a = enc["encoders"]["helo-a"]
+    for code in ("CH_NEWS_HD", "CH_KIDS_HD"):
+        rest.call("PUT", f"/channels/{data['channels'][code]['id']}", 200,
+                  json={"encoder_group_id": main["id"]})
+    with factory() as session, session.begin():
+        root, _ = fire(session, AlertKey("encoders", "helo-a", "ENCODER_OVERHEAT"), severity="major",
+                       summary="helo-a at 88.5 °C (limit 75 °C)", encoder_id=helo_a["id"],
+                       group_id=main["id"], details={"temperature_c": 88.5})
+        for code, rendition in (("CH_NEWS_HD", "720p"), ("CH_KIDS_HD", "1080p")):
+            fire(session, AlertKey("probe", f"{code}/{rendition}", "PLAYLIST_STALE"), severity="critical",
+                 summary=f"{code} {rendition} playlist has not changed for 30 s",
+                 channel_id=data["channels"][code]["id"])
+        root_id = root.id
+    Correlator(factory, load_library()).run_once()
+    return {"root_alert_id": root_id}
+
+
+def off_air_now(factory: sessionmaker[Session], channel_id: int) -> None:
+    """What the schedule monitor imports: a planned off-air item running now for the channel."""
+    from castwatch.common.models import ScheduleItem, ScheduleSource
+
+    now = datetime.now(UTC)
+    with factory() as session, session.begin():
+        source = ScheduleSource(name="council-cablecast", kind="cablecast", url="http://127.0.0.1:9/",
+                                channel_id=channel_id, options={"cablecast_channel": 1})
+        session.add(source)
+        session.flush()
+        session.add(ScheduleItem(source_id=source.id, channel_id=channel_id, external_id="42",
+                                 title="Nightly transmitter maintenance", kind="off_air",
+                                 starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=2)))

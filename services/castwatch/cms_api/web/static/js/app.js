@@ -1,21 +1,22 @@
 // Console boot: sign-in, the hash router over the pages, and live-event fan-out to the page on screen.
 
 import { api, ApiError, forgetKey, getKey, onUnauthorized, request, setKey } from "./api.js";
-import { connect, disconnect, onLive, onReconnect, waitHello } from "./live.js";
+import { connect, disconnect, onLive, onReconnect } from "./live.js";
 import { startRecording } from "./samples.js";
 import { $, clear, clearFieldErrors, h, showFieldError, throttle } from "./ui.js";
 import * as overview from "./pages/overview.js";
 import * as channels from "./pages/channels.js";
 import * as alerts from "./pages/alerts.js";
+import * as incidents from "./pages/incidents.js";
 import * as encoders from "./pages/encoders.js";
 import * as metrics from "./pages/metrics.js";
 import * as settings from "./pages/settings.js";
 
-const PAGES = { overview, channels, alerts, encoders, metrics, settings };
-const TITLES = { overview: "Overview", channels: "Channels", alerts: "Alerts", encoders: "Encoders", metrics: "Metrics", settings: "Settings" };
+const PAGES = { overview, channels, alerts, incidents, encoders, metrics, settings };
+const TITLES = { overview: "Overview", channels: "Channels", alerts: "Alerts", incidents: "Incidents", encoders: "Encoders", metrics: "Metrics", settings: "Settings" };
 
 /** Shared by every page: who is signed in and what they may do. */
-export const session = { name: null, scope: null, anonymous: false };
+export const session = { name: null, scope: null, keyId: null, anonymous: false };
 
 let current = null; // {name, handle, failed}: the page on screen
 let mountSeq = 0;
@@ -76,26 +77,29 @@ async function fetchAlertCount() {
     el.title = `${page.total} firing alerts`;
   } catch { /* the page shows its own errors */ }
 }
+/** Open incidents in the nav (the correlator acts on alerts, so alert events refresh it). */
+async function fetchIncidentCount() {
+  if (!session.scope) return;
+  try {
+    const page = await api.get("/incidents", { state: "open", limit: 1 });
+    const el = $("#nav-incident-count");
+    el.textContent = String(page.total);
+    el.hidden = !page.total;
+    el.title = `${page.total} open incidents`;
+  } catch { /* older API without incidents: no counter */ }
+}
 const alertCountSoon = throttle(fetchAlertCount, 1000);
+const incidentCountSoon = throttle(fetchIncidentCount, 2000);
 function updateAlertCount(eventName) {
-  if (!eventName) fetchAlertCount();
-  else if (eventName === "alert") alertCountSoon();
+  if (!eventName) { fetchAlertCount(); fetchIncidentCount(); }
+  else if (eventName === "alert") { alertCountSoon(); incidentCountSoon(); }
 }
 
 // ---- sign-in / sign-out ----
-/**
- * Checks a key against the API (throws ApiError when it is refused) and finds its name and scope:
- * from GET /me when the API has it, else from the live connection's hello.
- */
+/** Checks a key against the API (throws ApiError when it is refused): its name, scope and id. */
 async function whoAmI(key) {
-  try {
-    const me = await request("GET", "/me", { key });
-    return { name: me.name, scope: me.scope };
-  } catch (err) {
-    if (err.status !== 404) throw err;
-  }
-  await request("GET", "/channels", { key, params: { limit: 1 } });
-  return null;
+  const me = await request("GET", "/me", { key });
+  return { name: me.name, scope: me.scope, keyId: me.key_id ?? null };
 }
 
 function showSignIn(message) {
@@ -115,17 +119,12 @@ function showSignIn(message) {
  * API allows it with API_ANONYMOUS_READ — handy for a wall screen that has nobody to type a key).
  */
 async function startSession(key) {
-  let me = key ? await whoAmI(key) : { name: "anonymous", scope: "read" };
+  const me = key ? await whoAmI(key) : { name: "anonymous", scope: "read" };
   if (key) setKey(key);
-  const hello = waitHello(3000);
   connect(key, { onAuthFailed: () => signOut("The live connection refused this key; sign in again.") });
-  if (!me) {
-    const h = await hello;
-    // Without either source, offer every action: the API still checks the scope of each call.
-    me = h ? { name: h.name, scope: h.scope } : { name: "signed in", scope: "admin" };
-  }
   session.name = me.name;
   session.scope = me.scope;
+  session.keyId = me.keyId ?? null;
   session.anonymous = !key;
   $("#signin").hidden = true;
   $("#topbar").hidden = false;
@@ -148,7 +147,7 @@ async function anonymousAllowed() {
 
 function signOut(message) {
   forgetKey();
-  session.name = session.scope = null;
+  session.name = session.scope = session.keyId = null;
   session.anonymous = false;
   if (current && current.handle && current.handle.unmount) current.handle.unmount();
   current = null;

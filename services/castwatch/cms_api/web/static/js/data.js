@@ -15,6 +15,9 @@ export const PATHS = {
   windows: "/maintenance-windows",
   keys: "/keys",
   deliveries: "/deliveries",
+  incidents: "/incidents",
+  offAir: "/schedules/off-air",
+  series: "/series",
 };
 
 export const SEVERITIES = ["critical", "major", "minor", "info"];
@@ -40,6 +43,25 @@ export const loadProbes = () => listAll(PATHS.probes, {}, 1000).catch(() => []);
 export const loadOpenAlerts = () => listAll(PATHS.alerts, { state: OPEN_STATES }, 2000);
 export const loadEncoders = () => listAll(PATHS.encoders, {}, 2000);
 export const loadGroups = () => listAll(PATHS.groups, {}, 1000);
+
+/**
+ * Channels in a planned off-air time now (from their imported schedules): Map channel id →
+ * {title, starts_at, ends_at}. Empty when the API has no schedules.
+ */
+export async function loadOffAir() {
+  try {
+    return new Map(rows(await api.get(PATHS.offAir)).map((o) => [o.channel_id, o]));
+  } catch {
+    return new Map();
+  }
+}
+
+/** "Planned off-air until 18:00 — Nightly maintenance". */
+export function offAirText(o) {
+  const until = new Date(o.ends_at);
+  const t = Number.isNaN(until.getTime()) ? o.ends_at : until.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
+  return `Planned off-air until ${t}${o.title ? ` — ${o.title}` : ""}. Its alerts are not sent.`;
+}
 
 /** Recent alerts, newest first, any state. */
 export async function recentAlerts(limit = 10) {

@@ -2,18 +2,8 @@
 // It tells listeners about each event, shows a banner when the connection drops and when it comes
 // back, and asks the current page to refresh after a reconnect (events may have been missed).
 
-let helloWaiters = [];
-/** Resolves with the server's hello ({name, scope, events}) or null after `ms`. */
-export function waitHello(ms = 3000) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => { helloWaiters = helloWaiters.filter((w) => w !== done); resolve(null); }, ms);
-    function done(hello) { clearTimeout(timer); resolve(hello); }
-    helloWaiters.push(done);
-  });
-}
-
 // Events the API sends (cms_api/live.py): alert, alert_event, channel, encoder, encoder_group,
-// failover_event, probe, delivery — each with the serialized row, or {id, deleted: true}.
+// failover_event, encoder_command, probe, delivery — each with the serialized row, or {id, deleted: true}.
 let socket = null;
 const listeners = new Set();
 const reconnectListeners = new Set();
@@ -87,11 +77,6 @@ export function connect(token, { onAuthFailed } = {}) {
     }
     if (everConnected || dropped) markDropped();
     else banner("down", "Live updates are not connected; retrying…");
-  });
-  socket.on("hello", (hello) => {
-    const waiters = helloWaiters;
-    helloWaiters = [];
-    waiters.forEach((fn) => fn(hello));
   });
   socket.onAny((name, payload) => {
     if (name !== "hello") listeners.forEach((fn) => safe(fn, name, payload));

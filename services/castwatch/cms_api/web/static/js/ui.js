@@ -117,6 +117,7 @@ export function formDialog({ title, body, fields = [], confirm = "OK", danger = 
       if (done) return;
       done = true;
       dlg.close();
+      dlg.replaceChildren(); // nothing shown in a dialog (a new API key) stays in the page
       resolve(value);
     }
     form.addEventListener("submit", async (ev) => {

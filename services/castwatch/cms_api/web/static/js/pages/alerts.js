@@ -49,6 +49,12 @@ export function hourlyBuckets(alerts, now = Date.now(), hours = 24) {
   return { labels, datasets };
 }
 
+/** The remediation hint the incident correlator put into an alert's details (known-issue library). */
+export function remediationOf(a) {
+  const r = a && a.details && a.details.remediation;
+  return typeof r === "string" && r.trim() ? r.trim() : null;
+}
+
 export async function mount(view, ctx) {
   const canWrite = ctx.session.scope !== "read";
   const f = { state: ctx.query.get("state") ?? "open", severity: ctx.query.get("severity") || "",
@@ -138,6 +144,8 @@ export async function mount(view, ctx) {
     clear(detailBox, h("h2", { text: `Alert #${a.id}` }),
       h("div.btn-row", sevBadge(a.severity), stateBadge(a.state), h("span.mono", { text: a.alert_type })),
       h("p", { text: a.summary }),
+      remediationOf(a) ? h("div.remediation#alert-remediation", h("strong", { text: "What to do: " }), h("span", { text: remediationOf(a) }),
+        a.details.known_issue ? h("div.muted", { text: `known issue: ${a.details.known_issue}` }) : null) : null,
       h("dl.kv", ...[["Source", a.source], ["Subject", a.subject], ["Channel", a.channel_id ? channelName(a) : null],
         ["Opened", fmtTime(a.opened_at)], ["Last seen", fmtTime(a.last_seen_at)],
         ["Acknowledged", a.acknowledged_at ? `${fmtTime(a.acknowledged_at)} by ${a.acknowledged_by}` : null],

@@ -2,8 +2,9 @@
 
 import { api, rows } from "../api.js";
 import { bars, timeLine } from "../charts.js";
-import { isDelete, PATHS, rowOf } from "../data.js";
-import { playlistAge, recentChecks, recordChannel, seriesFor } from "../samples.js";
+import { isDelete, loadOffAir, offAirText, PATHS, rowOf } from "../data.js";
+import { loadHistory } from "../history.js";
+import { downloadMs, playlistAge, recentChecks, recordChannel, seriesFor } from "../samples.js";
 import {
   clear, confirmDialog, throttle, fmtBitrate, fmtTime, h, light, relTime, sevBadge, stateBadge, toast,
 } from "../ui.js";
@@ -82,9 +83,12 @@ export async function mount(view, ctx) {
   const alertBox = h("section.card#channel-alerts");
   const historyBox = h("section.card#check-history");
   const ageBox = h("section.card#age-chart");
-  clear(view, h("p", h("a", { href: "#/channels", text: "← All channels" })), head,
+  const offAirBox = h("p.note#channel-offair", { hidden: true });
+  const downloadBox = h("section.card#download-history");
+  let offAir = null;
+  clear(view, h("p", h("a", { href: "#/channels", text: "← All channels" })), head, offAirBox,
     h("div.grid.cols-2", info, ladder), h("div.grid.split", checks, chartsBox),
-    h("div.grid.cols-2", historyBox, ageBox), alertBox);
+    downloadBox, h("div.grid.cols-2", historyBox, ageBox), alertBox);
 
   let chart = null;
   let ageChart = null;
@@ -102,8 +106,11 @@ export async function mount(view, ctx) {
 
   function render() {
     const status = channel.enabled ? channel.status : "disabled";
+    offAirBox.hidden = !offAir;
+    offAirBox.textContent = offAir ? offAirText(offAir) : "";
     clear(head, light(status), h("h1", { text: channel.channel_name }),
       h("span.badge", { text: status.toUpperCase(), dataset: { status } }),
+      offAir ? h("span.badge.offair", { text: "PLANNED OFF-AIR" }) : null,
       canWrite ? h("div.btn-row",
         h("a.btn", { href: `#/channels/${id}/edit`, id: "edit-channel", text: "Edit" }),
         h("button.btn", { type: "button", id: "toggle-channel", class: channel.enabled ? "btn danger" : "btn",
@@ -189,7 +196,29 @@ export async function mount(view, ctx) {
           h("td", { dataset: { label: "Opened" }, text: relTime(a.opened_at) })))))));
   }
 
+  let downloadChart = null;
+  /** Segment download time per rendition over the last hour (InfluxDB), else the live values. */
+  async function loadDownloads() {
+    let result;
+    try {
+      result = await loadHistory({ measurement: "segment_metric", field: "download_time_ms", channel: channel.channel_code },
+        { only: "rendition" });
+    } catch (err) { result = { series: [], unavailable: err.message }; }
+    if (downloadChart) { downloadChart.destroy(); downloadChart = null; }
+    const live = seriesFor("download", channel.channel_code);
+    const data = result.unavailable ? (live ? [{ ...live, label: "mean of renditions" }] : []) : result.series;
+    clear(downloadBox, h("h2", { text: "Segment download time, last hour" }),
+      h("p.muted.chart-source", { dataset: { source: result.unavailable ? "live" : "influx" }, text: result.unavailable
+        ? `History is unavailable (${result.unavailable}); showing values received live since this console opened.`
+        : "From InfluxDB, mean per bucket, per rendition." }));
+    if (data.length) {
+      downloadChart = timeLine(data, { unit: " ms", label: "segment download time", small: true, yMin: 0 });
+      downloadBox.append(downloadChart.box);
+    } else downloadBox.append(h("p.empty", { text: downloadMs(channel.last_check) === null ? "No segment download times yet." : "No points yet." }));
+  }
+
   async function load() {
+    offAir = (await loadOffAir()).get(id) || null;
     channel = await api.get(`${PATHS.channels}/${id}`);
     template = channel.template_id ? await api.get(`${PATHS.templates}/${channel.template_id}`).catch(() => null) : null;
     alerts = rows(await api.get(PATHS.alerts, { channel: id, limit: 25 }));
@@ -202,8 +231,13 @@ export async function mount(view, ctx) {
 
   const renderSoon = throttle(render, 500);
   await load();
+  await loadDownloads();
+  const timer = setInterval(() => {
+    loadDownloads().catch(() => {});
+    loadOffAir().then((m) => { offAir = m.get(id) || null; renderSoon(); }).catch(() => {});
+  }, 60_000);
   return {
-    refresh: () => load().catch(() => {}),
+    refresh: () => load().then(loadDownloads).catch(() => {}),
     onLive(name, payload) {
       const row = rowOf(payload);
       if (!row) return;
@@ -214,7 +248,12 @@ export async function mount(view, ctx) {
         renderSoon();
       } else if (name === "alert" && row.channel_id === id) reloadAlerts();
     },
-    unmount() { if (chart) chart.destroy(); if (ageChart) ageChart.destroy(); },
+    unmount() {
+      clearInterval(timer);
+      if (chart) chart.destroy();
+      if (ageChart) ageChart.destroy();
+      if (downloadChart) downloadChart.destroy();
+    },
   };
 }
 

@@ -2,8 +2,8 @@
 // #/channels/<id>/edit forms (in their own modules).
 
 import {
-  CHANNEL_STATES, isDelete, loadChannels, loadOpenAlerts, loadTemplates, rowOf, rungSummary,
-  topRung, upsert,
+  CHANNEL_STATES, isDelete, loadChannels, loadOffAir, loadOpenAlerts, loadTemplates, offAirText, rowOf,
+  rungSummary, topRung, upsert,
 } from "../data.js";
 import { clear, debounce, h, light, relTime, throttle } from "../ui.js";
 import * as detail from "./channel_detail.js";
@@ -63,7 +63,7 @@ export function matches(c, f) {
 }
 
 async function mountList(view, ctx) {
-  const state = { channels: [], templates: new Map(), alerts: [] };
+  const state = { channels: [], templates: new Map(), alerts: [], offAir: new Map() };
   const filters = Object.fromEntries(FILTERS.map((f) => [f.name, ctx.query.get(f.name) || ""]));
   filters.q = ctx.query.get("q") || "";
 
@@ -105,6 +105,8 @@ async function mountList(view, ctx) {
         c.is_hdr ? h("span.badge.hdr", { text: "HDR" }) : null,
         c.is_atmos ? h("span.badge.atmos", { text: "ATMOS" }) : null,
         !c.enabled ? h("span.badge", { text: "DISABLED" }) : null),
+      state.offAir.has(c.id) ? h("div.ch-meta.offair-note", { dataset: { offair: "true" } }, h("span.badge.offair", { text: "PLANNED OFF-AIR" }),
+        h("span", { text: offAirText(state.offAir.get(c.id)) })) : null,
       h("div.ch-alerts", { dataset: { n, sev: worst }, text: n ? `${n} open alert${n > 1 ? "s" : ""}${worst ? ` · worst ${worst}` : ""}` : "no open alerts" }),
       h("div.ch-meta", { title: c.last_checked_at || "" , text: `checked ${relTime(c.last_checked_at)}` }));
   }
@@ -136,8 +138,9 @@ async function mountList(view, ctx) {
   }
 
   async function load() {
-    const [channels, templates, alerts] = await Promise.all([loadChannels(), loadTemplates(), loadOpenAlerts()]);
+    const [channels, templates, alerts, offAir] = await Promise.all([loadChannels(), loadTemplates(), loadOpenAlerts(), loadOffAir()]);
     state.channels = channels;
+    state.offAir = offAir;
     state.templates = new Map(templates.map((t) => [t.id, t]));
     state.alerts = alerts;
     render();
@@ -145,8 +148,11 @@ async function mountList(view, ctx) {
   const renderSoon = throttle(render, 300);
 
   await load();
+  // Off-air times start and end by the clock, not by an event: look again every minute.
+  const offAirTimer = setInterval(async () => { state.offAir = await loadOffAir(); renderSoon(); }, 60_000);
   return {
     refresh: () => load().catch(() => {}),
+    unmount() { clearInterval(offAirTimer); },
     onLive(name, payload) {
       const row = rowOf(payload);
       if (!row) return;

@@ -1,5 +1,6 @@
 // Encoders: each failover group with its primary and backups, their health, which one is on air,
-// manual failover (confirmed) through POST /encoders/{id}/control, and recent failover events.
+// manual failover (confirmed) through POST /encoders/{id}/control — its outcome arrives as a live
+// `encoder_command` event, no polling — and the failover history (GET /failover-events).
 //
 // Control semantics (encoder manager): "failover" sent to a standby puts that standby on air; sent
 // to the active encoder it lets the manager pick the next healthy standby; "failback" returns the
@@ -66,9 +67,9 @@ function errorLine(enc) {
 
 export async function mount(view, ctx) {
   const canWrite = ctx.session.scope !== "read";
-  // failovers: rows from the API, or (when the API has no list) those seen live since page load.
-  const state = { groups: [], encoders: [], failovers: [], failoversLiveOnly: false, commands: new Map() };
-  let gone = false; // set on unmount: background polls stop
+  const state = { groups: [], encoders: [], failovers: [], commands: new Map() };
+  let gone = false; // set on unmount
+  const watching = new Map(); // command id -> encoder id: commands this page queued, until they end
   const groupsBox = h("div.grid#encoder-groups");
   const eventsBox = h("section.card#failover-events");
   clear(view, h("div.page-head", h("h1", { text: "Encoders" }), h("span.muted#encoder-count")), groupsBox, eventsBox);
@@ -126,19 +127,31 @@ export async function mount(view, ctx) {
     });
   }
 
-  /** Polls a queued command (the live feed does not carry commands) until it ends, ≤ 60 s. */
-  async function followCommand(encoderId, commandId) {
-    for (let i = 0; i < 60 && !gone; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      let cmd;
-      try { cmd = (await api.get(`${PATHS.encoders}/${encoderId}/commands`)).find((c) => c.id === commandId); } catch { continue; }
-      if (!cmd || gone) return;
-      state.commands.set(encoderId, cmd);
-      renderSoon();
-      if (cmd.status === "done" || cmd.status === "failed") {
-        toast(`${cmd.action} ${cmd.status === "done" ? "done" : "failed"}: ${cmd.result || ""}`, cmd.status === "done" ? "ok" : "error", 8000);
-        return;
-      }
+  /**
+   * Follows a queued command through the live feed (event `encoder_command`, pushed when the
+   * encoder manager updates the row): its outcome is toasted once it is done or failed.
+   */
+  function followCommand(encoderId, commandId) {
+    watching.set(commandId, encoderId);
+  }
+
+  function onCommand(cmd) {
+    const shown = state.commands.get(cmd.encoder_id);
+    if (!shown || shown.id <= cmd.id) state.commands.set(cmd.encoder_id, cmd);
+    if (watching.has(cmd.id) && (cmd.status === "done" || cmd.status === "failed")) {
+      watching.delete(cmd.id);
+      toast(`${cmd.action} ${cmd.status === "done" ? "done" : "failed"}: ${cmd.result || ""}`, cmd.status === "done" ? "ok" : "error", 8000);
+    }
+    renderSoon();
+  }
+
+  /** After a reconnect: what happened to the commands being followed while the feed was down. */
+  async function catchUpCommands() {
+    for (const [commandId, encoderId] of [...watching]) {
+      try {
+        const cmd = (await api.get(`${PATHS.encoders}/${encoderId}/commands`)).find((c) => c.id === commandId);
+        if (cmd && !gone) onCommand(cmd);
+      } catch { /* the next reconnect tries again */ }
     }
   }
 
@@ -171,7 +184,7 @@ export async function mount(view, ctx) {
     const names = new Map(state.encoders.map((e) => [e.id, e.name]));
     const groups = new Map(state.groups.map((g) => [g.id, g.name]));
     clear(eventsBox, h("h2", { text: "Failover events" }),
-      state.failoversLiveOnly ? h("p.muted", { text: "Switches seen live since this page opened (the API keeps the full history in failover_events)." }) : null,
+      h("p.muted", { text: "The newest 20 switches of any group (automatic, manual and failbacks)." }),
       state.failovers.length === 0 ? h("p.empty", { text: "No failover so far." })
         : h("div.table-wrap", h("table.responsive",
           h("thead", h("tr", ["When", "Group", "From → to", "Kind", "Status", "By", "Reason"].map((t) => h("th", { text: t })))),
@@ -184,11 +197,7 @@ export async function mount(view, ctx) {
   }
 
   async function loadFailovers() {
-    if (state.failoversLiveOnly) return;
-    try { state.failovers = rows(await api.get(PATHS.failovers, { limit: 20 })); } catch (err) {
-      if (err.status !== 404) throw err;
-      state.failoversLiveOnly = true;
-    }
+    state.failovers = rows(await api.get(PATHS.failovers, { limit: 20 }));
   }
 
   async function load() {
@@ -202,16 +211,14 @@ export async function mount(view, ctx) {
 
   await load();
   return {
-    refresh: () => load().catch(() => {}),
+    refresh: () => load().then(catchUpCommands).catch(() => {}),
     onLive(name, payload) {
       const row = rowOf(payload);
       if (!row) return;
+      if (name === "encoder_command") { if (!isDelete(payload)) onCommand(row); return; }
       if (name === "encoder") state.encoders = upsert(state.encoders, row, isDelete(payload));
       else if (name === "encoder_group") state.groups = upsert(state.groups, row, isDelete(payload));
-      else if (name === "failover_event") {
-        if (!state.failoversLiveOnly) { reloadEvents(); return; }
-        state.failovers = upsert(state.failovers, row).sort((a, b) => b.id - a.id).slice(0, 20);
-      }
+      else if (name === "failover_event") { reloadEvents(); return; }
       else return;
       renderSoon();
     },

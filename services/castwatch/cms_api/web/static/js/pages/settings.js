@@ -75,11 +75,11 @@ function sections(session) {
       id: "keys", title: "API keys", path: PATHS.keys,
       columns: [["Name", (r) => r.name], ["Prefix", (r) => r.prefix], ["Scope", (r) => r.scope], ["Created", (r) => fmtTime(r.created_at)],
         ["Expires", (r) => (r.expires_at ? fmtTime(r.expires_at) : "never")], ["Last used", (r) => relTime(r.last_used_at)],
-        ["Revoked", (r) => (r.revoked_at ? fmtTime(r.revoked_at) : "—")]],
+        ["State", (r) => `${r.state || (r.revoked_at ? "revoked" : "active")}${r.id === session.keyId ? " (this session)" : ""}`]],
       create: {
         fields: [{ name: "name", label: "Name", required: true }, { name: "scope", label: "Scope", type: "select", options: ["read", "write", "admin"] },
-          { name: "expires_in_days", label: "Expires in (days, blank = never)", type: "number" }],
-        body: (v) => ({ name: v.name, scope: v.scope, expires_in_days: v.expires_in_days ? Number(v.expires_in_days) : undefined }),
+          { name: "expires_in_days", label: "Expires in (days, blank = never)", type: "number", value: "90", min: 1 }],
+        body: (v) => ({ name: v.name, scope: v.scope, expires_in_days: v.expires_in_days ? Number(v.expires_in_days) : null }),
         done: (created) => created && created.key && formDialog({ title: "New API key",
           body: h("span", "Copy it now; it is not shown again: ", h("code.mono#new-key", { text: created.key })), confirm: "Done" }),
       },
@@ -186,8 +186,17 @@ export async function mount(view, ctx) {
     try { await api.del(`${sec.path}/${r.id}`); show(sec); } catch (err) { toast(err.message, "error"); }
   }
   async function revoke(sec, r) {
-    if (!(await confirmDialog(`Revoke key ${r.name}?`, "Clients using it stop working within seconds.", "Revoke"))) return;
-    try { await api.post(`${sec.path}/${r.id}/revoke`); show(sec); } catch (err) { toast(err.message, "error"); }
+    if (!(await confirmDialog(`Revoke key ${r.name} (${r.prefix}…)?`, "Clients using it stop working within seconds. This cannot be undone.", "Revoke"))) return;
+    try {
+      await api.post(`${sec.path}/${r.id}/revoke`);
+      toast(`Key ${r.name} revoked.`, "ok");
+      show(sec);
+    } catch (err) {
+      if (err.code !== "own_key") { toast(err.message, "error"); return; }
+      // The API refuses to revoke the caller's own key unless asked twice: this signs you out.
+      if (!(await confirmDialog("Revoke the key you are signed in with?", "You will be signed out and need another key to sign in again.", "Revoke my key"))) return;
+      try { await api.post(`${sec.path}/${r.id}/revoke`, { allow_self: true }); } catch (e) { toast(e.message, "error"); }
+    }
   }
 
   await show(current);
