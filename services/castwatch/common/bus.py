@@ -81,7 +81,7 @@ class Listener:
             self._stop.wait(self._retry_s)
 
     def _listen(self, first: bool) -> None:
-        conn = psycopg2.connect(self._dsn, application_name="castwatch-listener")
+        conn = psycopg2.connect(self._dsn, application_name="castwatch-listener", connect_timeout=5)
         try:
             conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
             with conn.cursor() as cur:
