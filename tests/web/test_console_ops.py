@@ -4,23 +4,31 @@ failover history and the Metrics page's InfluxDB history (real API, real databas
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
 from playwright.sync_api import expect
-from sqlalchemy import select
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select, update
 
 from castwatch.common.alerts import AlertKey, fire
-from castwatch.common.models import Incident
+from castwatch.common.config import InfluxSettings
+from castwatch.common.influx import InfluxSink
+from castwatch.common.models import EncoderCommand, Incident
 
 from . import seed
 from .browser import shoot
+from .server import ApiServer, free_port
+from .victoria import victoria_metrics
 
 
 def test_an_admin_creates_a_key_sees_it_once_and_revokes_it_after_confirming(
         page: Any, sign_in: Any, api_server: Any) -> None:
     sign_in("#/settings?tab=keys")
-    expect(page.locator("#keys-table tbody tr", has_text="ops-admin")).to_contain_text("active (this session)")
+    mine = page.locator("#keys-table tbody tr", has_text="ops-admin")
+    expect(mine).to_contain_text("active (this session)")
     page.click("#add-keys")
     page.fill("#dialog input[name=name]", "grafana-reader")
     page.select_option("#dialog select[name=scope]", "read")
@@ -124,3 +132,70 @@ def test_without_influxdb_the_metrics_page_says_it_shows_live_values_only(
     expect(note).to_contain_text("InfluxDB is not configured")
     expect(page.locator("#chart-temperature canvas")).to_be_visible()
     expect(page.locator('[data-metric="temperature"] .chart-source')).to_have_attribute("data-source", "live")
+
+
+def test_with_influxdb_the_metrics_page_and_the_channel_page_chart_its_history(
+        page: Any, admin_key: str, database_url: str, rest: Any, session_factory: Any,
+        tmp_path: Path) -> None:
+    """A second API configured for VictoriaMetrics, holding points our InfluxSink wrote."""
+    data = seed.catalog(rest)
+    seed.encoders(rest, session_factory)
+    with victoria_metrics(tmp_path / "vm") as vm_url:
+        sink = InfluxSink(InfluxSettings(url=vm_url, token="t", flush_interval_ms=50), CollectorRegistry())
+        now = datetime.now(UTC)
+        for i in range(40):  # 20 minutes, one point every 30 s
+            when = now - timedelta(seconds=1200 - 30 * i)
+            for name, base in (("helo-a", 50.0), ("monarch-2", 66.0)):
+                sink.write("encoder_metric", {"encoder": name, "group": "g", "kind": "obs"},
+                           {"temperature_c": base + i % 4, "cpu_percent": 30.0, "bitrate_kbps": 6000}, when)
+            for rendition, ms in (("1080p", 240.0), ("720p", 150.0)):
+                sink.write("segment_metric", {"channel": "CH_NEWS_HD", "rendition": rendition, "probe": "p1"},
+                           {"download_time_ms": ms + i}, when)
+        sink.close()
+        requests.get(f"{vm_url}/internal/force_flush", timeout=5)
+        server = ApiServer(database_url, free_port(), env={
+            "INFLUXDB_URL": vm_url, "INFLUXDB_QUERY_LANGUAGE": "victoriametrics"})
+        server.start()
+        try:
+            page.goto(f"{server.url}/#/metrics")
+            page.fill("#signin-key", admin_key)
+            page.click("#signin-form button[type=submit]")
+            page.wait_for_selector("body[data-ready]")
+            expect(page.locator("#metrics-source")).to_have_attribute("data-mode", "influx")
+            temperature = page.locator('[data-metric="temperature"]')
+            expect(temperature.locator(".chart-source")).to_have_attribute("data-source", "influx")
+            expect(page.locator("#chart-temperature canvas")).to_be_visible()
+            expect(page.locator("#chart-download canvas")).to_be_visible()
+            labels = page.evaluate("() => Chart.getChart(document.querySelector('#chart-temperature canvas'))"
+                                   ".data.datasets.map((d) => [d.label, d.data.length])")
+            assert {name for name, _ in labels} == {"helo-a", "monarch-2"}
+            assert all(n >= 10 for _, n in labels)  # the history, not one live value
+            shoot(page, "metrics-influx")
+
+            page.goto(f"{server.url}/#/channels/{data['channels']['CH_NEWS_HD']['id']}")
+            history = page.locator("#download-history")
+            expect(history.locator(".chart-source")).to_have_attribute("data-source", "influx")
+            expect(history.locator("canvas")).to_be_visible()
+            shoot(page, "channel-detail-influx")
+        finally:
+            server.stop()
+
+
+def test_a_failover_command_outcome_arrives_live_without_polling(
+        page: Any, sign_in: Any, rest: Any, session_factory: Any) -> None:
+    enc = seed.encoders(rest, session_factory)
+    polls: list[str] = []
+    page.on("request", lambda req: polls.append(req.url) if "/commands" in req.url else None)
+    sign_in("#/encoders")
+    group = page.locator(f'[data-group-id="{enc["groups"][0]["id"]}"]')
+    group.locator('[data-action="failover"]').click()
+    page.click("#dialog button[type=submit]")
+    standby = enc["encoders"]["helo-b"]["id"]
+    card = group.locator(f'[data-encoder-id="{standby}"]')
+    expect(card).to_contain_text("last command: failover — pending")
+    with session_factory() as session, session.begin():  # what the encoder manager records
+        session.execute(update(EncoderCommand).where(EncoderCommand.encoder_id == standby)
+                        .values(status="done", result="helo-b on air"))
+    expect(card).to_contain_text("last command: failover — done (helo-b on air)")
+    expect(page.locator("#toasts")).to_contain_text("failover done: helo-b on air")
+    assert polls == []  # the outcome came over Socket.IO (event encoder_command)

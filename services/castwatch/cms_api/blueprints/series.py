@@ -90,7 +90,7 @@ def read_series(query: SeriesParams) -> SeriesAnswer:
     reader = _reader()
     if reader is None:
         raise ApiError(503, "influx_not_configured",
-                       "InfluxDB is not configured (set INFLUXDB_URL); only live values exist")
+                       "InfluxDB is not configured (INFLUXDB_URL is not set)")
     try:
         found = reader.read(q)
     except SeriesUnavailable as exc:

@@ -11,14 +11,15 @@ export function seriesLabel(tags, only = null) {
   return Object.values(tags || {}).filter(Boolean).join(" ") || "all";
 }
 
-/** API series → [{label, points: [{x, y}]}], scaled, the `limit` with the highest mean first. */
+/** API series → [{label, points: [{x, y}]}], scaled: the `limit` with the highest mean, by label. */
 export function toChartSeries(answer, { scale = 1, only = null, limit = 8 } = {}) {
   const out = (answer.series || []).filter((s) => s.points && s.points.length).map((s) => ({
     label: seriesLabel(s.tags, only),
     points: s.points.map(([x, y]) => ({ x, y: y * scale })),
   }));
   const mean = (s) => s.points.reduce((a, p) => a + p.y, 0) / s.points.length;
-  return out.sort((a, b) => mean(b) - mean(a)).slice(0, limit);
+  // The busiest (highest) `limit`, then by name, so an encoder keeps its colour from chart to chart.
+  return out.sort((a, b) => mean(b) - mean(a)).slice(0, limit).sort((a, b) => a.label.localeCompare(b.label, undefined, { numeric: true }));
 }
 
 /**

@@ -209,7 +209,7 @@ export async function mount(view, ctx) {
     const data = result.unavailable ? (live ? [{ ...live, label: "mean of renditions" }] : []) : result.series;
     clear(downloadBox, h("h2", { text: "Segment download time, last hour" }),
       h("p.muted.chart-source", { dataset: { source: result.unavailable ? "live" : "influx" }, text: result.unavailable
-        ? `History is unavailable (${result.unavailable}); showing values received live since this console opened.`
+        ? `No history: ${String(result.unavailable).replace(/\.$/, "")}. Showing values received live since this console opened.`
         : "From InfluxDB, mean per bucket, per rendition." }));
     if (data.length) {
       downloadChart = timeLine(data, { unit: " ms", label: "segment download time", small: true, yMin: 0 });

@@ -93,7 +93,7 @@ export async function mount(view) {
     });
     note.dataset.mode = unavailable ? "live" : "influx";
     note.textContent = unavailable
-      ? `History is unavailable (${unavailable}). Showing the values the API reports and every live update received since this `
+      ? `No history: ${unavailable.replace(/\.$/, "")}. Showing the values the API reports and every live update received since this `
         + "console was opened (up to 720 points each)."
       : "Download time, bitrate, temperature and CPU: the last hour from InfluxDB, refreshed every minute. Playlist age: live values.";
   }
