@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from castwatch.common.db import transaction
 from castwatch.common.models import Alert, Delivery, FailoverEvent, Incident, IncidentAlert, utcnow
 from castwatch.incidents.correlator import Correlator
+from castwatch.notifier.incident_jobs import triage
 from castwatch.notifier.planner import Planner
 
 
@@ -42,9 +43,13 @@ def test_an_origin_outage_becomes_one_incident_with_one_message(
         assert root.details.get("remediation") == inc.remediation
         root_id = root.id
     Planner(session_factory).plan_pending()
-    sent = _deliveries(session_factory)
-    assert all(sent[i] == {"grouped"} for i in ids)  # symptoms folded
-    assert sent[root_id] == {"pending"}  # the root's message goes out
+    with session_factory() as s:  # what the notifier decides when the rows fall due
+        opened = list(s.scalars(select(Delivery).where(Delivery.kind == "opened")))
+        keep, folded = triage(s, opened)
+        assert {r.alert_id for r, _ in folded} == set(ids)  # symptoms folded at send time
+        assert {r.alert_id for r in keep} == {root_id}  # the root's message goes out
+        joins = s.scalars(select(Delivery).where(Delivery.kind == "incident_update")).all()
+        assert {(d.alert_id, d.payload["change"]) for d in joins} == {(i, "joined") for i in ids}
     for i in ids:
         clear(i)
     correlator.run_once()
@@ -113,7 +118,8 @@ def test_a_symptom_whose_opening_was_folded_gets_no_resolved_message_of_its_own(
     clear(fo)
     planner.plan_pending()
     correlator.run_once()
-    with session_factory() as s:
-        rows = {(d.alert_id, d.kind): d.status for d in s.scalars(select(Delivery))}
-    assert {rows[(fo, "opened")], rows[(fo, "resolved")]} == {"grouped"}
-    assert rows[(heat, "opened")] == "pending" and rows[(heat, "resolved")] == "pending"
+    with session_factory() as s:  # what the notifier decides when the rows fall due
+        rows = list(s.scalars(select(Delivery).where(Delivery.kind.in_(("opened", "resolved")))))
+        keep, folded = triage(s, rows)
+        assert {(r.alert_id, r.kind) for r, _ in folded} == {(fo, "opened"), (fo, "resolved")}
+        assert {(r.alert_id, r.kind) for r in keep} == {(heat, "opened"), (heat, "resolved")}

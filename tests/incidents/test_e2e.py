@@ -2,11 +2,15 @@
 correlator loop with its LISTEN, the real notifier sending email to a real SMTP server.
 
 - origin down: the real probe polls the origin simulator; every channel stalls at once →
-  one incident, one message (ORIGIN_DOWN), symptoms folded; all clear → incident resolved;
+  one incident, one Telegram message (ORIGIN_DOWN) edited in place as its symptoms clear, one
+  email thread; all clear → incident resolved, one resolved notice per transport;
 - encoder overheat: the real encoder manager on encoder simulators fails over pre-emptively;
   the channel's discontinuity after the switch (injected through ``common.alerts`` as the
   probe reports it: the origin simulator does not follow encoder switches) is expected →
-  one incident rooted at the overheat, one message thread.
+  one incident rooted at the overheat; the discontinuity joining later edits the overheat's
+  Telegram message and sends an email update threaded under the first email.
+
+Telegram goes to the Bot API stand-in, email to aiosmtpd; both are real protocol peers.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from castwatch.common.models import (
     NotificationRule,
     Recipient,
 )
+from castwatch.notifier.botapi_standin import BotApiStandIn
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import SimulatorThread
@@ -39,6 +44,18 @@ from tests.notifier.conftest import NotifierThread, SmtpRecorder, free_port, not
 from tests.packager_monitor.conftest import ProbeThread, sim_template, wait_for
 
 CODES = ("CH_A", "CH_B", "CH_C")
+
+
+CHAT = 4242
+
+
+@pytest.fixture()
+def standin() -> Iterator[BotApiStandIn]:
+    server = BotApiStandIn(max_long_poll_s=0.5).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture()
@@ -54,21 +71,30 @@ def smtp() -> Iterator[tuple[SmtpRecorder, int]]:
 
 def _people(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as s:
-        s.add_all([Recipient(name="Olga", role="engineer", email="olga@example.test"),
-                   NotificationRule(name="all to engineers", roles=["engineer"], transports=["email"],
-                                    group_wait_s=4)])
+        s.add_all([Recipient(name="Olga", role="engineer", email="olga@example.test", telegram_chat_id=CHAT),
+                   NotificationRule(name="all to engineers", roles=["engineer"],
+                                    transports=["telegram", "email"], group_wait_s=4)])
+
+
+def _one_thread(messages: list[Any]) -> str:
+    """Every email after the first replies to it (In-Reply-To and References); returns its id."""
+    first = str(messages[0]["Message-ID"])
+    for m in messages[1:]:
+        assert m["In-Reply-To"] == first and first in str(m["References"]), m["Subject"]
+    return first
 
 
 def _settled(factory: sessionmaker[Session]) -> bool:
-    """Every 'opened' delivery reached a final state (sent, grouped, failed)."""
+    """Every delivery reached a final state (sent, grouped, failed), some 'opened' among them."""
     with factory() as s:
-        rows = list(s.scalars(select(Delivery).where(Delivery.kind == "opened")))
-        return bool(rows) and all(d.status in ("sent", "grouped", "failed") for d in rows)
+        rows = list(s.scalars(select(Delivery)))
+        return any(d.kind == "opened" for d in rows) and \
+            all(d.status in ("sent", "grouped", "failed", "suppressed") for d in rows)
 
 
-def test_origin_down_is_one_incident_for_all_its_channels_and_one_message(
+def test_origin_down_is_one_incident_one_edited_telegram_message_and_one_email_thread(
     session_factory: sessionmaker[Session], database_url: str, smtp: tuple[SmtpRecorder, int],
-    correlator_thread: Any,
+    standin: BotApiStandIn, correlator_thread: Any,
 ) -> None:
     recorder, port = smtp
     _people(session_factory)
@@ -81,7 +107,7 @@ def test_origin_down_is_one_incident_for_all_its_channels_and_one_message(
         settings = ProbeSettings(name="probe-inc", lease_ttl_s=3, clear_hold_s=2, master_interval_s=1,
                                  status_interval_s=1, timeout_s=5)
         with ProbeThread(settings, session_factory), \
-                NotifierThread(database_url, notify_settings(smtp_port=port)):
+                NotifierThread(database_url, notify_settings(standin, smtp_port=port)):
             def checked() -> bool:
                 with session_factory() as s:
                     rows = s.scalars(select(Channel))
@@ -105,7 +131,9 @@ def test_origin_down_is_one_incident_for_all_its_channels_and_one_message(
                                    .where(Alert.source == "probe", Delivery.kind == "opened")).all()
                 assert folded and set(folded) == {"grouped"}
             subjects = [m["Subject"] for m in recorder.messages]
-            assert len(subjects) == 1 and "ORIGIN_DOWN" in subjects[0]
+            assert "ORIGIN_DOWN" in subjects[0] and "new alert" in subjects[0]
+            [message] = wait_for(lambda: standin.messages_to(CHAT), 10, "the Telegram message")
+            assert "ORIGIN_DOWN" in message["text"] and "Also affected" in message["text"]
             requests.delete(f"{sim.base_url}/_sim/faults", timeout=5).raise_for_status()
 
             def resolved() -> bool:
@@ -114,12 +142,24 @@ def test_origin_down_is_one_incident_for_all_its_channels_and_one_message(
             wait_for(resolved, 40, "the incident to resolve")
             wait_for(lambda: any("resolved" in m["Subject"].lower() for m in recorder.messages), 20,
                      "the resolved message")
-            assert all("ORIGIN_DOWN" in m["Subject"] for m in recorder.messages)
+            wait_for(lambda: len(standin.messages_to(CHAT)) == 2, 20, "the Telegram resolved notice")
+            wait_for(lambda: _settled(session_factory), 20, "every delivery settled")
+        # one email thread, every message about the origin, exactly one resolved notice
+        assert all("ORIGIN_DOWN" in m["Subject"] for m in recorder.messages)
+        _one_thread(recorder.messages)
+        assert sum("resolved" in m["Subject"].lower() for m in recorder.messages) == 1
+        # one Telegram message for the incident, edited in place to show the channels clearing,
+        # then one resolved notice
+        first, notice = standin.messages_to(CHAT)
+        assert notice["text"].startswith("✅") and "ORIGIN_DOWN" in notice["text"]
+        edits = [e for e in standin.edits if e["chat_id"] == CHAT]
+        assert edits and {e["message_id"] for e in edits} == {first["message_id"]}
+        assert "cleared" in edits[-1]["text"] and "ORIGIN_DOWN" in edits[-1]["text"]
 
 
 def test_encoder_overheat_and_failover_is_one_incident_and_one_message_thread(
     session_factory: sessionmaker[Session], database_url: str, db: Session,
-    smtp: tuple[SmtpRecorder, int], correlator_thread: Any,
+    smtp: tuple[SmtpRecorder, int], standin: BotApiStandIn, correlator_thread: Any,
 ) -> None:
     from prometheus_client import CollectorRegistry
 
@@ -146,7 +186,7 @@ def test_encoder_overheat_and_failover_is_one_incident_and_one_message_thread(
         manager = EncoderManager(encoder_settings(), session_factory, database_url,
                                  EncoderMetrics(CollectorRegistry()), None)
         handle = ManagerHandle(manager).start()
-        with NotifierThread(database_url, notify_settings(smtp_port=port)):
+        with NotifierThread(database_url, notify_settings(standin, smtp_port=port)):
             wait_for(lambda: len(sims[0].state.requests) > 3, 10, "the manager polling")
             sims[0].state.set_faults(overheat=True, overheat_rate_c_per_s=40.0)
 
@@ -154,6 +194,9 @@ def test_encoder_overheat_and_failover_is_one_incident_and_one_message_thread(
                 with session_factory() as s:
                     return s.get(EncoderGroup, group.id).active_encoder_id == cool.id  # type: ignore[union-attr]
             wait_for(switched, 30, "the failover to the cool encoder")
+            [message] = wait_for(lambda: standin.messages_to(CHAT), 20, "the overheat's Telegram message")
+            assert "ENCODER_OVERHEAT" in message["text"]
+            wait_for(lambda: recorder.messages, 20, "the overheat's email")
             with transaction(session_factory) as s:  # what the probe reports after the switch
                 alerts.fire(s, alerts.AlertKey("probe", "STUDIO/720p", "DISCONTINUITY_SEQUENCE_ERROR"),
                             severity="major", summary="discontinuity", channel_id=db.scalar(
@@ -181,7 +224,16 @@ def test_encoder_overheat_and_failover_is_one_incident_and_one_message_thread(
                         for d in s.scalars(select(Delivery).where(Delivery.kind == "opened",
                                                                   Delivery.status == "sent"))}
             assert sent == {"ENCODER_OVERHEAT"}
+            # the discontinuity joined after the overheat was reported: its message is edited...
+            edit = wait_for(lambda: [e for e in standin.edits if "DISCONTINUITY_SEQUENCE_ERROR" in e["text"]],
+                            20, "the edit listing the discontinuity")[-1]
+            assert edit["message_id"] == message["message_id"] and "ENCODER_OVERHEAT" in edit["text"]
+            assert standin.messages_to(CHAT) == [message]
+            # ...and the email thread gets an update under its first message
+            wait_for(lambda: any("DISCONTINUITY_SEQUENCE_ERROR" in m.get_body(("plain",)).get_content()
+                                 for m in recorder.messages[1:]), 20, "the threaded email update")
             assert all("ENCODER_OVERHEAT" in m["Subject"] for m in recorder.messages)
+            _one_thread(recorder.messages)
     finally:
         if handle is not None:
             handle.stop()

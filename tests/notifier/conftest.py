@@ -86,7 +86,8 @@ def notify_settings(standin: BotApiStandIn | None = None, smtp_port: int | None 
     smtp = SmtpSettings(host="127.0.0.1", port=smtp_port, security="none", timeout_s=5,
                         sender="castwatch@example.test") if smtp_port else SmtpSettings()
     base = NotifySettings(metrics_bind=("127.0.0.1", 0), poll_interval_s=0.2, retry_base_s=0.2,
-                          retry_max_s=1.0, claim_timeout_s=4.0, telegram=telegram, smtp=smtp)
+                          retry_max_s=1.0, claim_timeout_s=4.0, incident_update_s=0.5, telegram=telegram,
+                          smtp=smtp)
     return replace(base, **overrides)
 
 

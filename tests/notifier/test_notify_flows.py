@@ -160,6 +160,6 @@ def test_a_consequence_arriving_after_its_root_cause_was_sent_is_added_to_that_m
     assert [b["text"] for b in edit["reply_markup"]["inline_keyboard"][0]] == \
         ["Acknowledge", "Resolve", "Snooze 1h"]
     wait_for(lambda: statuses(db) == {"sent"})
-    folded = db.scalars(select(Delivery).where(Delivery.kind == "folded")).one()
-    assert folded.external_id == f"11:{sent['message_id']}"
+    update = db.scalars(select(Delivery).where(Delivery.kind == "incident_update")).one()
+    assert update.external_id == f"11:{sent['message_id']}"
     assert len(standin.sent) == 1

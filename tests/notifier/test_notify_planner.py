@@ -50,7 +50,7 @@ def test_a_maintenance_window_records_suppressed_rows(
     assert row.status == "suppressed" and "upgrade" in (row.last_error or "")
 
 
-def test_a_consequence_of_an_open_root_cause_is_folded(
+def test_a_consequence_of_an_open_root_cause_becomes_an_update_of_the_roots_message(
         db: Session, session_factory: sessionmaker[Session]) -> None:
     add_person(db, "tina", email="t@example.test")
     add_rule(db)
@@ -63,7 +63,9 @@ def test_a_consequence_of_an_open_root_cause_is_folded(
     by_alert = {r.alert_id: r for r in deliveries(db)}
     assert by_alert[root.id].status == "pending"
     folded = [r for a, r in by_alert.items() if a != root.id][0]
-    assert folded.status == "grouped" and f"alert {root.id}" in (folded.last_error or "")
+    assert (folded.kind, folded.status) == ("incident_update", "pending")
+    assert folded.payload == {"root_alert_id": root.id, "change": "joined"}
+    assert folded.group_key == f"incident:{root.id}:p{folded.recipient_id}:email"
 
 
 def test_unacknowledged_alerts_escalate_to_the_next_role_and_acknowledging_stops_it(

@@ -123,11 +123,14 @@ def test_acknowledgements_are_never_held_back_for_grouping() -> None:
 
 def test_an_alert_whose_root_cause_is_open_is_folded_not_sent_alone() -> None:
     rule = RuleSpec(id=1, name="r", roles=("technician",))
-    planned = plan_event(event(), alert(root_cause_alert_id=99), [rule], PEOPLE, root_cause_open=True)
-    by_transport = {p.transport: p for p in planned}
-    assert by_transport["email"].status == "grouped" and "99" in (by_transport["email"].reason or "")
-    # on Telegram the root cause's message is edited to list it: a "folded" row, never "opened"
-    assert (by_transport["telegram"].kind, by_transport["telegram"].status) == ("folded", "pending")
+    planned = plan_event(event(), alert(root_cause_alert_id=99), [rule], PEOPLE, root_cause_open=True,
+                         update_delay_s=5)
+    # an update of the root cause's message (a Telegram edit, a threaded email), never "opened"
+    assert {(p.transport, p.kind, p.status) for p in planned} == \
+        {("telegram", "incident_update", "pending"), ("email", "incident_update", "pending")}
+    assert {p.group_key for p in planned} == {"incident:99:p1:telegram", "incident:99:p1:email"}
+    assert all(p.due_at == T0 + timedelta(seconds=5) for p in planned)
+    assert all(p.payload == {"root_alert_id": 99, "change": "joined"} for p in planned)
     ack = plan_event(event("acknowledged"), alert(root_cause_alert_id=99), [rule], PEOPLE,
                      root_cause_open=True)
     assert {p.status for p in ack} == {"grouped"}

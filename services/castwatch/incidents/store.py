@@ -5,11 +5,11 @@ Applying a plan (all in the caller's transaction):
   changed (each UPDATE of an alert notifies the bus, so nothing is rewritten needlessly);
 - members are recorded in ``incident_alerts`` (an alert moves only out of a channel/single
   incident into an origin/encoder one);
-- symptoms get ``alerts.root_cause_alert_id`` = the root alert: the notifier then folds their
-  messages into the root's message. Symptom deliveries the notifier already planned and has
-  not sent yet (``pending``, ``opened``) are marked ``grouped`` here, because the notifier
-  decides folding when it plans and the symptom may have been planned a moment before the
-  correlator saw it — one incident, one message thread;
+- symptoms get ``alerts.root_cause_alert_id`` = the root alert, and a symptom that joins
+  writes a ``note`` event on the root (``details.symptom_alert_id``): the notifier folds the
+  symptom's messages into the root's message and edits/threads that message as symptoms join
+  or clear (it re-checks the link when it sends, so a symptom planned a moment before the
+  correlator linked it is still folded — one incident, one message thread);
 - expected symptoms (right after a successful failover) are downgraded to ``info``;
 - the matched known issue's remediation goes into ``details["remediation"]``.
 """
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from castwatch.common import alerts as alert_ops
@@ -40,27 +40,6 @@ from castwatch.incidents.facts import ORIGIN_DOWN, SOURCE, AlertView, FailoverVi
 from castwatch.incidents.known_issues import KnownIssue
 from castwatch.incidents.plan import IncidentPlan, Snapshot
 from castwatch.incidents.topology import Topology, build_topology
-
-FOLD_SQL = text("""
-UPDATE deliveries SET status = 'grouped', last_error = :why
-WHERE id IN (SELECT id FROM deliveries WHERE alert_id = :alert AND status = 'pending'
-             AND kind = 'opened' FOR UPDATE SKIP LOCKED)
-""")
-
-#: A symptom's resolution is told only to whom its opening was told (else it was folded).
-FOLD_RESOLVED_SQL = text("""
-UPDATE deliveries SET status = 'grouped',
-  last_error = 'symptom of incident ' || ia.incident_id || ': its opening was folded, so is its resolution'
-FROM incident_alerts ia
-WHERE deliveries.id IN (
-  SELECT d.id FROM deliveries d JOIN incident_alerts m ON m.alert_id = d.alert_id AND m.role = 'symptom'
-  WHERE d.status = 'pending' AND d.kind = 'resolved'
-    AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.alert_id = d.alert_id
-                    AND o.recipient_id = d.recipient_id AND o.transport = d.transport
-                    AND o.kind = 'opened' AND o.status IN ('pending', 'sending', 'sent'))
-  FOR UPDATE OF d SKIP LOCKED)
-  AND ia.alert_id = deliveries.alert_id
-""")
 
 
 def alert_view(a: Alert) -> AlertView:
@@ -190,9 +169,6 @@ def _members(session: Session, inc: Incident, plan: IncidentPlan, known: Mapping
 def _fold(session: Session, alert: Alert, root: Alert, inc: Incident, joined: bool, now: datetime) -> None:
     if alert.root_cause_alert_id != root.id:
         alert.root_cause_alert_id = root.id
-    if root.is_open:
-        session.execute(FOLD_SQL, {"alert": alert.id,
-                                   "why": f"folded into root cause alert {root.id} (incident {inc.id})"})
     if joined and root.is_open:
         alert_ops.add_event(session, root, "note", actor="correlator",
                             note=f"incident {inc.id}: {alert.alert_type} on {alert.subject} "
@@ -201,8 +177,7 @@ def _fold(session: Session, alert: Alert, root: Alert, inc: Incident, joined: bo
 
 
 def close_finished(session: Session, now: datetime) -> list[int]:
-    """Clear synthetic origin alerts whose symptoms all resolved; fold the resolution messages
-    of symptoms whose opening was folded; drop incidents that lost
+    """Clear synthetic origin alerts whose symptoms all resolved; drop incidents that lost
     every member to another incident; resolve incidents whose members all resolved. Returns
     the ids of the resolved ones."""
     for inc, root in session.execute(
@@ -216,7 +191,6 @@ def close_finished(session: Session, now: datetime) -> list[int]:
         if others is None:
             alert_ops.clear(session, alert_ops.AlertKey(SOURCE, root.subject, ORIGIN_DOWN),
                             actor="correlator", note="every channel of the origin recovered", now=now)
-    session.execute(FOLD_RESOLVED_SQL)
     # incidents whose every member moved into an origin/encoder incident were a first guess
     # superseded by a better one: they go (the members' history lives on in the new one)
     session.execute(delete(Incident).where(

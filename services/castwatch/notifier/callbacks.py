@@ -24,6 +24,7 @@ from castwatch.common import alerts as alert_ops
 from castwatch.common.db import transaction
 from castwatch.common.models import Alert, Delivery, Recipient, utcnow
 from castwatch.notifier.context import batch_context, buttons_for
+from castwatch.notifier.incident_thread import UPDATE_KIND
 from castwatch.notifier.render import Renderer
 from castwatch.notifier.transports.base import Button, TransportError
 from castwatch.notifier.transports.telegram import TelegramTransport
@@ -72,7 +73,8 @@ def apply_action(factory: sessionmaker[Session], renderer: Renderer, action: str
             return Outcome("This alert no longer exists.")
         batch = [leader] + list(session.scalars(select(Delivery).where(
             Delivery.external_id == leader.external_id, Delivery.id != leader.id,
-            Delivery.transport == "telegram", Delivery.status == "grouped"))) \
+            Delivery.transport == "telegram", Delivery.status == "grouped",
+            Delivery.kind.not_in((UPDATE_KIND, "folded"))))) \
             if leader.external_id else [leader]
         actor = f"{person.name} (telegram)"
         changed = 0

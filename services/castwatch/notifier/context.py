@@ -88,8 +88,8 @@ def batch_context(session: Session, rows: Sequence[Delivery], person: Recipient,
     alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
     roots = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(
         {a.root_cause_alert_id for a in alerts.values() if a.root_cause_alert_id})))}
-    folded = list(session.scalars(select(Alert).where(
-        Alert.root_cause_alert_id.in_(alert_ids), Alert.state != "resolved").order_by(Alert.id)))
+    folded = list(session.scalars(select(Alert).where(  # symptoms, open and cleared
+        Alert.root_cause_alert_id.in_(alert_ids)).order_by(Alert.id)))
     events = {e.id: e for e in session.scalars(select(AlertEvent).where(
         AlertEvent.id.in_([r.event_id for r in rows if r.event_id is not None])))}
     names = _names(session, [*alerts.values(), *roots.values(), *folded])
@@ -113,7 +113,7 @@ def batch_context(session: Session, rows: Sequence[Delivery], person: Recipient,
     return {
         "items": items, "alert": first["alert"], "event": first["event"], "link": link,
         "recipient": {"name": person.name, "role": person.role},
-        "note": (rows[0].payload or {}).get("note"),
+        "note": (rows[0].payload or {}).get("note"), "updated": None, "changes": [],
         "now": now.astimezone(zone(person.timezone)).strftime("%Y-%m-%d %H:%M %Z"),
     }
 

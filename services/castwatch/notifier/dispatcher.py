@@ -46,7 +46,8 @@ class Dispatcher:
         self.transports = transports
         self.metrics = metrics
         self.renderer = renderer or Renderer(settings.templates_dir)
-        self.planner = Planner(factory, horizon_s=settings.plan_horizon_s)
+        self.planner = Planner(factory, horizon_s=settings.plan_horizon_s,
+                               update_coalesce_s=settings.incident_update_s)
         self.store = OutboxStore(factory, settings, worker_id or worker_name(), self.renderer)
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._in_flight_ids: dict[int, list[int]] = {}
@@ -163,7 +164,7 @@ class Dispatcher:
 
     @staticmethod
     async def _deliver(transport: Transport, job: Job) -> SendResult:
-        """Send the message, or edit an earlier Telegram message in place (folded alerts)."""
+        """Send the message, or edit an earlier Telegram message in place (incident updates)."""
         assert job.message is not None
         if job.edit is None:
             return await transport.send(job.message)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +41,8 @@ from castwatch.common.models import (
     Recipient,
     utcnow,
 )
+from castwatch.notifier.incident_jobs import last_update_sent, root_targets
+from castwatch.notifier.incident_thread import UPDATE_KIND, update_due
 from castwatch.notifier.rules import (
     AlertFacts,
     EscalationStep,
@@ -116,10 +119,11 @@ class Planner:
 
     def __init__(
         self, factory: sessionmaker[Session], *, horizon_s: int = 86400,
-        clock: Callable[[], datetime] = utcnow,
+        update_coalesce_s: float = 5.0, clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._factory = factory
         self._horizon = timedelta(seconds=horizon_s)
+        self._coalesce_s = update_coalesce_s
         self._clock = clock
 
     def plan_pending(self, limit: int = 500) -> int:
@@ -178,14 +182,20 @@ class Planner:
                     details.setdefault("from_severity", previous.group(1))
                 facts = EventFacts(id=event.id, alert_id=event.alert_id, kind=event.kind,
                                    created_at=event.created_at, actor=event.actor, details=details)
-                planned = plan_event(facts, alert, rules, people, windows,
-                                     root_cause_open=alert.root_cause_alert_id in open_roots)
+                root = alert.root_cause_alert_id if alert.root_cause_alert_id in open_roots else None
+                planned = plan_event(facts, alert, rules, people, windows, root_cause_open=root is not None,
+                                     root_targets=root_targets(session, root) if root else None,
+                                     update_delay_s=self._coalesce_s)
                 for p in planned:
+                    if p.kind == UPDATE_KIND:  # at most one update per message per window
+                        last = last_update_sent(session, int(p.payload["root_alert_id"]), p.recipient_id,
+                                                p.transport)
+                        p = replace(p, due_at=update_due(event.created_at, last, self._coalesce_s))
                     stmt = insert(Delivery).values(
-                        alert_id=alert.id, event_id=event.id, rule_id=p.rule_id,
+                        alert_id=p.alert_id or alert.id, event_id=event.id, rule_id=p.rule_id,
                         recipient_id=p.recipient_id, transport=p.transport, kind=p.kind,
                         status=p.status, group_key=p.group_key, next_attempt_at=p.due_at,
-                        last_error=p.reason, payload={},
+                        last_error=p.reason, payload=p.payload,
                     ).on_conflict_do_nothing(constraint="uq_deliveries_event_recipient")
                     result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
                     inserted += result.rowcount or 0

@@ -23,6 +23,7 @@ KIND_LABELS = {
     "escalated": "ESCALATED — nobody acknowledged yet", "refired": "still firing (reminder)",
     "snoozed": "snoozed", "updated": "severity raised", "grouped": "new alerts", "test": "test",
     "admin": "admin notice", "folded": "new alert (its suspected cause is already reported)",
+    "incident_update": "incident update",
 }
 ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "info": "🔵", "resolved": "✅",
          "acknowledged": "👀"}
@@ -63,6 +64,7 @@ class Renderer:
 
 def _with_defaults(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"items": [], "alert": {}, "event": None, "link": None, "note": None,
+           "updated": None, "changes": [],
            "recipient": {"name": "", "role": ""}, "now": ""}
     out.update(ctx)
     out["kind"] = kind

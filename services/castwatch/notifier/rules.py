@@ -8,12 +8,14 @@ functions over event sequences and clocks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from castwatch.notifier.incident_thread import CHANGES, UPDATE_KIND, update_group_key
 
 #: Event kinds that produce messages; others (updated, snoozed, note) are history only.
 NOTIFIED_KINDS = frozenset({"opened", "acknowledged", "resolved", "escalated", "refired", "updated"})
@@ -123,6 +125,8 @@ class PlannedDelivery:
     due_at: datetime
     group_key: str | None = None
     reason: str | None = None
+    alert_id: int | None = None  # None = the event's alert
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -301,6 +305,8 @@ def plan_event(
     recipients: Sequence[RecipientSpec],
     windows: Sequence[WindowSpec] = (),
     root_cause_open: bool = False,
+    root_targets: Collection[tuple[int, str]] | None = None,
+    update_delay_s: float = 5.0,
 ) -> list[PlannedDelivery]:
     """The delivery rows an alert event produces (one per recipient and transport at most).
 
@@ -308,10 +314,24 @@ def plan_event(
     the rules reach at the new severity.
 
     Suppressed (maintenance, snooze) and folded (root cause open) rows are still planned, with
-    their reason, so the delivery log explains every silence. A folded ``opened`` row for
-    Telegram is a pending ``folded`` row instead: the dispatcher edits the root cause's message
-    (already sent) in place to list the new alert under "Also affected".
+    their reason, so the delivery log explains every silence. Folding applies per recipient
+    and transport: only where the root cause's message goes (``root_targets``, ``(recipient
+    id, transport)``; None = everywhere). There a symptom's ``opened``/``resolved`` becomes an
+    incident update of the root's message (see :mod:`castwatch.notifier.incident_thread`) and
+    its other events are ``grouped``; elsewhere the symptom is told on its own. The
+    correlator's ``note`` on a root with ``details.symptom_alert_id`` (a symptom joined) is an
+    update for everyone the root's rules reach.
     """
+    joined = event.details.get("symptom_alert_id") if event.kind == "note" else None
+    if joined is not None:
+        if alert.state == "resolved":
+            return []
+        return [replace(r, kind=UPDATE_KIND,
+                        group_key=update_group_key(alert.id, r.recipient_id, r.transport),
+                        due_at=event.created_at + timedelta(seconds=update_delay_s),
+                        alert_id=int(joined), payload={"root_alert_id": alert.id, "change": "joined"})
+                for r in plan_event(replace(event, kind="opened", details={}), alert, rules, recipients,
+                                    windows)]
     if event.kind not in NOTIFIED_KINDS or (event.kind == "updated" and not severity_raised(event)):
         return []
     status, reason = "pending", None
@@ -321,8 +341,7 @@ def plan_event(
     elif event.kind in ("escalated", "refired") and alert.snoozed_until is not None \
             and alert.snoozed_until > event.created_at:
         status, reason = "suppressed", "alert snoozed"
-    elif root_cause_open and alert.root_cause_alert_id is not None:
-        status, reason = "grouped", f"folded into root cause alert {alert.root_cause_alert_id}"
+    root = alert.root_cause_alert_id if root_cause_open and status == "pending" else None
     seen: set[tuple[int, str]] = set()
     planned: list[PlannedDelivery] = []
     for rule, roles in _rules_for_event(event, alert, rules):
@@ -337,10 +356,14 @@ def plan_event(
                 status=status, due_at=event.created_at + timedelta(seconds=wait),
                 group_key=key, reason=reason,
             )
-            if status == "grouped" and event.kind == "opened" and transport == "telegram":
-                # the root cause's Telegram message, if already sent, is edited to list this one
-                row = replace(row, kind="folded", status="pending", group_key=None,
-                              due_at=event.created_at)
+            if root is not None and (root_targets is None or (person.id, transport) in root_targets):
+                if event.kind in ("opened", "resolved"):
+                    row = replace(row, kind=UPDATE_KIND,
+                                  group_key=update_group_key(root, person.id, transport),
+                                  due_at=event.created_at + timedelta(seconds=update_delay_s),
+                                  payload={"root_alert_id": root, "change": CHANGES[event.kind]})
+                else:
+                    row = replace(row, status="grouped", reason=f"folded into root cause alert {root}")
             planned.append(row)
     return planned
 

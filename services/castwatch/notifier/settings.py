@@ -76,6 +76,7 @@ class NotifySettings:
     retry_max_s: float = 600.0
     fallback_after_attempts: int = 3
     plan_horizon_s: int = 86400
+    incident_update_s: float = 5.0
     telegram: TelegramSettings = TelegramSettings()
     smtp: SmtpSettings = SmtpSettings()
 
@@ -99,6 +100,7 @@ class NotifySettings:
             retry_max_s=env_float(env, "NOTIFY_RETRY_MAX_S", 600.0, minimum=0.0),
             fallback_after_attempts=env_int(env, "NOTIFY_FALLBACK_AFTER_ATTEMPTS", 3, minimum=1),
             plan_horizon_s=env_int(env, "NOTIFY_PLAN_HORIZON_S", 86400, minimum=60),
+            incident_update_s=env_float(env, "NOTIFY_INCIDENT_UPDATE_S", 5.0, minimum=0.0, maximum=3600.0),
             telegram=_telegram(env),
             smtp=_smtp(env),
         )

@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.db import transaction
 from castwatch.common.models import Alert, Delivery, Recipient, utcnow
-from castwatch.notifier.context import batch_context, build_message, buttons_for
+from castwatch.notifier.context import batch_context, build_message
+from castwatch.notifier.incident_jobs import prepare_update, remember_listing, triage
+from castwatch.notifier.incident_thread import UPDATE_KIND
 from castwatch.notifier.render import Renderer
 from castwatch.notifier.rules import retry_delay
 from castwatch.notifier.settings import NotifySettings
@@ -132,11 +134,23 @@ class OutboxStore:
                 ids += [r[0] for r in session.execute(SIBLINGS_SQL, {"me": self.worker_id, "keys": keys})]
         with transaction(self._factory) as session:
             rows = list(session.scalars(select(Delivery).where(Delivery.id.in_(ids)))) if ids else []
-            jobs = [self._job(session, batch) for batch in assemble_batches(rows)]
+            jobs = [job for batch in assemble_batches(rows) for job in self._jobs(session, batch)]
             next_due = session.scalar(select(func.min(Delivery.next_attempt_at))
                                       .where(Delivery.status == "pending"))
         wait = None if next_due is None else max(0.0, (next_due - self._clock()).total_seconds())
         return jobs, wait
+
+    def _jobs(self, session: Session, batch: list[Delivery]) -> list[Job]:
+        """The batch as jobs: rows folded at send time (see :func:`incident_jobs.triage`) are
+        recorded ``grouped`` apart; the rest is one message."""
+        keep, folded = triage(session, batch)
+        jobs = [self._job(session, keep)] if keep else []
+        for row, reason in folded:
+            jobs.append(Job(ids=[row.id], transport=row.transport, recipient_id=row.recipient_id,
+                            kind=row.kind,
+                            attempts=row.attempts, event_id=row.event_id, skip=("grouped", reason),
+                            alert_ids=[row.alert_id] if row.alert_id is not None else []))
+        return jobs
 
     def _job(self, session: Session, batch: list[Delivery]) -> Job:
         leader = batch[0]
@@ -152,8 +166,17 @@ class OutboxStore:
         if address is None:
             job.skip = ("failed", f"recipient has no usable {leader.transport} destination")
             return job
-        if leader.kind == "folded" and leader.transport == "telegram":
-            return self._folded_job(session, job, leader, person)
+        if leader.kind in (UPDATE_KIND, "folded"):
+            try:
+                update = prepare_update(session, batch, person, address, now=self._clock(),
+                                        public_url=self._settings.public_url,
+                                        render=lambda t, k, ctx, head, thread: self._render(
+                                            t, k, ctx, address, head.id, thread))
+            except Exception as exc:
+                job.skip = ("failed", f"incident update failed: {exc!r}"[:2000])
+                return job
+            job.skip, job.message, job.edit = update.skip, update.message, update.edit
+            return job
         states = list(session.scalars(select(Alert.state).where(Alert.id.in_(job.alert_ids))))
         if leader.kind in ("escalated", "refired") and "firing" not in states:
             job.skip = ("suppressed", "alert acknowledged or resolved before sending")
@@ -161,48 +184,25 @@ class OutboxStore:
         kind = "grouped" if len({r.alert_id for r in batch}) > 1 else leader.kind
         ctx = batch_context(session, batch, person, self._clock(), self._settings.public_url)
         thread_id = self._thread_id(session, leader) if leader.transport == "email" else None
-        for renderer in (self._renderer, self._builtin):
-            try:
-                job.message = build_message(renderer, leader.transport, kind, ctx, address, leader.id,
-                                            thread_id, self._domain)
-                return job
-            except Exception as exc:  # a broken override template must not stop the outbox
-                logger.exception("template for %s/%s failed; trying the built-in one", leader.transport, kind)
-                error = exc
-        job.skip = ("failed", f"template error: {error!r}"[:2000])
-        return job
-
-    def _folded_job(self, session: Session, job: Job, leader: Delivery, person: Recipient) -> Job:
-        """Edit the root cause's sent Telegram message so it lists this alert; when that message
-        is not sent yet, it will list the alert when rendered (nothing to do here)."""
-        alert = session.get(Alert, leader.alert_id) if leader.alert_id is not None else None
-        root_id = alert.root_cause_alert_id if alert is not None else None
-        target = session.scalars(select(Delivery).where(
-            Delivery.alert_id == root_id, Delivery.recipient_id == leader.recipient_id,
-            Delivery.transport == "telegram", Delivery.status == "sent",
-            Delivery.external_id.is_not(None)).order_by(Delivery.id.desc()).limit(1)).first() \
-            if root_id is not None else None
-        chat, _, message_id = (target.external_id or "").partition(":") if target else ("", "", "")
-        if target is None or not message_id.isdigit():
-            job.skip = ("grouped", f"folded into root cause alert {root_id}")
-            return job
-        batch = [target, *session.scalars(select(Delivery).where(
-            Delivery.external_id == target.external_id, Delivery.id != target.id,
-            Delivery.transport == "telegram", Delivery.status == "grouped"))]
-        kind = "grouped" if len({r.alert_id for r in batch}) > 1 else target.kind
-        ctx = batch_context(session, batch, person, self._clock(), self._settings.public_url)
-        states = [i["alert"]["state"] for i in ctx["items"]]
-        job.message = OutgoingMessage(address=chat, subject="", text="", html=self._safe_telegram(kind, ctx),
-                                      buttons=buttons_for(target.id, states))
-        job.edit = (int(chat), int(message_id), str(target.external_id))
-        return job
-
-    def _safe_telegram(self, kind: str, ctx: dict[str, Any]) -> str:
         try:
-            return self._renderer.telegram(kind, ctx)
+            job.message = self._render(leader.transport, kind, ctx, address, leader.id, thread_id)
+        except Exception as exc:
+            job.skip = ("failed", f"template error: {exc!r}"[:2000])
+            return job
+        if ctx["items"]:
+            remember_listing(leader, ctx)
+        return job
+
+    def _render(self, transport: str, kind: str, ctx: dict[str, Any], address: str, leader_id: int,
+                thread_id: str | None) -> OutgoingMessage:
+        """Render with the configured templates; a broken override falls back to the built-in
+        one (a broken override template must not stop the outbox)."""
+        try:
+            return build_message(self._renderer, transport, kind, ctx, address, leader_id, thread_id,
+                                 self._domain)
         except Exception:
-            logger.exception("telegram template %s failed; using the built-in one", kind)
-            return self._builtin.telegram(kind, ctx)
+            logger.exception("template for %s/%s failed; trying the built-in one", transport, kind)
+        return build_message(self._builtin, transport, kind, ctx, address, leader_id, thread_id, self._domain)
 
     @staticmethod
     def _address(person: Recipient, transport: str) -> str | None:
