@@ -78,6 +78,10 @@ def test_the_incidents_page_shows_root_cause_symptoms_impact_and_timeline_and_re
     expect(page.locator("#incident-remediation")).to_contain_text("fans")
     expect(page.locator("#incident-timeline li").first).to_be_visible()
     shoot(page, "incidents")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#incident-symptoms li")).to_have_count(2)
+    shoot(page, "incidents-phone")
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     # Another cause appears while the page is open: it is listed without a reload.
     council = data["channels"]["CH_COUNCIL"]["id"]

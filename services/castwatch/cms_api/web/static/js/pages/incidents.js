@@ -62,9 +62,9 @@ export async function mount(view, ctx) {
         h("tbody", items.map((i) => h("tr.clickable", { dataset: { id: i.id, selected: i.id === selected }, on: { click: () => select(i.id) } },
           h("td", { dataset: { label: "Severity" } }, sevBadge(i.severity)),
           h("td", { dataset: { label: "State" } }, stateBadge(i.state)),
-          h("td", { dataset: { label: "Incident" } }, h("strong", { text: i.title }),
+          h("td", { dataset: { label: "Incident" } }, h("div", h("strong", { text: i.title }),
             i.planned_off_air ? h("span.badge.offair", { text: "PLANNED OFF-AIR" }) : null,
-            h("div.muted.mono", { text: `${i.root_kind} ${i.root_subject} · ${i.rule}` })),
+            h("div.muted.mono", { text: `${i.root_kind} ${i.root_subject} · ${i.rule}` }))),
           h("td", { dataset: { label: "Impact" }, text: impactSummary(i.impact) }),
           h("td", { dataset: { label: "Opened" }, title: fmtTime(i.opened_at), text: relTime(i.opened_at) })))))));
   }
