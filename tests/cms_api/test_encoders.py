@@ -8,7 +8,7 @@ from castwatch.common.db import transaction
 from castwatch.common.models import Encoder, EncoderCommand
 
 ENCODER = {"name": "helo-1", "driver_kind": "aja_helo", "address": "10.0.0.5:80",
-           "credentials_ref": "env:HELO_PASSWORD"}
+           "credentials_ref": "env:ENCODER_SECRET_HELO"}
 
 
 @pytest.fixture()
@@ -38,6 +38,8 @@ def test_encoder_input_is_validated(client, admin):
     cases = [
         (ENCODER | {"driver_kind": "toaster"}, "driver_kind"),
         (ENCODER | {"credentials_ref": "hunter2"}, "credentials_ref"),
+        (ENCODER | {"credentials_ref": "env:DATABASE_URL"}, "credentials_ref"),
+        (ENCODER | {"credentials_ref": "file:/etc/shadow"}, "credentials_ref"),
         (ENCODER | {"group_id": 99}, "group_id"),
         ({k: v for k, v in ENCODER.items() if k != "address"}, "address"),
         (ENCODER | {"password": "x"}, "password"),

@@ -13,7 +13,7 @@ from flask import Blueprint
 from pydantic import Field
 from sqlalchemy import or_, select
 
-from castwatch.cms_api.context import db, principal
+from castwatch.cms_api.context import api_context, db, principal
 from castwatch.cms_api.crud import apply, changes, check_refs, check_unique, get_or_404
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
@@ -31,6 +31,7 @@ from castwatch.cms_api.schemas.encoders import (
     GroupUpdate,
 )
 from castwatch.common.models import Encoder, EncoderCommand, EncoderGroup, FailoverEvent
+from castwatch.encoder_manager.credentials import check_ref
 from castwatch.encoder_manager.validator import validate_output
 
 bp = Blueprint("encoders", __name__)
@@ -50,6 +51,15 @@ def _check_output(output: dict[str, Any] | None) -> None:
         raise ApiError(400, "invalid_value", f"{field}: {first.message}", field)
 
 
+def _check_credentials(ref: str | None) -> None:
+    """400 on a reference the encoder manager would refuse (it must not leak other secrets)."""
+    if ref is None:
+        return
+    problem = check_ref(ref, api_context().settings.encoders)
+    if problem:
+        raise ApiError(400, "invalid_value", f"credentials_ref: {problem}", "credentials_ref")
+
+
 @api_route(bp, "/api/v1/encoders", response=list[EncoderOut], tag="encoders")
 def list_encoders() -> list[EncoderOut]:
     """All encoders with their state and newest sample."""
@@ -63,6 +73,7 @@ def create_encoder(body: EncoderCreate) -> EncoderOut:
     """Create an encoder; its ``output`` configuration is validated first."""
     check_unique(Encoder, "name", body.name, "name")
     check_refs(EncoderGroup, [body.group_id], "group_id")
+    _check_credentials(body.credentials_ref)
     _check_output(body.output)
     encoder = Encoder(**body.model_dump())
     session = db()
@@ -85,6 +96,7 @@ def update_encoder(encoder_id: int, body: EncoderUpdate) -> EncoderOut:
     if body.name is not None and body.name != encoder.name:
         check_unique(Encoder, "name", body.name, "name", exclude_id=encoder.id)
     check_refs(EncoderGroup, [body.group_id], "group_id")
+    _check_credentials(body.credentials_ref)
     _check_output(body.output)
     apply(encoder, changes(body))
     db().commit()
