@@ -152,6 +152,7 @@ def test_origin_down_is_one_incident_one_edited_telegram_message_and_one_email_t
         # then one resolved notice
         first, notice = standin.messages_to(CHAT)
         assert notice["text"].startswith("✅") and "ORIGIN_DOWN" in notice["text"]
+        assert notice["reply_to"] == first["message_id"]
         edits = [e for e in standin.edits if e["chat_id"] == CHAT]
         assert edits and {e["message_id"] for e in edits} == {first["message_id"]}
         assert "cleared" in edits[-1]["text"] and "ORIGIN_DOWN" in edits[-1]["text"]

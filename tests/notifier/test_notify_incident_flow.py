@@ -63,6 +63,7 @@ def test_an_incident_is_one_message_edited_as_symptoms_clear_and_one_resolved_no
     wait_for(lambda: settled(db))
     notice = standin.messages_to(11)[1]
     assert notice["text"].startswith("✅") and "ENCODER_STREAM_DOWN" in notice["text"]
+    assert notice["reply_to"] == first["message_id"]  # threaded under the incident's message
     assert [m["Subject"].split(" — ")[-1] for m in recorder.messages] == \
         ["new alert", "2 cleared", "resolved"]
     thread_of(recorder.messages)

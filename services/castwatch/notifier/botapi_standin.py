@@ -232,7 +232,8 @@ class BotApiStandIn:
             self._next_message += 1
             self.sent.append({"at": time.time(), "chat_id": chat, "message_id": message_id,
                               "text": p.get("text", ""), "parse_mode": p.get("parse_mode"),
-                              "reply_markup": p.get("reply_markup")})
+                              "reply_markup": p.get("reply_markup"),
+                              "reply_to": (p.get("reply_parameters") or {}).get("message_id")})
         return 200, {"ok": True, "result": _message(chat, message_id, p.get("text", ""))}
 
     def _m_editMessageText(self, p: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802

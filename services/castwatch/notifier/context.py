@@ -133,7 +133,8 @@ def build_message(renderer: Renderer, transport: str, kind: str, ctx: dict[str, 
         html = renderer.telegram(kind, ctx)
         states = [i["alert"]["state"] for i in ctx["items"]]
         buttons = buttons_for(leader_id, states) if kind not in ("test", "admin") else ()
-        return OutgoingMessage(address=address, subject="", text="", html=html, buttons=buttons)
+        return OutgoingMessage(address=address, subject="", text="", html=html, buttons=buttons,
+                               thread_id=thread_id)
     subject, text, html = renderer.email(kind, ctx)
     first = ctx["alert"].get("id", 0) if ctx["alert"] else 0
     return OutgoingMessage(address=address, subject=subject, text=text, html=html,

@@ -183,7 +183,8 @@ class OutboxStore:
             return job
         kind = "grouped" if len({r.alert_id for r in batch}) > 1 else leader.kind
         ctx = batch_context(session, batch, person, self._clock(), self._settings.public_url)
-        thread_id = self._thread_id(session, leader) if leader.transport == "email" else None
+        thread_id = self._thread_id(session, leader) if leader.transport == "email" else \
+            self._telegram_reply_to(session, leader, address) if leader.kind != "opened" else None
         try:
             job.message = self._render(leader.transport, kind, ctx, address, leader.id, thread_id)
         except Exception as exc:
@@ -210,6 +211,18 @@ class OutboxStore:
             ok = person.telegram_enabled and person.telegram_chat_id is not None
             return str(person.telegram_chat_id) if ok else None
         return person.email if person.email_enabled and person.email else None
+
+    @staticmethod
+    def _telegram_reply_to(session: Session, leader: Delivery, chat: str) -> str | None:
+        """``chat:message`` of the alert's first Telegram message in this chat: later messages
+        of the alert (its resolved notice, escalations) are sent as replies to it."""
+        if leader.alert_id is None:
+            return None
+        return session.scalar(select(Delivery.external_id).where(
+            Delivery.alert_id == leader.alert_id, Delivery.recipient_id == leader.recipient_id,
+            Delivery.transport == "telegram", Delivery.kind == "opened",
+            Delivery.status.in_(("sent", "grouped")), Delivery.external_id.like(f"{chat}:%"),
+        ).order_by(Delivery.id).limit(1))
 
     @staticmethod
     def _thread_id(session: Session, leader: Delivery) -> str | None:

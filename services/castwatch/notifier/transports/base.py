@@ -48,7 +48,10 @@ class Button:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """One rendered message for one address (a chat id or an email address)."""
+    """One rendered message for one address (a chat id or an email address).
+
+    ``thread_id``: email — the Message-ID to reply to; Telegram — ``chat:message`` to reply to.
+    """
 
     address: str
     subject: str

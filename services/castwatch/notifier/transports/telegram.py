@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -43,6 +43,15 @@ DEAD_CHAT_MARKERS = ("chat not found", "user not found", "bot was blocked", "use
 def retry_after_seconds(exc: RetryAfter) -> float:
     value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def reply_to(chat_id: int, thread_id: str | None) -> ReplyParameters | None:
+    """Reply to ``thread_id`` (``chat:message``) when it is a message of this chat; sent even
+    when that message was deleted meanwhile."""
+    chat, _, message_id = (thread_id or "").partition(":")
+    if chat != str(chat_id) or not message_id.isdigit():
+        return None
+    return ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
 
 
 def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
@@ -123,6 +132,7 @@ class TelegramTransport(Transport):
                 sent = await self.bot.send_message(
                     chat_id=chat_id, text=message.html, parse_mode=ParseMode.HTML,
                     reply_markup=keyboard(message.buttons), disable_web_page_preview=True,
+                    reply_parameters=reply_to(chat_id, message.thread_id),
                 )
             except RetryAfter as exc:
                 self.limiter.penalize(str(chat_id), retry_after_seconds(exc))
