@@ -16,6 +16,10 @@ def test_recipients_have_crud(client, admin):
     assert client.get(f"/api/v1/recipients/{made['id']}", headers=admin).get_json() == made
     resp = client.put(f"/api/v1/recipients/{made['id']}", json={"role": "engineer"}, headers=admin)
     assert resp.get_json()["role"] == "engineer"
+    resp = client.put(f"/api/v1/recipients/{made['id']}", json={"telegram_user_id": 4242},
+                      headers=admin)
+    assert resp.get_json()["telegram_user_id"] == 4242
+    made = resp.get_json()
     assert [r["name"] for r in client.get("/api/v1/recipients", headers=admin).get_json()] == ["alice"]
     assert client.delete(f"/api/v1/recipients/{made['id']}", headers=admin).status_code == 204
     assert client.get(f"/api/v1/recipients/{made['id']}", headers=admin).status_code == 404
@@ -28,6 +32,7 @@ def test_recipients_are_validated(client, admin):
         (ALICE | {"email": "not-an-address"}, "email"),
         (ALICE | {"timezone": "Mars/Olympus"}, "timezone"),
         (ALICE | {"phone": "555"}, "phone"),
+        (ALICE | {"telegram_user_id": 0}, "telegram_user_id"),
     ]
     for body, field in cases:
         resp = client.post("/api/v1/recipients", json=body, headers=admin)

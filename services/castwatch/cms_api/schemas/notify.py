@@ -44,6 +44,8 @@ class RecipientFields(Model):
     role: RecipientRole | None = None
     telegram_chat_id: ChatId | None = None
     telegram_username: Text(100) | None = None  # type: ignore[valid-type]
+    telegram_user_id: Annotated[int, Field(ge=1, le=2**53)] | None = Field(
+        None, description="Telegram user id allowed to press buttons in a group chat")
     email: Text(255, pattern=EMAIL_PATTERN) | None = None  # type: ignore[valid-type]
     telegram_enabled: bool | None = None
     email_enabled: bool | None = None
@@ -87,6 +89,7 @@ class RecipientOut(OutModel):
     role: str
     telegram_chat_id: int | None
     telegram_username: str | None
+    telegram_user_id: int | None
     email: str | None
     telegram_enabled: bool
     email_enabled: bool
