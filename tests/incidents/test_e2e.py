@@ -76,6 +76,11 @@ def _people(factory: sessionmaker[Session]) -> None:
                                     transports=["telegram", "email"], group_wait_s=4)])
 
 
+def _plain(message: Any) -> str:
+    body = message.get_body(("plain",))
+    return str(body.get_content()) if body is not None else ""
+
+
 def _one_thread(messages: list[Any]) -> str:
     """Every email after the first replies to it (In-Reply-To and References); returns its id."""
     first = str(messages[0]["Message-ID"])
@@ -231,7 +236,7 @@ def test_encoder_overheat_and_failover_is_one_incident_and_one_message_thread(
             assert edit["message_id"] == message["message_id"] and "ENCODER_OVERHEAT" in edit["text"]
             assert standin.messages_to(CHAT) == [message]
             # ...and the email thread gets an update under its first message
-            wait_for(lambda: any("DISCONTINUITY_SEQUENCE_ERROR" in m.get_body(("plain",)).get_content()
+            wait_for(lambda: any("DISCONTINUITY_SEQUENCE_ERROR" in _plain(m)
                                  for m in recorder.messages[1:]), 20, "the threaded email update")
             assert all("ENCODER_OVERHEAT" in m["Subject"] for m in recorder.messages)
             _one_thread(recorder.messages)

@@ -190,7 +190,7 @@ def prepare_update(session: Session, batch: Sequence[Delivery], person: Recipien
     ctx = batch_context(session, [sent], person, now, public_url)
     ctx["updated"] = stamp
     shown = {f["id"]: f for item in ctx["items"] for f in item["folded"]}
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[int | None, str]] = set()
     changes = []
     for row in batch:
         change = str((row.payload or {}).get("change", ""))
