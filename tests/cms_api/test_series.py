@@ -19,9 +19,9 @@ from castwatch.cms_api import create_app
 from castwatch.cms_api.series import SCHEMA, flux_query, plan, promql_query
 from castwatch.common.config import InfluxSettings
 from castwatch.common.influx import InfluxSink
+from tests.support.victoria import free_port, victoria_metrics
 
 from .support import api_settings
-from .victoria import free_port, victoria_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.now(UTC).replace(microsecond=0)

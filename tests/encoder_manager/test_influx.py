@@ -7,9 +7,6 @@ with the tags as labels; ``/api/v1/export`` reads them back.
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,42 +17,13 @@ from prometheus_client import CollectorRegistry
 from castwatch.common.config import InfluxSettings
 from castwatch.common.influx import InfluxSink
 from tests.encoder_manager.helpers import encoder_row, wait_for
-
-VM = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def reachable(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).ok
-    except requests.RequestException:
-        return False
+from tests.support.victoria import victoria_metrics
 
 
 @pytest.fixture()
 def victoria(tmp_path: Path) -> Iterator[str]:
-    if not Path(VM).exists():
-        pytest.fail("victoria-metrics is not installed (Debian package victoria-metrics)")
-    port = free_port()
-    proc = subprocess.Popen([VM, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={tmp_path / 'vm'}",
-                             "-search.latencyOffset=0s", "-loggerLevel=ERROR"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: reachable(f"{url}/health"), timeout=20)
+    with victoria_metrics(tmp_path / "vm") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def export(url: str, metric: str) -> list[dict]:

@@ -7,9 +7,6 @@ field as ``<measurement>_<field>`` with the tags as labels; ``/api/v1/export`` r
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,45 +22,15 @@ from castwatch.packager_monitor.service import StaticSource
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import SimulatorThread
+from tests.support.victoria import victoria_metrics
 
 from .conftest import ProbeThread, wait_for
-
-VM = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture()
 def victoria(tmp_path: Path) -> Iterator[str]:
-    if not Path(VM).exists():
-        pytest.fail("victoria-metrics is not installed (Debian package victoria-metrics)")
-    port = _free_port()
-    proc = subprocess.Popen([VM, f"-httpListenAddr=127.0.0.1:{port}",
-                             f"-storageDataPath={tmp_path / 'vm'}", "-search.latencyOffset=0s",
-                             "-loggerLevel=ERROR"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _ok(f"{url}/health"), 20, "victoria-metrics to start")
+    with victoria_metrics(tmp_path / "vm") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def _ok(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).ok
-    except requests.RequestException:
-        return False
 
 
 def _export(url: str, metric: str) -> list[dict]:

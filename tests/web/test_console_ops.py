@@ -17,11 +17,11 @@ from castwatch.common.alerts import AlertKey, fire
 from castwatch.common.config import InfluxSettings
 from castwatch.common.influx import InfluxSink
 from castwatch.common.models import EncoderCommand, Incident
+from tests.support.victoria import victoria_metrics
 
 from . import seed
 from .browser import shoot
 from .server import ApiServer, free_port
-from .victoria import victoria_metrics
 
 
 def test_an_admin_creates_a_key_sees_it_once_and_revokes_it_after_confirming(

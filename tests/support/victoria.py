@@ -1,6 +1,6 @@
-"""A real VictoriaMetrics (Debian's ``/usr/bin/victoria-metrics``) on a free loopback port, as
-tests/packager_monitor and tests/encoder_manager start it; it accepts the InfluxDB v2 write
-protocol our ``InfluxSink`` speaks and answers PromQL on ``/api/v1/query_range``."""
+"""A real VictoriaMetrics (Debian's ``/usr/bin/victoria-metrics``) on a free loopback port: it
+accepts the InfluxDB v2 write protocol our ``InfluxSink`` speaks, exports what it stored
+(``/api/v1/export``) and answers PromQL on ``/api/v1/query_range``."""
 
 from __future__ import annotations
 

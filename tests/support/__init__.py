@@ -1,0 +1,1 @@
+"""Helpers shared by several test areas (real peers: VictoriaMetrics, free ports)."""
