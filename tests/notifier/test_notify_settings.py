@@ -25,7 +25,9 @@ def test_every_variable_is_read_and_secrets_come_from_files(tmp_path: Path) -> N
         "SMTP_HOST": "mail", "SMTP_SECURITY": "tls", "SMTP_PASSWORD": "pw", "SMTP_FROM": "cw@ops.example",
         "SMTP_TIMEOUT_S": "3", "NOTIFY_POLL_INTERVAL_S": "0.5", "NOTIFY_PUBLIC_URL": "https://cw.example/",
         "NOTIFY_TEMPLATES_DIR": str(tmp_path), "NOTIFY_METRICS_BIND": "0.0.0.0:9200",
+        "NOTIFY_INCIDENT_UPDATE_S": "10",
     })
+    assert settings.incident_update_s == 10 and NotifySettings.from_env({}).incident_update_s == 5
     assert settings.telegram.token == "42:SECRET"
     assert settings.telegram.api_base_url == "http://127.0.0.1:9/bot"
     assert (settings.smtp.host, settings.smtp.port, settings.smtp.security) == ("mail", 465, "tls")
@@ -37,6 +39,7 @@ def test_every_variable_is_read_and_secrets_come_from_files(tmp_path: Path) -> N
 @pytest.mark.parametrize(("env", "name"), [
     ({"SMTP_SECURITY": "ssl"}, "SMTP_SECURITY"),
     ({"NOTIFY_POLL_INTERVAL_S": "soon"}, "NOTIFY_POLL_INTERVAL_S"),
+    ({"NOTIFY_INCIDENT_UPDATE_S": "-1"}, "NOTIFY_INCIDENT_UPDATE_S"),
     ({"TELEGRAM_API_BASE_URL": "api.telegram.org"}, "TELEGRAM_API_BASE_URL"),
     ({"TELEGRAM_BOT_TOKEN": "change-me"}, "TELEGRAM_BOT_TOKEN"),
 ])
