@@ -10,6 +10,7 @@ from castwatch.notifier.incident_thread import (
     fold_at_send,
     listing,
     listing_changed,
+    listing_diff,
     resolution_folded,
     root_current,
     update_due,
@@ -115,3 +116,11 @@ def test_a_symptoms_resolution_is_silent_only_when_its_opening_was_folded() -> N
     assert resolution_folded("resolved", has_root=True, opening_told=False)
     assert not resolution_folded("resolved", has_root=True, opening_told=True)
     assert not resolution_folded("resolved", has_root=False, opening_told=False)
+
+
+def test_an_update_reports_what_changed_since_the_last_message() -> None:
+    shown = listing({5: "firing", 6: "firing"})
+    assert listing_diff({5: "resolved", 6: "firing", 7: "firing", 8: "resolved"}, shown) == \
+        [(5, "cleared"), (7, "joined"), (8, "joined, cleared")]
+    assert listing_diff({5: "firing"}, listing({5: "resolved"})) == [(5, "reopened")]
+    assert listing_diff({5: "firing"}, shown) == []

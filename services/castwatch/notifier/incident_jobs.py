@@ -23,6 +23,7 @@ from castwatch.notifier.incident_thread import (
     fold_at_send,
     listing,
     listing_changed,
+    listing_diff,
     raise_folded,
     resolution_folded,
     root_current,
@@ -163,7 +164,8 @@ def prepare_update(session: Session, batch: Sequence[Delivery], person: Recipien
     symptoms = dict(session.execute(select(Alert.id, Alert.state).where(
         Alert.root_cause_alert_id == root_id)).tuples().all())
     key = update_group_key(root_id, person.id, leader.transport)
-    changed = sent is not None and listing_changed(symptoms, _last_listing(session, sent, key))
+    last = _last_listing(session, sent, key) if sent is not None else None
+    changed = sent is not None and listing_changed(symptoms, last)
     state = "sent" if sent is not None else "pending" if pending else None
     skip = decide_update(leader.transport, root.state, state, changed)
     if skip is not None or sent is None:
@@ -180,9 +182,9 @@ def prepare_update(session: Session, batch: Sequence[Delivery], person: Recipien
         head = next((r for r in rows if r.status == "sent"), rows[0] if rows else sent)
         ctx = batch_context(session, rows or [sent], person, now, public_url)
         ctx["updated"] = stamp
-        kind = "grouped" if len(ctx["items"]) > 1 else head.kind
-        msg = render("telegram", kind, ctx, head, None)
         states = [i["alert"]["state"] for i in ctx["items"]]
+        kind = "grouped" if len(ctx["items"]) > 1 else "resolved" if states == ["resolved"] else head.kind
+        msg = render("telegram", kind, ctx, head, None)
         msg = OutgoingMessage(address=chat, subject="", text="", html=msg.html,
                               buttons=buttons_for(head.id, states))
         remember_listing(leader, ctx)
@@ -190,14 +192,8 @@ def prepare_update(session: Session, batch: Sequence[Delivery], person: Recipien
     ctx = batch_context(session, [sent], person, now, public_url)
     ctx["updated"] = stamp
     shown = {f["id"]: f for item in ctx["items"] for f in item["folded"]}
-    seen: set[tuple[int | None, str]] = set()
-    changes = []
-    for row in batch:
-        change = str((row.payload or {}).get("change", ""))
-        if row.alert_id in shown and (row.alert_id, change) not in seen:
-            seen.add((row.alert_id, change))
-            changes.append({"change": change, "alert": shown[row.alert_id]})
-    ctx["changes"] = changes
+    ctx["changes"] = [{"change": change, "alert": shown[i]}
+                      for i, change in listing_diff(symptoms, last) if i in shown]
     thread = sent.thread_id or sent.external_id
     remember_listing(leader, ctx)
     return Update(message=render("email", UPDATE_KIND, ctx, leader, thread))

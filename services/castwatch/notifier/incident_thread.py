@@ -61,6 +61,20 @@ def listing_changed(current: Mapping[int, str], listed: Mapping[str, str] | None
     return any(listed.get(str(i)) != shown_state(s) for i, s in current.items())
 
 
+def listing_diff(current: Mapping[int, str], listed: Mapping[str, str] | None) -> list[tuple[int, str]]:
+    """What an update reports, symptom by symptom, against the last message (``listed``):
+    ``joined`` (not shown before; ``joined, cleared`` if it already cleared), ``cleared`` or
+    ``reopened``. Ordered by symptom id."""
+    out: list[tuple[int, str]] = []
+    for i, state in sorted(current.items()):
+        before, now = (listed or {}).get(str(i)), shown_state(state)
+        if before is None:
+            out.append((i, "joined" if now == "open" else "joined, cleared"))
+        elif before != now:
+            out.append((i, "cleared" if now == "cleared" else "reopened"))
+    return out
+
+
 def decide_update(transport: str, root_state: str, root_message: str | None,
                   changed: bool) -> tuple[str, str] | None:
     """None = send the update; else ``(status, reason)`` to record instead.
