@@ -68,7 +68,8 @@ def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[OriginSimulator]:
-    with SimulatorThread(SimConfig(channels=len(SCENARIOS), segment_s=1.0, window=6)) as sim:
+    with SimulatorThread(SimConfig(channels=len(SCENARIOS), segment_s=1.0, window=6,
+                                             start_sequence=1000)) as sim:
         yield sim
 
 

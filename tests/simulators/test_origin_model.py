@@ -56,6 +56,13 @@ def test_skip_and_reset_renumber_the_window(model):
     assert model.snapshot() == []  # one-shot faults leave nothing active
 
 
+def test_a_reset_goes_backwards_even_right_after_start_when_the_origin_starts_high(clock):
+    young = OriginModel(SimConfig(channels=1, segment_s=1.0, window=6, start_sequence=1000), clock)
+    before = playlist(young).media_sequence
+    young.set_fault("CH_SIM_001", "720p", "reset_sequence")
+    assert before == 1000 and playlist(young).media_sequence == 0
+
+
 def test_extinf_over_target_and_uncounted_discontinuities_mark_only_new_segments(model, clock):
     model.set_fault("CH_SIM_001", None, "extinf_over_target", 1.5)
     model.set_fault("CH_SIM_001", "720p", "discontinuity_no_bump")

@@ -27,6 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=int, default=6, help="segments per live window (default 6)")
     parser.add_argument("--uhd-channels", type=int, default=0,
                         help="how many of the channels also offer a 2160p HDR rung and Atmos (default 0)")
+    parser.add_argument("--start-sequence", type=int, default=1000,
+                        help="media sequence of the first segment, as if the origin had run a while "
+                             "(default 1000; reset_sequence renumbers from 0)")
 
 
 async def _serve(sim: OriginSimulator) -> None:
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.channels < 1 or args.window < 1 or args.segment_seconds <= 0:
         raise SystemExit("castwatch sim origin: --channels, --window and --segment-seconds must be > 0")
     config = SimConfig(channels=args.channels, prefix=args.prefix, segment_s=args.segment_seconds,
-                       window=args.window, uhd_channels=args.uhd_channels)
+                       window=args.window, uhd_channels=args.uhd_channels,
+                       start_sequence=max(0, args.start_sequence))
     asyncio.run(_serve(OriginSimulator(config, args.host, args.port)))
     return 0

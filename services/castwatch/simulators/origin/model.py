@@ -70,6 +70,9 @@ class SimConfig:
     ladder: tuple[RungSpec, ...] = DEFAULT_LADDER
     #: the first ``uhd_channels`` channels also offer a 2160p HDR rung and Atmos audio
     uhd_channels: int = 0
+    #: media sequence of the first segment: an origin that has run a while starts high, so that
+    #: ``reset_sequence`` (renumber from 0) always goes backwards
+    start_sequence: int = 0
 
     def codes(self) -> list[str]:
         return [f"{self.prefix}{i:03d}" for i in range(1, self.channels + 1)]
@@ -102,7 +105,7 @@ class OriginModel:
         # start as if the channels had run for a full window already
         self.t0 = clock() - config.window * config.segment_s
         self.channels: dict[str, dict[str, Rendition]] = {
-            code: {r.name: Rendition(r) for r in self.ladder_of(i)}
+            code: {r.name: Rendition(r, shift=self.config.start_sequence) for r in self.ladder_of(i)}
             for i, code in enumerate(config.codes())
         }
         self.faults: dict[tuple[str, str | None], dict[str, Any]] = {}
