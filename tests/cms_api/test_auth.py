@@ -81,7 +81,16 @@ def test_too_many_requests_per_key_is_429_with_retry_after(make_app, make_key):
     assert resp.get_json()["error"]["code"] == "rate_limited"
     assert 1 <= int(resp.headers["Retry-After"]) <= 20
     other = bearer(make_key("read", name="other"))
-    assert client.get("/api/v1/channels", headers=other).status_code == 200
+    from_elsewhere = {"REMOTE_ADDR": "192.0.2.7"}
+    assert client.get("/api/v1/channels", headers=other,
+                      environ_overrides=from_elsewhere).status_code == 200
+
+
+def test_many_keys_from_one_address_share_that_address_limit(make_app, make_key):
+    client = make_app(rate_limit_per_minute=3).test_client()
+    keys = [bearer(make_key("read", name=f"k{i}")) for i in range(4)]
+    statuses = [client.get("/api/v1/channels", headers=k).status_code for k in keys]
+    assert statuses == [200, 200, 200, 429]
 
 
 def test_anonymous_callers_and_bad_keys_are_limited_per_address(make_app):

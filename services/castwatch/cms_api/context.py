@@ -91,12 +91,11 @@ def guard(scope: str | None) -> None:
 
 
 def _rate_limit(ctx: ApiContext, who: Principal) -> None:
-    """Keyed callers are limited per key, anonymous ones per address (behind a proxy, set
-    API_TRUSTED_PROXIES so the address is the client's, not the proxy's)."""
-    if who.anonymous:
-        _limit(ctx, f"addr:{request.remote_addr or 'unknown'}")
-    else:
+    """Every caller is limited per client address, keyed callers also per key (behind a proxy,
+    set API_TRUSTED_PROXIES so the address is the client's, not the proxy's)."""
+    if not who.anonymous:
         _limit(ctx, f"key:{who.key_id}")
+    _limit(ctx, f"addr:{request.remote_addr or 'unknown'}")
 
 
 def _limit(ctx: ApiContext, bucket: str) -> None:
