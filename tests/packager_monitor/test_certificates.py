@@ -6,9 +6,15 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
+import requests
 
 from castwatch.packager_monitor.certs import check_certificate
 from castwatch.packager_monitor.context import ChannelConfig
@@ -70,3 +76,46 @@ def test_an_https_channel_raises_cert_expiring(pki: Path, trust: bool, expected:
             if trust:  # the stream itself is fetched fine over the private CA
                 wait_for(polled, 10, "the https channel to be polled")
     assert op.subject == "CH_TLS" and op.severity == "critical" and expected in op.summary
+
+
+@contextmanager
+def _plain_master(text: str) -> Iterator[str]:
+    """An http server that answers every GET with ``text`` (a master playlist)."""
+    body = text.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.apple.mpegurl")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/master.m3u8"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_https_host_of_a_rendition_is_checked_even_when_the_master_is_plain_http(pki: Path):
+    """Every https origin the probe polls is checked, not only the channel URL's host."""
+    with SimulatorThread(SimConfig(channels=1), ssl_context=_server_context(pki)) as sim:
+        tls_master = sim.master_url("CH_SIM_001")
+        text = requests.get(tls_master, verify=str(pki / "ca.pem"), timeout=5).text
+        absolute = "\n".join(line if line.startswith("#") or not line.strip() else urljoin(tls_master, line)
+                             for line in text.splitlines())
+        with _plain_master(absolute) as plain_url:
+            channel = ChannelConfig(None, "CH_CDN", plain_url, "HLS")
+            settings = ProbeSettings(name="probe-cdn", ca_file=str(pki / "ca.pem"))
+            with ProbeThread(settings, source=StaticSource([channel])) as probe:
+                op = wait_for(lambda: next((o for o in probe.alert_ops()
+                                            if o.alert_type == "CERT_EXPIRING"), None),
+                              15, "CERT_EXPIRING for the rendition host")
+    assert op.subject == "CH_CDN" and "127.0.0.1" in op.summary and "expires in 5 days" in op.summary

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from castwatch.packager_monitor.rules import base as t
-from castwatch.packager_monitor.rules.cert import cert_verdict
+from castwatch.packager_monitor.rules.cert import cert_verdict, worst_certificate
 from castwatch.packager_monitor.rules.ladder import Rung, ladder_verdicts
 from castwatch.packager_monitor.rules.segment import SegmentLimits, SegmentSample, segment_verdicts
 from castwatch.packager_monitor.rules.sync import EdgeView, variants_sync
@@ -81,3 +81,11 @@ def test_certificate_expiry_grows_in_severity_and_a_bad_chain_is_critical():
     week = cert_verdict("CH", "cdn", 5, None)
     assert week.severity == "critical" and week.summary == "CH: TLS certificate of cdn expires in 5 days"
     assert cert_verdict("CH", "cdn", None, "self-signed certificate").severity == "critical"
+
+
+def test_a_channel_reports_its_worst_certificate():
+    ok_far, soon, broken = (90.0, None), (10.0, None), (None, "certificate has expired")
+    assert "cdn-b" in worst_certificate("CH", {("cdn-a", 443): ok_far, ("cdn-b", 443): soon}).summary
+    worst = worst_certificate("CH", {("a", 443): soon, ("b", 443): broken})
+    assert worst.severity == "critical" and "of b does not verify" in worst.summary
+    assert not worst_certificate("CH", {("a", 443): ok_far}).bad

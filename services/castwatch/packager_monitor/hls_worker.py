@@ -201,6 +201,7 @@ class HlsChannelWorker(ChannelWorker):
             self.drop(name)
         for name, variant in wanted.items():
             if name not in self.pollers:
+                self.note_origin(variant.uri)
                 poller = self.pollers[name] = RenditionPoller(self, variant)
                 self.tasks[name] = asyncio.ensure_future(poller.run())
 

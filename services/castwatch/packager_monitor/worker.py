@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from castwatch.packager_monitor.certs import check_certificate
 from castwatch.packager_monitor.context import ChannelConfig, ProbeContext
 from castwatch.packager_monitor.master import Badges
 from castwatch.packager_monitor.rules.base import Verdict
-from castwatch.packager_monitor.rules.cert import cert_verdict
+from castwatch.packager_monitor.rules.cert import worst_certificate
 from castwatch.packager_monitor.rules.segment import SegmentLimits, SegmentSample, segment_verdicts
 from castwatch.packager_monitor.segments import check_segment
 
@@ -49,6 +50,9 @@ class ChannelWorker:
         #: the newest segment check of each rendition, merged into ``summary()``
         self.segment_facts: dict[str, dict[str, Any]] = {}
         self.tags = {"channel": cfg.code, "probe": ctx.probe_name}
+        #: https (host, port) this channel polls → when its certificate is next due
+        self.tls_hosts: dict[tuple[str, int], float] = {}
+        self._new_tls_host = asyncio.Event()
         now = ctx.clock()
         for subject, alert_type, severity in cfg.adopt:
             _, _, rendition = subject.partition("/")
@@ -58,21 +62,38 @@ class ChannelWorker:
         raise NotImplementedError
 
     def start_side_tasks(self) -> None:
-        """Jobs that live as long as the channel's task: the certificate check for https."""
-        if self.cfg.url.startswith("https://"):
-            self.tasks["_cert"] = asyncio.ensure_future(self.watch_certificate())
+        """Jobs that live as long as the channel's task: the certificate checks."""
+        self.note_origin(self.cfg.url)
+        self.tasks["_cert"] = asyncio.ensure_future(self.watch_certificates())
 
-    async def watch_certificate(self) -> None:
-        parts = urlsplit(self.cfg.url)
-        host, port = parts.hostname or "", parts.port or 443
+    def note_origin(self, url: str) -> None:
+        """Remember an https host this channel polls (master, renditions, segments, CDN)."""
+        parts = urlsplit(url)
+        key = (parts.hostname or "", parts.port or 443)
+        if parts.scheme == "https" and parts.hostname and key not in self.tls_hosts:
+            self.tls_hosts[key] = 0.0
+            self._new_tls_host.set()
+
+    async def watch_certificates(self) -> None:
+        """Check every https host of the channel once per ``cert_interval_s``; the channel's one
+        CERT_EXPIRING alert reports the worst certificate (one that does not verify, else the
+        one that expires first)."""
         settings = self.ctx.settings
+        results: dict[tuple[str, int], tuple[float | None, str | None]] = {}
         while True:
-            result = await asyncio.to_thread(check_certificate, host, port,
-                                             timeout_s=settings.timeout_s, ca_file=settings.ca_file)
-            if result is not None:
-                self.apply([cert_verdict(self.cfg.code, host, result.days_left, result.error,
-                                         settings.cert_warn_days)])
-            await asyncio.sleep(settings.cert_interval_s)
+            now = self.ctx.clock()
+            due = [hp for hp, at in self.tls_hosts.items() if at <= now]
+            for host, port in due:
+                self.tls_hosts[(host, port)] = now + settings.cert_interval_s
+                result = await asyncio.to_thread(check_certificate, host, port,
+                                                 timeout_s=settings.timeout_s, ca_file=settings.ca_file)
+                if result is not None:
+                    results[(host, port)] = (result.days_left, result.error)
+            if due and results:
+                self.apply([worst_certificate(self.cfg.code, results, settings.cert_warn_days)])
+            self._new_tls_host.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_tls_host.wait(), min(settings.cert_interval_s, 30.0))
 
     def apply(self, verdicts: list[Verdict]) -> None:
         ops = self.book.observe(verdicts, self.ctx.clock())
@@ -116,6 +137,7 @@ class ChannelWorker:
     async def check_segment(self, rendition: str, url: str, duration_s: float,
                             declared_bps: int) -> None:
         """Download one segment, time it, check its bytes; verdicts go to the alert book."""
+        self.note_origin(url)
         res = await self.ctx.fetcher.get(url, "segment")
         body = res.body or b""
         invalid = check_segment(body, url) if res.status == 200 and res.error is None else None

@@ -18,3 +18,17 @@ def cert_verdict(channel: str, host: str, days_left: float | None, error: str | 
     what = "expired" if days_left < 0 else f"expires in {days_left:.0f} days"
     return Verdict(CERT_EXPIRING, None, True, f"{channel}: TLS certificate of {host} {what}",
                    {"host": host, "days_left": round(days_left, 1)}, severity=severity)
+
+
+def worst_certificate(channel: str, results: dict[tuple[str, int], tuple[float | None, str | None]],
+                      warn_days: int = 21) -> Verdict:
+    """One verdict for a channel whose hosts' certificates were checked: ``results`` maps
+    ``(host, port)`` to ``(days_left, error)``; a certificate that does not verify is worst,
+    else the one that expires first."""
+
+    def badness(item: tuple[tuple[str, int], tuple[float | None, str | None]]) -> tuple[int, float]:
+        days, error = item[1]
+        return (0 if error else 1, days if days is not None else float("inf"))
+
+    (host, _port), (days, error) = min(results.items(), key=badness)
+    return cert_verdict(channel, host, days, error, warn_days)
