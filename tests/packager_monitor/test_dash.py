@@ -66,3 +66,29 @@ def test_iso_durations_parse_to_seconds():
     assert parse_duration("P1DT1H") == 90000
     with pytest.raises(MpdError):
         parse_duration("PT")
+
+
+UHD_HDR_ATMOS = """<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" availabilityStartTime="2026-01-01T00:00:00Z">
+  <Period id="1" start="PT0S">
+    <AdaptationSet contentType="video" mimeType="video/mp4">
+      <EssentialProperty schemeIdUri="urn:mpeg:mpegB:cicp:TransferCharacteristics" value="16"/>
+      <SegmentTemplate timescale="1" duration="2" media="v/$RepresentationID$/$Number$.m4s"/>
+      <Representation id="v2160" bandwidth="16000000" width="3840" height="2160" codecs="hvc1.2.4.L153"/>
+    </AdaptationSet>
+    <AdaptationSet contentType="audio" mimeType="audio/mp4">
+      <SupplementalProperty schemeIdUri="tag:dolby.com,2018:dash:EC3_ExtensionType:2018" value="JOC"/>
+      <SegmentTemplate timescale="1" duration="2" media="a/$Number$.m4s"/>
+      <Representation id="atmos" bandwidth="768000" codecs="ec-3"/>
+    </AdaptationSet>
+  </Period>
+</MPD>"""
+
+
+def test_hdr_and_atmos_are_read_from_the_mpd_properties():
+    mpd = parse_mpd(UHD_HDR_ATMOS, "https://origin.example/manifest.mpd")
+    video, audio = mpd.representations
+    assert (video.hdr, video.atmos) == (True, False)
+    assert (audio.hdr, audio.atmos) == (False, True)
+    plain = parse_mpd(TIMELINE, "https://origin.example/manifest.mpd")
+    assert not any(r.hdr or r.atmos for r in plain.representations)

@@ -77,6 +77,10 @@ class Representation:
     codecs: str | None
     template: SegmentTemplate | None
     base_url: str
+    #: PQ or HLG transfer characteristics signalled (CICP TransferCharacteristics 16 / 18)
+    hdr: bool = False
+    #: Dolby Atmos signalled (EC-3 JOC extension, or an AC-4 immersive codec)
+    atmos: bool = False
 
     @property
     def name(self) -> str:
@@ -181,10 +185,14 @@ def parse_mpd(text: str | bytes, base_url: str = "") -> Mpd:
                 raise MpdError(f"Representation {rid!r} without a positive @bandwidth")
             tpl = _template(next(iter(_children(rep, "SegmentTemplate")), None), aset_tpl)
             rctype = ctype or (rep.get("mimeType") or "").split("/")[0]
+            props = _properties(aset) + _properties(rep)
+            codecs = rep.get("codecs") or aset.get("codecs")
             reps.append(Representation(
                 id=rid, bandwidth=bw, content_type=rctype, width=_int(rep, "width"),
-                height=_int(rep, "height"), codecs=rep.get("codecs") or aset.get("codecs"),
-                template=tpl, base_url=_base(rep, aset_base)))
+                height=_int(rep, "height"), codecs=codecs,
+                template=tpl, base_url=_base(rep, aset_base),
+                hdr=(TRANSFER_SCHEME, "16") in props or (TRANSFER_SCHEME, "18") in props,
+                atmos=(JOC_SCHEME, "JOC") in props or "ac-4.02.02" in (codecs or "").lower()))
     if not reps:
         raise MpdError("MPD without any Representation")
     return Mpd(
@@ -196,6 +204,16 @@ def parse_mpd(text: str | bytes, base_url: str = "") -> Mpd:
         period_start=parse_duration(period.get("start")) or 0.0,
         representations=reps,
     )
+
+
+TRANSFER_SCHEME = "urn:mpeg:mpegb:cicp:transfercharacteristics"
+JOC_SCHEME = "tag:dolby.com,2018:dash:ec3_extensiontype:2018"
+
+
+def _properties(el: ET.Element) -> list[tuple[str, str]]:
+    """(schemeIdUri lower-cased, value) of an element's Essential/SupplementalProperty."""
+    found = _children(el, "EssentialProperty") + _children(el, "SupplementalProperty")
+    return [((p.get("schemeIdUri") or "").lower(), (p.get("value") or "").strip()) for p in found]
 
 
 def _base(el: ET.Element, inherited: str) -> str:

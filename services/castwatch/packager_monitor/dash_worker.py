@@ -142,9 +142,10 @@ class DashChannelWorker(ChannelWorker):
                 "rung_count": len(video), "min_bitrate": min(rates), "max_bitrate": max(rates)})
         self.badges = Badges(
             is_4k=any((r.height or 0) >= 2160 or (r.width or 0) >= 3840 for r in video),
-            is_hdr=any(c.strip().lower().startswith(("dvh1", "dvhe")) for r in video
-                       for c in (r.codecs or "").split(",")),
-            is_atmos=False)  # not signalled in a way we read from the MPD yet
+            is_hdr=any(r.hdr for r in video) or any(
+                c.strip().lower().startswith(("dvh1", "dvhe")) for r in video
+                for c in (r.codecs or "").split(",")),
+            is_atmos=any(r.atmos for r in mpd.representations if r.content_type == "audio"))
         tpl = self.cfg.template
         if tpl is None or not tpl.rungs:
             return
