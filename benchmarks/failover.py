@@ -32,6 +32,7 @@ from typing import Any
 
 import psycopg2
 from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import make_url
 
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
 from castwatch.common.hysteresis import ConditionTracker, Debounce
@@ -63,7 +64,9 @@ def fresh_database() -> tuple[str, Any]:
     admin = psycopg2.connect(base)
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    url = base.rsplit("/", 1)[0] + f"/{name}"
+    # the embedded server's URL carries its socket directory in the query: replace the database
+    # name properly rather than cutting the string at its last slash
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     return url, (admin, name, embedded)
 

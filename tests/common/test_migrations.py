@@ -7,6 +7,7 @@ import time
 import psycopg2
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from castwatch.common.db import downgrade, sqlalchemy_url, upgrade
 from castwatch.common.models import Base
@@ -20,9 +21,8 @@ def scratch_url(database_url: str):
     admin.autocommit = True
     admin.cursor().execute("DROP DATABASE IF EXISTS castwatch_migrations_scratch")
     admin.cursor().execute("CREATE DATABASE castwatch_migrations_scratch")
-    url = database_url.rsplit("/", 1)[0] + "/castwatch_migrations_scratch"
-    if "?" in database_url:
-        url += "?" + database_url.split("?", 1)[1]
+    url = make_url(database_url).set(database="castwatch_migrations_scratch").render_as_string(
+        hide_password=False)
     yield url
     admin.cursor().execute("DROP DATABASE IF EXISTS castwatch_migrations_scratch WITH (FORCE)")
     admin.close()
