@@ -18,6 +18,7 @@ import socketio
 
 from castwatch.cli import main
 from castwatch.common.bus import dsn_for
+from tests.support.processes import stop_process
 
 from .support import bearer
 
@@ -139,9 +140,4 @@ def test_castwatch_api_serves_health_under_gunicorn(cli_env, capsys):
         _live_push_under_gunicorn(base, key.strip(), cli_env)
         _stop_closes_live_clients(proc, base, key.strip())
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc, grace_s=15)

@@ -17,6 +17,7 @@ from castwatch.common import alerts
 from castwatch.common.alerts import AlertKey
 from castwatch.common.models import Delivery
 from castwatch.notifier.botapi_standin import BotApiStandIn
+from tests.support.processes import stop_process
 
 from .conftest import add_person, add_rule, notify_settings, wait_for
 
@@ -40,13 +41,7 @@ def spawn(database_url: str, standin: BotApiStandIn) -> Iterator:
 
     yield start
     for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_process(proc)
 
 
 def sent_count(db: Session) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from castwatch.common.models import Alert, Channel, Lease, Probe
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import OriginSimulator, SimulatorThread
+from tests.support.processes import stop_process
 
 from .conftest import sim_template, wait_for
 
@@ -56,13 +57,7 @@ def start_probe(database_url: str, tmp_path: Path) -> Iterator:
 
     yield start
     for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_process(proc)
 
 
 def _holders(factory: sessionmaker[Session]) -> dict[str, list[str]]:

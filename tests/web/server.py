@@ -7,13 +7,14 @@ free loopback port and the test database.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 
 import requests
+
+from tests.support.processes import stop_process
 
 from .browser import ARTIFACTS, ROOT
 
@@ -60,11 +61,5 @@ class ApiServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)  # gunicorn's graceful stop
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc, grace_s=15)  # gunicorn's graceful stop
         self.proc = None
