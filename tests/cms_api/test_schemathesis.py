@@ -16,13 +16,15 @@ def test_fuzzing_every_operation_finds_no_server_error(live_server, make_key, tm
     key = make_key("admin", name="fuzzer")
     cli = shutil.which("schemathesis") or shutil.which("st")
     command = [cli] if cli else [sys.executable, "-m", "schemathesis.cli"]
+    # one worker: with two, hypothesis' ast.parse in threads trips a CPython 3.11 bug
+    # ("AST constructor recursion depth mismatch") that crashes schemathesis itself
     command += [
         "run", f"{live_server}/api/v1/openapi.json",
         "--checks", "not_a_server_error",
         "--header", f"Authorization: Bearer {key}",
         "--max-examples", "4", "--phases", "examples,coverage,fuzzing",
         "--generation-database", "none", "--seed", "20261121",
-        "--workers", "2", "--request-timeout", "10", "--max-time", "30", "--no-color",
+        "--workers", "1", "--request-timeout", "10", "--max-time", "30", "--no-color",
         "--exclude-path-regex", "^/api/v1/openapi.json$",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=160, cwd=tmp_path,
