@@ -62,7 +62,8 @@ def test_a_source_preview_shows_what_would_be_imported_and_ignored_and_saves_not
     assert preview["error"] is None
     assert [(i["title"], i["status"], i["kind"]) for i in preview["would_import"]] == [
         ("City Council", "scheduled", "live_event"), ("Planning Commission", "cancelled", "live_event")]
-    assert {i["reason"] for i in preview["ignored"]} == {"a posting, effective or minutes date, not a meeting"}
+    assert {i["reason"] for i in preview["ignored"]} == {
+        "a posting, effective or minutes date, not a meeting"}
     assert preview["ignored_total"] == 2 and preview["stats"]["tables"] == 1
     assert _count(session_factory, ScheduleItem) == 0
     with session_factory() as s:
@@ -73,7 +74,8 @@ def test_a_source_preview_shows_what_would_be_imported_and_ignored_and_saves_not
     assert ScheduleService(session_factory, IncidentSettings()).import_source(source_id)
     sim.documents["/calendar.aspx"] = ("text/html", redesigned_html())
     preview = client.post(f"/api/v1/schedules/sources/{source_id}/preview?days=7", headers=auth).get_json()
-    assert preview["would_import"] == [] and "found nothing where the last good import found 2" in preview["error"]
+    assert preview["would_import"] == []
+    assert "found nothing where the last good import found 2" in preview["error"]
     assert _count(session_factory, ScheduleItem) == 2
 
     sim.fail = True
