@@ -244,10 +244,17 @@ def test_a_pdf_agenda_without_a_meeting_date_is_a_failed_import(
 ) -> None:
     sim.documents["/agenda-2027-01.pdf"] = ("application/pdf", dateless_pdf())
     src = _source(session_factory, council["channel"], "pdf", f"{sim.url}/agenda-2027-01.pdf")
-    assert not _service(session_factory).import_source(src)
+    service = _service(session_factory)
+    assert service.ensure_rule()
+    assert not service.import_source(src)
     with session_factory() as s:
         assert (s.get(ScheduleSource, src).last_error or "").startswith("no meeting date")  # type: ignore[union-attr]
     assert [a.state for a in _failing(session_factory)] == ["firing"]
+    Planner(session_factory).plan_pending()  # the default rule tells the cablecasters, by email
+    with session_factory() as s:
+        rows = s.execute(select(Recipient.name, Delivery.transport).join(
+            Recipient, Recipient.id == Delivery.recipient_id)).tuples().all()
+    assert rows == [("Cara", "email")]
 
 
 def test_a_cancelled_meeting_never_raises_not_live_and_cancelling_clears_an_open_alert(

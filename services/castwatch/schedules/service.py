@@ -65,6 +65,16 @@ CABLECASTER_RULE = {
     "group_wait_s": 0,
     "escalation": [{"after_s": 600, "roles": ["technician", "engineer"]}],
 }
+#: Who hears that a schedule source is failing (its items are kept, but are going stale): the
+#: cablecasters who keep the schedules, by email, without waking anyone.
+SOURCE_FAILING_RULE = {
+    "name": "Schedule sources failing → cablecasters",
+    "priority": 20,
+    "match": {"alert_types": [SOURCE_FAILING_TYPE], "sources": [SOURCE]},
+    "roles": ["cablecaster"],
+    "transports": ["email"],
+    "group_wait_s": 60,
+}
 WINDOW_TAG = "schedule"
 
 
@@ -243,13 +253,16 @@ class ScheduleService:
         return out
 
     def ensure_rule(self) -> bool:
-        """Create :data:`CABLECASTER_RULE` unless a rule already names the alert type."""
+        """Create :data:`CABLECASTER_RULE` and :data:`SOURCE_FAILING_RULE`, each unless a rule
+        already names its alert type (or has its name); True if one was created."""
+        created = False
         with transaction(self._factory) as session:
-            for rule in session.scalars(select(NotificationRule)):
-                if ALERT_TYPE in ((rule.match or {}).get("alert_types") or []):
-                    return False
-            if session.scalar(select(NotificationRule.id).where(
-                    NotificationRule.name == CABLECASTER_RULE["name"])) is not None:
-                return False
-            session.add(NotificationRule(**CABLECASTER_RULE))
-            return True
+            rules = list(session.scalars(select(NotificationRule)))
+            for default in (CABLECASTER_RULE, SOURCE_FAILING_RULE):
+                alert_type = default["match"]["alert_types"][0]  # type: ignore[index]
+                if any(alert_type in ((r.match or {}).get("alert_types") or []) or r.name == default["name"]
+                       for r in rules):
+                    continue
+                session.add(NotificationRule(**default))
+                created = True
+        return created
