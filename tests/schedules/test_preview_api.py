@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.db import transaction
-from castwatch.common.models import ScheduleItem, ScheduleSource, utcnow
+from castwatch.common.models import Alert, ScheduleItem, ScheduleSource, utcnow
 from castwatch.incidents.settings import IncidentSettings
 from castwatch.schedules.service import ScheduleService
 from castwatch.simulators.schedules.server import ScheduleSimulator
@@ -81,6 +81,15 @@ def test_a_source_preview_shows_what_would_be_imported_and_ignored_and_saves_not
     sim.fail = True
     down = client.post(f"/api/v1/schedules/sources/{source_id}/preview", headers=auth).get_json()
     assert "503" in down["error"] and down["would_import"] == [] and down["stats"] == {}
+
+    # the real import fails the same way; deleting the source resolves its failing alert
+    assert not ScheduleService(session_factory, IncidentSettings()).import_source(source_id)
+    failing = select(Alert.state).where(Alert.alert_type == "SCHEDULE_SOURCE_FAILING")
+    with session_factory() as s:
+        assert s.scalar(failing) == "firing"
+    assert client.delete(f"/api/v1/schedules/sources/{source_id}", headers=auth).status_code == 204
+    with session_factory() as s:
+        assert s.scalar(failing) == "resolved"
 
 
 def test_a_new_source_is_previewed_before_it_is_added_and_bad_input_is_refused(

@@ -22,6 +22,7 @@ from castwatch.cms_api.context import db
 from castwatch.cms_api.crud import get_or_404, paged
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import AwareDatetime, Id, Model, OutModel, Page, QueryModel, Text
+from castwatch.common import alerts as alert_ops
 from castwatch.common.models import (
     Alert,
     Channel,
@@ -32,6 +33,7 @@ from castwatch.common.models import (
     utcnow,
 )
 from castwatch.incidents.store import timeline
+from castwatch.schedules.check import SOURCE, SOURCE_FAILING_TYPE
 from castwatch.schedules.service import previous_stats, try_import
 
 bp = Blueprint("incidents", __name__)
@@ -241,9 +243,13 @@ def create_source(body: SourceIn) -> SourceOut:
 @api_route(bp, "/api/v1/schedules/sources/<int:source_id>", ["DELETE"], response=None, status=204,
            scope="write", errors=(404,), tag="schedules")
 def delete_source(source_id: int) -> None:
-    """Remove a source and every item imported from it."""
+    """Remove a source and every item imported from it (its open SCHEDULE_SOURCE_FAILING is
+    resolved: nothing is left to fail)."""
     session = db()
-    session.delete(get_or_404(ScheduleSource, source_id, "schedule source"))
+    source = get_or_404(ScheduleSource, source_id, "schedule source")
+    alert_ops.clear(session, alert_ops.AlertKey(SOURCE, source.name, SOURCE_FAILING_TYPE),
+                    note="schedule source deleted")
+    session.delete(source)
     session.commit()
 
 
