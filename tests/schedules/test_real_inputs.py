@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -64,9 +64,32 @@ def test_an_all_day_off_air_is_kept_and_runaway_rules_are_refused() -> None:
     parsed = ical.parse_ical(ics, {"timezone": "America/Chicago"}, *AUTUMN)
     (off,) = parsed.items
     assert off.kind == "off_air" and off.ends_at - off.starts_at == (utc(2026, 11, 3) - utc(2026, 11, 2))
-    assert [i.reason for i in parsed.ignored] == ["recurs minutely: more often than any schedule"]
+    assert [i.reason for i in parsed.ignored] == ["recurs minutely: not a broadcast schedule"]
     with pytest.raises(ScheduleError, match="time zone"):
         ical.parse_ical(ics, {"timezone": "Mars/Olympus"}, *AUTUMN)
+
+
+def test_a_broken_or_runaway_calendar_costs_only_its_bad_events() -> None:
+    def vevent(uid: str, *lines: str) -> str:
+        return "\r\n".join(["BEGIN:VEVENT", f"UID:{uid}", f"SUMMARY:{uid}", *lines, "END:VEVENT"]) + "\r\n"
+
+    body = vevent("good", "DTSTART:20261005T230000Z")  # no DTEND/DURATION: the default length
+    body += vevent("broken", "DTSTART:yesterday")
+    body += vevent("bad-rule", "DTSTART:20261005T230000Z", "RRULE:FREQ=SOMETIMES")
+    body += "".join(vevent(f"daily-{n}", f"DTSTART:20070101T{n % 24:02d}0000Z", "DURATION:PT30M",
+                           "RRULE:FREQ=DAILY") for n in range(40))
+    data = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nX-WR-TIMEZONE:Nowhere/Zone\r\n" + body
+            + "END:VCALENDAR\r\n").encode()
+    parsed = ical.parse_ical(data, {"duration_min": 45}, utc(2026, 10, 5), utc(2026, 10, 6))
+    good = [i for i in parsed.items if i.title == "good"]
+    assert len(good) == 1 and good[0].ends_at - good[0].starts_at == timedelta(minutes=45)
+    reasons = {i.text: i.reason for i in parsed.ignored}
+    assert reasons["broken"] == "unreadable DTSTART" and reasons["bad-rule"] == "unreadable RRULE"
+    too_long = [t for t, r in reasons.items() if r.startswith("recurring series too long to expand")]
+    expanded = {i.title for i in parsed.items} - {"good"}
+    assert too_long and expanded and len(too_long) + len(expanded) == 40
+    days_stepped = (utc(2026, 10, 6) - utc(2007, 1, 1)).days + 1  # each daily series since 2007
+    assert len(expanded) == ical.MAX_EXPANSION // days_stepped
 
 
 def _legistar() -> bytes:

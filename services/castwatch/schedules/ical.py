@@ -11,9 +11,10 @@ the feed has none. Floating times and all-day dates are in the source's time zon
   ``cancelled``: listed, never alerted.
 - An all-day occurrence is no timed broadcast: imported only as ``off_air`` when its title
   says so, otherwise ignored.
-- Hostile calendars are bounded: series recurring more often than daily, or starting more
-  than :data:`MAX_SERIES_AGE` before the window, are ignored; at most :data:`MAX_SERIES`
-  series and :data:`MAX_OCCURRENCES` occurrences are expanded.
+- Hostile calendars are bounded: series recurring more often than daily, and series that
+  would take the calendar past :data:`MAX_EXPANSION` instances stepped through (a daily rule
+  from decades ago, BYHOUR lists), are ignored; at most :data:`MAX_SERIES` series and
+  :data:`MAX_OCCURRENCES` occurrences are expanded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 import recurring_ical_events
@@ -40,8 +41,10 @@ from castwatch.schedules.items import (
 
 MAX_OCCURRENCES = 500
 MAX_SERIES = 200
-MAX_SERIES_AGE = timedelta(days=366 * 20)
+#: Instances the expansion may step through for one calendar (~60k/s on one core).
+MAX_EXPANSION = 150_000
 _TOO_FREQUENT = {"SECONDLY", "MINUTELY", "HOURLY"}
+_PERIOD_S = {"DAILY": 86_400, "WEEKLY": 7 * 86_400, "MONTHLY": 28 * 86_400, "YEARLY": 365 * 86_400}
 
 
 def _aware(value: date | datetime, tz: ZoneInfo) -> datetime:
@@ -50,30 +53,91 @@ def _aware(value: date | datetime, tz: ZoneInfo) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
-def _guard(cal: icalendar.Calendar, start: datetime, tz: ZoneInfo) -> list[Ignored]:
-    """Drop the series that would cost more to expand than any schedule is worth."""
+def _cost(rule: Any, first: datetime, end: datetime) -> float:
+    """About how many instances the expansion steps through for ``rule`` from ``first`` to
+    ``end`` (every period from DTSTART on, times the BY* lists that multiply each period)."""
+    freq = str((rule.get("FREQ") or [""])[0]).upper()
+    interval = max(1, int((rule.get("INTERVAL") or [1])[0]))
+    until = (rule.get("UNTIL") or [None])[0]
+    last = end
+    if isinstance(until, datetime):
+        last = min(end, until if until.tzinfo else until.replace(tzinfo=first.tzinfo))
+    periods = max(0.0, (last - first).total_seconds()) / (_PERIOD_S[freq] * interval) + 1
+    if rule.get("COUNT"):
+        periods = min(periods, float(rule["COUNT"][0]))
+    per_period = 1
+    for part in ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO",
+                 "BYMONTH", "BYSETPOS"):
+        per_period *= max(1, len(rule.get(part) or []))
+    return periods * per_period
+
+
+def _guard(cal: icalendar.Calendar, end: datetime, tz: ZoneInfo) -> list[Ignored]:
+    """Drop the series that would cost more to expand than any schedule is worth (a hostile or
+    broken calendar costs its own source an error or a few ignored series, never the loop)."""
     out: list[Ignored] = []
-    series = 0
+    series, budget = 0, float(MAX_EXPANSION)
     for ev in list(cal.walk("VEVENT")):
-        rule = ev.get("RRULE")
-        if rule is None or ev.get("RECURRENCE-ID") is not None:
+        if (broken := _unreadable(ev)) is not None:
+            out.append(ignored(str(ev.get("SUMMARY") or "event"), broken))
+            _remove(cal, ev)
+            continue
+        rules = ev.get("RRULE")
+        if rules is None or ev.get("RECURRENCE-ID") is not None:
             continue
         title = str(ev.get("SUMMARY") or "event")
-        freq = str((rule.get("FREQ") or [""])[0]).upper()
         reason = None
-        if freq in _TOO_FREQUENT:
-            reason = f"recurs {freq.lower()}: more often than any schedule"
-        elif ev.get("DTSTART") is not None and _aware(ev.decoded("DTSTART"), tz) < start - MAX_SERIES_AGE:
-            reason = "recurring series starts more than 20 years before the window"
-        elif series >= MAX_SERIES:
-            reason = f"more than {MAX_SERIES} recurring series in one calendar"
-        else:
-            series += 1
+        try:
+            rules = rules if isinstance(rules, list) else [rules]
+            freqs = {str((r.get("FREQ") or [""])[0]).upper() for r in rules}
+            if freqs & _TOO_FREQUENT or not freqs <= set(_PERIOD_S):
+                reason = f"recurs {'/'.join(sorted(freqs)).lower()}: not a broadcast schedule"
+            else:
+                cost = sum(_cost(r, _aware(ev.decoded("DTSTART"), tz), end) for r in rules)
+                if cost > budget:
+                    reason = f"recurring series too long to expand (about {cost:.0f} instances)"
+                elif series >= MAX_SERIES:
+                    reason = f"more than {MAX_SERIES} recurring series in one calendar"
+                else:
+                    series, budget = series + 1, budget - cost
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            reason = f"unreadable recurrence ({type(exc).__name__})"
         if reason is not None:
             out.append(ignored(title, reason))
-            for parent in cal.walk():
-                parent.subcomponents[:] = [c for c in parent.subcomponents if c is not ev]
+            _remove(cal, ev)
     return out
+
+
+def _unreadable(ev: icalendar.cal.Component) -> str | None:
+    """Why one VEVENT's times cannot be read (the others are still imported), or None."""
+    broken = getattr(icalendar, "vBroken", ())  # icalendar ≥ 7 keeps unparsable values as vBroken
+    for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "EXDATE", "RDATE", "RRULE"):
+        values = ev.get(name)
+        if any(isinstance(v, broken) for v in (values if isinstance(values, list) else [values])):
+            return f"unreadable {name}"
+    try:
+        for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
+            if ev.get(name) is not None:
+                ev.decoded(name)
+        for name in ("EXDATE", "RDATE"):
+            values = ev.get(name)
+            for value in values if isinstance(values, list) else [values] if values is not None else []:
+                _ = value.dts
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return f"unreadable date or time ({type(exc).__name__})"
+    return None
+
+
+def _known_zone(name: Any) -> bool:
+    try:
+        return name is not None and ZoneInfo(str(name)) is not None
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def _remove(cal: icalendar.Calendar, ev: icalendar.cal.Component) -> None:
+    for parent in cal.walk():
+        parent.subcomponents[:] = [c for c in parent.subcomponents if c is not ev]
 
 
 def parse_ical(data: bytes, options: Mapping[str, Any], start: datetime, end: datetime) -> Parsed:
@@ -81,11 +145,15 @@ def parse_ical(data: bytes, options: Mapping[str, Any], start: datetime, end: da
     calendar's VEVENTs (any date)."""
     tz = zone(options)
     try:
-        cal = x_wr_timezone.to_standard(icalendar.Calendar.from_ical(data))
+        cal = icalendar.Calendar.from_ical(data)
     except (ValueError, TypeError, KeyError) as exc:
         raise ScheduleError(f"ical: not a calendar: {type(exc).__name__}") from exc
+    if _known_zone(cal.get("X-WR-TIMEZONE")):
+        cal = x_wr_timezone.to_standard(cal)
+    elif "X-WR-TIMEZONE" in cal:  # an unknown one is dropped: the events' own zones hold
+        del cal["X-WR-TIMEZONE"]
     found = len(cal.walk("VEVENT"))
-    skipped = _guard(cal, start, tz)
+    skipped = _guard(cal, end, tz)
     default = timedelta(minutes=float(options.get("duration_min") or 60))
     try:
         occurrences = recurring_ical_events.of(cal).between(start, end)
@@ -122,7 +190,9 @@ def _item(ev: icalendar.Event, options: Mapping[str, Any], tz: ZoneInfo,
     kind = classify(title, options, default=str(options.get("default_kind") or "show"))
     if not isinstance(raw, datetime) and kind != "off_air":
         return ignored(f"{title} ({raw.isoformat()})", "all-day event: no start time to broadcast")
-    if length <= timedelta(0):
+    if length == timedelta(0):
+        length = default  # DTSTART alone (RFC 5545: ends when it starts): the source's default
+    if length < timedelta(0):
         return ignored(title, "ends before it starts")
     uid = str(ev.get("UID") or f"{title}@{first.isoformat()}")
     cancelled = str(ev.get("STATUS", "")).upper() == "CANCELLED"
