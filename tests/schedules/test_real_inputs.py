@@ -136,6 +136,8 @@ def test_a_clerks_agenda_pdf_is_one_meeting_not_its_effective_minutes_and_postin
     ("Holiday tree lighting December 5, 2026 6:00 PM", "no meeting word"),
     ("City Council budget workshop January 5, 2027", "without a time"),
     ("Council agenda posted December 1, 2026 4:00 PM", "not a meeting"),
+    ("MEETING OF THE CITY COUNCIL\nMonday, January 11, 2027\n4. Item on the 7:00 PM bus schedule",
+     "without a time"),  # a body line's time is no heading's time
 ])
 def test_dated_lines_that_are_not_meeting_announcements_are_ignored_with_a_reason(
     line: str, reason: str,

@@ -11,7 +11,7 @@ When the pattern is missing or finds nothing, the **fallback** reads the text li
 (an HTML table row is one line) and believes a line only when it reads like a meeting
 announcement: a date in a common form (``January 5, 2026``, ``Jan. 5th 2026``, ``1/5/2026``,
 ``2026-01-05``) that is not a posting/effective/minutes date (:data:`NOT_A_MEETING`), a time
-(``6:00 PM``, ``6 p.m.``, ``18:00``; on the same line or, for an agenda, the next), and the
+(``6:00 PM``, ``6 p.m.``, ``18:00``; on the same line or, for an agenda, starting the next), and the
 body's name or a meeting word on the line (or, for a date alone on its line, within three lines
 above). A line saying cancelled/postponed is imported as ``cancelled`` (its time may be
 missing). Every other dated line is ignored, with its reason, in :attr:`Parsed.ignored`.
@@ -271,6 +271,16 @@ def _meeting_date(line: str) -> tuple[tuple[date, tuple[int, int]] | None, list[
     return chosen, left_out
 
 
+def _leading_time(line: str) -> tuple[time, tuple[int, int]] | None:
+    """The time a line starts with ("6:00 P.M.", "at 7 pm, Council Chambers"), if it has no
+    date: an agenda's time line, not a body line that happens to hold a time."""
+    stripped = line.strip()
+    t = find_time(stripped)
+    if t is None or find_dates(stripped) or t[1][0] > 4:
+        return None
+    return t
+
+
 def _blank(line: str, spans: Iterable[tuple[int, int]]) -> str:
     chars = list(line)
     for a, b in spans:
@@ -296,8 +306,8 @@ def _by_fallback(text: str, options: Mapping[str, Any]) -> tuple[list[ImportedIt
         t = find_time(_blank(line, [dspan]))
         spans = [*left_out, dspan] + ([t[1]] if t else [])
         title = _clean_title(raw, spans)
-        if t is None and n + 1 < len(lines) and not find_dates(lines[n + 1]):
-            t = find_time(lines[n + 1])  # agendas put the time on the next line
+        if t is None and n + 1 < len(lines):
+            t = _leading_time(lines[n + 1])  # agendas put the time on the next line
         cancelled = is_cancelled(line) or (not title and n + 1 < len(lines) and is_cancelled(lines[n + 1]))
         if title and words.search(_blank(line, [dspan])):
             pass
