@@ -50,6 +50,20 @@ def test_outlook_windows_zone_names_resolve_without_a_vtimezone_too() -> None:
     assert parsed.items[-1].starts_at.astimezone(UTC) == utc(2026, 11, 25, 1)
 
 
+def test_rdate_adds_and_a_thisandfuture_override_moves_every_later_occurrence() -> None:
+    ics = b"\r\n".join([
+        b"BEGIN:VCALENDAR", b"VERSION:2.0", b"BEGIN:VEVENT", b"UID:board",
+        b"DTSTART;TZID=America/Chicago:20261006T190000", b"DURATION:PT2H", b"RRULE:FREQ=WEEKLY;COUNT=5",
+        b"RDATE;TZID=America/Chicago:20261009T100000", b"SUMMARY:School Board", b"END:VEVENT",
+        b"BEGIN:VEVENT", b"UID:board",
+        b"RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=America/Chicago:20261020T190000",
+        b"DTSTART;TZID=America/Chicago:20261020T180000", b"DURATION:PT2H", b"SUMMARY:School Board (new time)",
+        b"END:VEVENT", b"END:VCALENDAR", b""])
+    items = ical.parse_ical(ics, {}, *AUTUMN).items
+    local = [i.starts_at.astimezone(CHI).strftime("%m-%d %H:%M") for i in items]
+    assert local == ["10-06 19:00", "10-09 10:00", "10-13 19:00", "10-20 18:00", "10-27 18:00", "11-03 18:00"]
+
+
 def test_a_google_export_keeps_its_local_time_across_dst_by_x_wr_timezone() -> None:
     parsed = ical.parse_ical(GOOGLE_ICS, {}, *AUTUMN)
     local = [i.starts_at.astimezone(CHI).strftime("%m-%d %H:%M") for i in parsed.items]
