@@ -25,7 +25,8 @@ def test_fuzzing_every_operation_finds_no_server_error(live_server, make_key, tm
         "--max-examples", "4", "--phases", "examples,coverage,fuzzing",
         "--generation-database", "none", "--seed", "20261121",
         "--workers", "1", "--request-timeout", "10", "--max-time", "30", "--no-color",
-        "--exclude-path-regex", "^/api/v1/openapi.json$",
+        # previews fetch the URL a body names: fuzzed URLs would send traffic off loopback
+        "--exclude-path-regex", "^/api/v1/openapi.json$|/preview$",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=160, cwd=tmp_path,
                             env=os.environ | {"SCHEMATHESIS_HOOKS": ""})

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,9 +30,10 @@ from castwatch.incidents.correlator import Correlator
 from castwatch.incidents.known_issues import load_library
 from castwatch.incidents.settings import IncidentSettings
 from castwatch.notifier.planner import Planner
-from castwatch.schedules.check import ALERT_TYPE
+from castwatch.schedules.check import ALERT_TYPE, SOURCE_FAILING_TYPE
 from castwatch.schedules.service import ScheduleService
 from castwatch.simulators.schedules.server import ScheduleSimulator
+from tests.schedules.documents import dateless_pdf, legistar_html, redesigned_html
 
 SETTINGS = IncidentSettings(not_live_lead_min=15, schedule_import_interval_s=60)
 
@@ -173,3 +176,122 @@ def test_settings_have_defaults_and_read_their_variables() -> None:
     assert s.not_live_lead_min == 20 and s.window_s == 30
     assert dataclasses.replace(s, window_s=5).window_s == 5
     assert IncidentSettings.from_env({}).metrics_bind == ("127.0.0.1", 9104)
+
+
+# --- believing only what reads right (issue #16) -------------------------------------------
+
+CHI = ZoneInfo("America/Chicago")
+
+
+def _rows(*meetings: tuple[str, datetime, bool]) -> bytes:
+    """A Legistar page with (body, start, cancelled) rows; times in Chicago."""
+    return legistar_html([
+        (body, at.astimezone(CHI), "Canceled" if off else f"{at.astimezone(CHI):%-I:%M %p}",
+         "Council Chambers<br/><em>CANCELLED</em>" if off else "Council Chambers")
+        for body, at, off in meetings])
+
+
+def _failing(factory: sessionmaker[Session]) -> list[Alert]:
+    with factory() as s:
+        return list(s.scalars(select(Alert).where(Alert.alert_type == SOURCE_FAILING_TYPE)))
+
+
+def test_a_page_that_lost_its_table_keeps_the_old_items_fails_and_alerts_until_a_good_import(
+    sim: ScheduleSimulator, council: dict[str, Any], session_factory: sessionmaker[Session],
+) -> None:
+    now = utcnow().replace(second=0, microsecond=0)
+    good = _rows(("City Council", now + timedelta(days=2), False),
+                 ("Planning Commission", now + timedelta(days=3), False))
+    sim.documents["/calendar.aspx"] = ("text/html", good)
+    src = _source(session_factory, council["channel"], "html", f"{sim.url}/calendar.aspx")
+    src_row_timezone(session_factory, src, "America/Chicago")
+    service = _service(session_factory)
+    assert service.import_source(src)
+    sim.documents["/calendar.aspx"] = ("text/html", redesigned_html())
+    assert not service.import_source(src)
+    with session_factory() as s:
+        row = s.get(ScheduleSource, src)
+        assert row is not None
+        assert "found nothing where the last good import found 2" in (row.last_error or "")
+        assert sorted(s.scalars(select(ScheduleItem.title))) == ["City Council", "Planning Commission"]
+    (alert,) = _failing(session_factory)
+    assert alert.state == "firing" and alert.severity == "minor" and alert.source == "schedule"
+    assert alert.subject == "html-src" and alert.channel_id == council["channel"]
+    assert "<" not in alert.summary  # nothing of the page is echoed
+    # a page that keeps a dated line but lost its table is no better
+    sim.documents["/calendar.aspx"] = ("text/html", b"<p>City Council meeting January 12, 2027 6:00 PM</p>")
+    assert not service.import_source(src)
+    with session_factory() as s:
+        assert "lost its table" in (s.get(ScheduleSource, src).last_error or "")  # type: ignore[union-attr]
+    sim.documents["/calendar.aspx"] = ("text/html", good)
+    assert service.import_source(src)
+    (alert,) = _failing(session_factory)
+    assert alert.state == "resolved"
+    with session_factory() as s:
+        row = s.get(ScheduleSource, src)
+        assert row is not None and row.last_error is None and row.last_import_stats["tables"] == 1
+
+
+def src_row_timezone(factory: sessionmaker[Session], source_id: int, tz: str) -> None:
+    with transaction(factory) as s:
+        row = s.get(ScheduleSource, source_id)
+        assert row is not None
+        row.timezone = tz
+
+
+def test_a_pdf_agenda_without_a_meeting_date_is_a_failed_import(
+    sim: ScheduleSimulator, council: dict[str, Any], session_factory: sessionmaker[Session],
+) -> None:
+    sim.documents["/agenda-2027-01.pdf"] = ("application/pdf", dateless_pdf())
+    src = _source(session_factory, council["channel"], "pdf", f"{sim.url}/agenda-2027-01.pdf")
+    service = _service(session_factory)
+    assert service.ensure_rule()
+    assert not service.import_source(src)
+    with session_factory() as s:
+        assert (s.get(ScheduleSource, src).last_error or "").startswith("no meeting date")  # type: ignore[union-attr]
+    assert [a.state for a in _failing(session_factory)] == ["firing"]
+    Planner(session_factory).plan_pending()  # the default rule tells the cablecasters, by email
+    with session_factory() as s:
+        rows = s.execute(select(Recipient.name, Delivery.transport).join(
+            Recipient, Recipient.id == Delivery.recipient_id)).tuples().all()
+    assert rows == [("Cara", "email")]
+
+
+def test_a_cancelled_meeting_never_raises_not_live_and_cancelling_clears_an_open_alert(
+    sim: ScheduleSimulator, council: dict[str, Any], session_factory: sessionmaker[Session],
+) -> None:
+    now = utcnow().replace(second=0, microsecond=0)
+    soon, later = now + timedelta(minutes=10), now + timedelta(minutes=12)
+    sim.documents["/calendar.aspx"] = ("text/html", _rows(("City Council", soon, False),
+                                                          ("Planning Commission", later, True)))
+    src = _source(session_factory, council["channel"], "html", f"{sim.url}/calendar.aspx")
+    src_row_timezone(session_factory, src, "America/Chicago")
+    service = _service(session_factory, lambda: now)
+    assert service.import_source(src)
+    with session_factory() as s:
+        statuses = dict(s.execute(select(ScheduleItem.title, ScheduleItem.status)).tuples().all())
+    assert statuses == {"City Council": "scheduled", "Planning Commission": "cancelled"}
+    assert service.check() == 1  # the council meeting; the cancelled commission never
+    (alert,) = _open_not_live(session_factory)
+    assert alert.subject.startswith("COUNCIL@") and "City Council" in alert.summary
+    sim.documents["/calendar.aspx"] = ("text/html", _rows(("City Council", soon, True),
+                                                          ("Planning Commission", later, True)))
+    assert service.import_source(src)
+    assert service.check() == 1 and _open_not_live(session_factory) == []
+    assert _service(session_factory, lambda: soon + timedelta(minutes=1)).check() == 0
+
+
+def test_a_sources_time_zone_reads_cablecast_local_run_times(
+    sim: ScheduleSimulator, council: dict[str, Any], session_factory: sessionmaker[Session],
+) -> None:
+    local = (utcnow() + timedelta(days=1)).astimezone(CHI).replace(minute=0, second=0, microsecond=0)
+    page = {"scheduleItems": [{"id": 7, "channel": 1, "show": 1,
+                               "runDateTime": local.replace(tzinfo=None).isoformat()}],
+            "shows": [{"id": 1, "cgTitle": "City Council", "totalRunTime": 3600}], "reels": []}
+    sim.documents["/cablecastapi/v1/scheduleitems"] = ("application/json", json.dumps(page).encode())
+    src = _source(session_factory, council["channel"], "cablecast", sim.url, cablecast_channel=1)
+    src_row_timezone(session_factory, src, "America/Chicago")
+    assert _service(session_factory).import_source(src)
+    with session_factory() as s:
+        (starts,) = s.scalars(select(ScheduleItem.starts_at))
+    assert starts == local

@@ -4,44 +4,51 @@ The API answers ``{"scheduleItems": [...], "shows": [...], "reels": [...]}`` (sh
 sideloaded with ``include=show,reel``), paginated with ``offset``/``page_size``. An item runs
 ``runDateTime`` for its show's length: ``totalRunTime`` (seconds) when given, else the sum of
 its reels' ``length``, else until the next item, else ``duration_min`` (default 60).
+A ``runDateTime`` without a UTC offset is local time in the source's time zone
+(``options["timezone"]``, set by the service from the source's ``timezone``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
 
-from castwatch.schedules.items import ImportedItem, ScheduleError, classify
+from castwatch.schedules.items import ImportedItem, Parsed, ScheduleError, classify, ignored, zone
 
 PAGE_SIZE = 200
 MAX_PAGES = 50
 
 
-def _when(raw: Any) -> datetime:
+def _when(raw: Any, tz: tzinfo) -> datetime:
+    """An ISO 8601 ``runDateTime``; one without an offset is local time in ``tz``."""
     try:
         value = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ScheduleError(f"cablecast: bad runDateTime {raw!r}") from exc
-    if value.tzinfo is None:
-        raise ScheduleError(f"cablecast: runDateTime {raw!r} has no UTC offset")
-    return value
+        raise ScheduleError("cablecast: a runDateTime is not an ISO 8601 time") from exc
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
-def parse_scheduleitems(pages: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> list[ImportedItem]:
-    """Items of every page (pure); deleted items are skipped."""
+def parse_scheduleitems(pages: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> Parsed:
+    """Items of every page (pure); deleted items are skipped (and listed as ignored)."""
     shows: dict[int, Mapping[str, Any]] = {}
     reels: dict[int, Mapping[str, Any]] = {}
     raw_items: list[Mapping[str, Any]] = []
+    skipped = []
     for page in pages:
         shows.update({int(s["id"]): s for s in page.get("shows") or []})
         reels.update({int(r["id"]): r for r in page.get("reels") or []})
-        raw_items += [i for i in page.get("scheduleItems") or [] if not i.get("deleted")]
+        for i in page.get("scheduleItems") or []:
+            if i.get("deleted"):
+                skipped.append(ignored(f"schedule item {i.get('id')}", "deleted in Cablecast"))
+            else:
+                raw_items.append(i)
+    tz = zone(options)
     default = timedelta(minutes=float(options.get("duration_min") or 60))
-    timed = sorted(((_when(i["runDateTime"]), i) for i in raw_items), key=lambda t: t[0])
+    timed = sorted(((_when(i.get("runDateTime"), tz), i) for i in raw_items), key=lambda t: t[0])
     out = []
     for n, (start, item) in enumerate(timed):
         show = shows.get(int(item.get("show") or 0), {})
@@ -58,11 +65,11 @@ def parse_scheduleitems(pages: Sequence[Mapping[str, Any]], options: Mapping[str
         out.append(ImportedItem(external_id=f"cablecast:{item['id']}", title=title,
                                 kind=classify(title, options), starts_at=start, ends_at=start + length,
                                 details={"show_id": item.get("show"), "channel": item.get("channel")}))
-    return out
+    return Parsed(out, skipped, {"found": len(out)})
 
 
 def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime,
-          timeout_s: float = 10.0, page_size: int = PAGE_SIZE) -> list[ImportedItem]:
+          timeout_s: float = 10.0, page_size: int = PAGE_SIZE) -> Parsed:
     """Fetch every page for the window from the server at ``url`` (its base URL)."""
     channel = options.get("cablecast_channel")
     if channel is None:

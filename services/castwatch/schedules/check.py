@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 ALERT_TYPE = "SCHEDULED_EVENT_NOT_LIVE"
+#: A schedule source whose import failed or was not believed (minor; see schedules.judge).
+SOURCE_FAILING_TYPE = "SCHEDULE_SOURCE_FAILING"
 SOURCE = "schedule"
 
 

@@ -2,23 +2,27 @@
 
 An incident is what the correlator (``castwatch incidents``) made of alerts that share a
 cause: its root-cause alert, its symptoms, its impact (channels, tiers, redundancy) and a
-timeline. Schedules: the sources the schedule monitor imports, the imported items, and which
-channels are in a planned off-air time right now (the UI shows it next to their alerts).
+timeline. Schedules: the sources the schedule monitor imports, the imported items, which
+channels are in a planned off-air time right now (the UI shows it next to their alerts), and
+a source's preview: what an import would store and what it would ignore, and why, without
+saving anything (so a station checks a source before it drives alerts).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import case, select
 
 from castwatch.cms_api.context import db
 from castwatch.cms_api.crud import get_or_404, paged
 from castwatch.cms_api.registry import api_route
-from castwatch.cms_api.schemas.base import AwareDatetime, Id, Model, OutModel, Page, Text
+from castwatch.cms_api.schemas.base import AwareDatetime, Id, Model, OutModel, Page, QueryModel, Text
+from castwatch.common import alerts as alert_ops
 from castwatch.common.models import (
     Alert,
     Channel,
@@ -29,6 +33,8 @@ from castwatch.common.models import (
     utcnow,
 )
 from castwatch.incidents.store import timeline
+from castwatch.schedules.check import SOURCE, SOURCE_FAILING_TYPE
+from castwatch.schedules.service import previous_stats, try_import
 
 bp = Blueprint("incidents", __name__)
 
@@ -148,8 +154,22 @@ class SourceIn(Model):
     channel_id: Id
     options: dict[str, Any] = Field(default_factory=dict, description=(
         "cablecast: cablecast_channel, live_pattern, off_air_pattern; html/pdf: pattern, "
-        "date_format, time_format, timezone, duration_min, title"))
+        "date_format, time_format, duration_min, title, body, meeting_pattern, default_time"))
     enabled: bool = True
+    timezone: str | None = Field(None, max_length=64, description=(
+        "IANA time zone of local times the source gives without a UTC offset (Cablecast "
+        "runDateTime, iCal floating times, meeting pages); default options.timezone, else UTC"))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone (use an IANA name, e.g. America/Chicago)") from None
+        return value
 
 
 class SourceOut(OutModel):
@@ -160,13 +180,16 @@ class SourceOut(OutModel):
     channel_id: int
     options: dict[str, Any]
     enabled: bool
+    timezone: str | None
     last_import_at: datetime | None
     last_error: str | None
+    last_import_stats: dict[str, Any]
 
 
 class ItemQuery(Page):
     channel: Id | None = None
     kind: Literal["show", "live_event", "off_air"] | None = None
+    status: Literal["scheduled", "cancelled"] | None = None
     since: AwareDatetime | None = Field(None, description="ending at or after (default: now)")
 
 
@@ -176,6 +199,7 @@ class ItemOut(OutModel):
     channel_id: int
     title: str
     kind: str
+    status: str
     starts_at: datetime
     ends_at: datetime
     details: dict[str, Any]
@@ -219,9 +243,13 @@ def create_source(body: SourceIn) -> SourceOut:
 @api_route(bp, "/api/v1/schedules/sources/<int:source_id>", ["DELETE"], response=None, status=204,
            scope="write", errors=(404,), tag="schedules")
 def delete_source(source_id: int) -> None:
-    """Remove a source and every item imported from it."""
+    """Remove a source and every item imported from it (its open SCHEDULE_SOURCE_FAILING is
+    resolved: nothing is left to fail)."""
     session = db()
-    session.delete(get_or_404(ScheduleSource, source_id, "schedule source"))
+    source = get_or_404(ScheduleSource, source_id, "schedule source")
+    alert_ops.clear(session, alert_ops.AlertKey(SOURCE, source.name, SOURCE_FAILING_TYPE),
+                    note="schedule source deleted")
+    session.delete(source)
     session.commit()
 
 
@@ -234,6 +262,8 @@ def list_items(query: ItemQuery) -> ItemPage:
         stmt = stmt.where(ScheduleItem.channel_id == query.channel)
     if query.kind is not None:
         stmt = stmt.where(ScheduleItem.kind == query.kind)
+    if query.status is not None:
+        stmt = stmt.where(ScheduleItem.status == query.status)
     rows, total = paged(db(), stmt, query.limit, query.offset)
     return ItemPage(items=[ItemOut.model_validate(r) for r in rows], total=total, limit=query.limit,
                     offset=query.offset)
@@ -249,3 +279,77 @@ def off_air_now() -> list[OffAirOut]:
                                ScheduleItem.ends_at > now).order_by(Channel.code)).all()
     return [OffAirOut(channel_id=i.channel_id, channel_code=code, item_id=i.id, title=i.title,
                       starts_at=i.starts_at, ends_at=i.ends_at) for i, code in rows]
+
+
+# --- preview --------------------------------------------------------------------------------
+
+#: At most this many ignored entries are listed in a preview (``ignored_total`` counts all).
+PREVIEW_IGNORED = 200
+
+
+class PreviewQuery(QueryModel):
+    days: int = Field(14, ge=1, le=60, description="preview this many days ahead (from a day ago)")
+
+
+class PreviewItem(BaseModel):
+    external_id: str
+    title: str
+    kind: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    details: dict[str, Any]
+
+
+class PreviewIgnored(BaseModel):
+    text: str = Field(description="an excerpt of what was read (at most 160 characters)")
+    reason: str
+
+
+class PreviewOut(BaseModel):
+    window_start: datetime
+    window_end: datetime
+    error: str | None = Field(description=(
+        "why this import would fail (old items kept, SCHEDULE_SOURCE_FAILING raised), or null"))
+    would_import: list[PreviewItem]
+    ignored: list[PreviewIgnored]
+    ignored_total: int
+    stats: dict[str, int]
+
+
+def _preview(source: ScheduleSource, before: dict[str, int], days: int) -> PreviewOut:
+    now = utcnow()
+    start, end = now - timedelta(days=1), now + timedelta(days=days)
+    outcome = try_import(source, start, end, before)
+    parsed = outcome.parsed
+    items = [PreviewItem(external_id=i.external_id, title=i.title, kind=i.kind, status=i.status,
+                         starts_at=i.starts_at, ends_at=i.ends_at, details=i.details)
+             for i in (parsed.items if parsed else [])]
+    ignored = parsed.ignored if parsed else []
+    return PreviewOut(window_start=start, window_end=end, error=outcome.error, would_import=items,
+                      ignored=[PreviewIgnored(text=i.text, reason=i.reason)
+                               for i in ignored[:PREVIEW_IGNORED]],
+                      ignored_total=len(ignored), stats=dict(parsed.stats) if parsed else {})
+
+
+@api_route(bp, "/api/v1/schedules/sources/<int:source_id>/preview", ["POST"], query=PreviewQuery,
+           response=PreviewOut, scope="write", errors=(404,), tag="schedules")
+def preview_source(source_id: int, query: PreviewQuery) -> PreviewOut:
+    """Fetch and parse a source now and show what an import would store and what it would
+    ignore, and why; saves nothing. ``error`` says why the import would fail, judged against
+    the source's last good import (nothing found, a lost table, a PDF without a date)."""
+    session = db()
+    source = get_or_404(ScheduleSource, source_id, "schedule source")
+    before = previous_stats(session, source)
+    session.expunge(source)
+    session.rollback()  # no transaction held open while the source is fetched
+    return _preview(source, before, query.days)
+
+
+@api_route(bp, "/api/v1/schedules/sources/preview", ["POST"], body=SourceIn, query=PreviewQuery,
+           response=PreviewOut, scope="write", errors=(404,), tag="schedules")
+def preview_new_source(body: SourceIn, query: PreviewQuery) -> PreviewOut:
+    """Preview a source before adding it (same body as adding one); saves nothing."""
+    get_or_404(Channel, body.channel_id, "channel")
+    db().rollback()
+    return _preview(ScheduleSource(**body.model_dump()), {}, query.days)

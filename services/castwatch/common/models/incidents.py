@@ -25,6 +25,7 @@ ROOT_KINDS = ("origin", "encoder", "group", "channel", "schedule", "alert")
 MEMBER_ROLES = ("root", "symptom")
 SCHEDULE_KINDS = ("cablecast", "ical", "html", "pdf")
 ITEM_KINDS = ("show", "live_event", "off_air")
+ITEM_STATUSES = ("scheduled", "cancelled")
 
 
 class Incident(Base):
@@ -87,7 +88,12 @@ class IncidentAlert(Base):
 
 class ScheduleSource(Base):
     """Where a channel's schedule comes from: a Cablecast server, an iCal URL, a meetings page
-    (``html``) or a PDF agenda. ``options`` holds the per-source parsing settings."""
+    (``html``) or a PDF agenda. ``options`` holds the per-source parsing settings.
+
+    ``timezone`` (IANA name) is how local times the source gives without a UTC offset are read
+    (Cablecast ``runDateTime``, iCal floating times, meeting pages); None: ``options.timezone``,
+    else UTC. ``last_import_stats`` are the document counts of the last good import
+    (:func:`castwatch.schedules.judge.judge` compares the next import with them)."""
 
     __tablename__ = "schedule_sources"
 
@@ -98,8 +104,10 @@ class ScheduleSource(Base):
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
     options: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    timezone: Mapped[str | None] = mapped_column(String(64))
     last_import_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_import_stats: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -107,7 +115,9 @@ class ScheduleSource(Base):
 
 
 class ScheduleItem(Base):
-    """One imported entry: a show, a live event (a meeting) or a planned off-air time."""
+    """One imported entry: a show, a live event (a meeting) or a planned off-air time.
+    ``status`` ``cancelled`` (a cancelled/postponed meeting, a cancelled iCal occurrence) is
+    listed but never alerts and is no off-air window."""
 
     __tablename__ = "schedule_items"
 
@@ -122,10 +132,12 @@ class ScheduleItem(Base):
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    status: Mapped[str] = mapped_column(String(10), default="scheduled", server_default="scheduled")
     imported_at: Mapped[datetime] = created_at()
 
     __table_args__ = (
         enum_check("kind", ITEM_KINDS),
+        enum_check("status", ITEM_STATUSES),
         UniqueConstraint("source_id", "external_id", name="uq_schedule_items_source_external"),
         Index("ix_schedule_items_channel_starts", "channel_id", "starts_at"),
     )

@@ -3,7 +3,8 @@
 Paths: ``/cablecastapi/v1/scheduleitems`` (Cablecast JSON, filtered and paginated like the
 real API), ``/calendar.ics``, ``/meetings.html`` (a standard city page),
 ``/meetings-odd.html`` (a non-standard one) and ``/agenda.pdf`` (the first event's agenda).
-``fail`` makes every path answer 503 (a source that is down).
+``fail`` makes every path answer 503 (a source that is down). ``documents`` maps a path to
+``(content type, body)`` served as is (a recorded page, a redesigned one), before the above.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class ScheduleSimulator:
         self.tz = tz
         self.weekly = weekly
         self.fail = False
+        self.documents: dict[str, tuple[str, bytes]] = {}
         self.requests: list[str] = []
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
@@ -47,6 +49,9 @@ class ScheduleSimulator:
     def render(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         if self.fail:
             return 503, "text/plain", b"unavailable"
+        if path in self.documents:
+            ctype, body = self.documents[path]
+            return 200, ctype, body
         if path == "/cablecastapi/v1/scheduleitems":
             def when(name: str, default: datetime) -> datetime:
                 raw = query.get(name, [None])[0]

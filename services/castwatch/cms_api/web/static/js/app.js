@@ -11,9 +11,10 @@ import * as incidents from "./pages/incidents.js";
 import * as encoders from "./pages/encoders.js";
 import * as metrics from "./pages/metrics.js";
 import * as settings from "./pages/settings.js";
+import * as schedules from "./pages/schedules.js";
 
-const PAGES = { overview, channels, alerts, incidents, encoders, metrics, settings };
-const TITLES = { overview: "Overview", channels: "Channels", alerts: "Alerts", incidents: "Incidents", encoders: "Encoders", metrics: "Metrics", settings: "Settings" };
+const PAGES = { overview, channels, alerts, incidents, encoders, metrics, settings, schedules };
+const TITLES = { overview: "Overview", channels: "Channels", alerts: "Alerts", incidents: "Incidents", encoders: "Encoders", metrics: "Metrics", settings: "Settings", schedules: "Schedules" };
 
 /** Shared by every page: who is signed in and what they may do. */
 export const session = { name: null, scope: null, keyId: null, anonymous: false };
