@@ -117,6 +117,8 @@ class NotifierThread:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        if not self._thread.is_alive():  # already stopped (a test restarting the notifier)
+            return
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(15)

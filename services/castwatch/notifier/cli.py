@@ -63,7 +63,7 @@ async def serve(url: str, settings: Settings, worker_id: str | None, callbacks: 
     telegram = transports.get("telegram")
     if callbacks and isinstance(telegram, TelegramTransport) and ns.telegram.poll_updates:
         tasks.append(asyncio.create_task(
-            poll_callbacks(telegram, factory, dispatcher.renderer, stop, ns.public_url,
+            poll_callbacks(telegram, factory, dispatcher.renderer, stop, ns.roles_for, ns.public_url,
                            on_press=metrics.callbacks.inc)))
     logger.info("notifier running worker=%s transports=%s", dispatcher.store.worker_id,
                 ",".join(transports) or "none")
