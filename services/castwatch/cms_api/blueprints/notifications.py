@@ -26,6 +26,7 @@ from castwatch.cms_api.crud import get_or_404, paged
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import Id, Model, OutModel, Page, Text
+from castwatch.cms_api.schemas.notify import Transport
 from castwatch.common import alerts as alert_ops
 from castwatch.common.alerts import AlertKey
 from castwatch.common.models import Delivery, NotificationRule, Recipient
@@ -36,7 +37,6 @@ from castwatch.notifier.transports import fallbacks
 
 bp = Blueprint("notifications", __name__)
 
-Transport = Literal["telegram", "email"]
 Status = Literal["pending", "sending", "sent", "failed", "suppressed", "grouped"]
 FINAL = {"sent", "failed", "suppressed", "grouped"}
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from castwatch.common.models.base import Base, created_at, enum_check, updated_at
 
@@ -51,6 +51,9 @@ class Recipient(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    #: one row per transport (telegram/email rows mirror the columns above, see migration 0007)
+    addresses: Mapped[list[RecipientAddress]] = relationship(
+        order_by="RecipientAddress.kind", cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (enum_check("role", ROLES),)
 
