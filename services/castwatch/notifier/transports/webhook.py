@@ -113,9 +113,9 @@ class WebhookTransport(HttpTransport):
         headers = {"Content-Type": "application/json", "User-Agent": "castwatch-notifier",
                    SIGNATURE_HEADER: signature(self._settings.secret, body),
                    DELIVERY_HEADER: (message.message_id or "").partition(":")[2]}
-        status, answer, wait = await self.post(message.address, body, headers)
-        if not 200 <= status < 300:
-            raise classify(self.name, status, answer, wait)
+        status, _answer, wait = await self.post(message.address, body, headers)
+        if not 200 <= status < 300:  # a receiver's answer is never echoed, only its status
+            raise classify(self.name, status, "", wait)
         return SendResult(external_id=message.message_id or "webhook")
 
 
