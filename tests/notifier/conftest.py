@@ -94,7 +94,8 @@ class HttpStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with standin._lock:
-                    standin.requests.append(HttpRequest(time.monotonic(), self.path, dict(self.headers), body))
+                    standin.requests.append(
+                        HttpRequest(time.monotonic(), self.path, dict(self.headers), body))
                     status, text, headers = standin.script.pop(0) if standin.script else (200, "ok", {})
                 payload = text.encode()
                 self.send_response(status)

@@ -16,7 +16,15 @@ from castwatch.common.alerts import AlertKey
 from castwatch.common.models import Alert, Delivery, RecipientAddress
 from castwatch.notifier.settings import NotifySettings, SlackSettings
 
-from .conftest import HttpStandIn, NotifierThread, SmtpRecorder, add_person, add_rule, notify_settings, wait_for
+from .conftest import (
+    HttpStandIn,
+    NotifierThread,
+    SmtpRecorder,
+    add_person,
+    add_rule,
+    notify_settings,
+    wait_for,
+)
 
 HOOK = "/services/T0001/B0001/s3cretWebhookToken"
 
