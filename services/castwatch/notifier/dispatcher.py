@@ -180,6 +180,8 @@ class Dispatcher:
                 self.metrics.deliveries.labels(job.transport, "sent").inc()
                 if not kept:  # another replica reclaimed the row meanwhile (see record_sent)
                     self.metrics.claims_lost.labels(job.transport).inc()
+                if job.kind == "catchup":
+                    self.metrics.catchups.inc()
                 logger.info("sent delivery=%s transport=%s recipient=%s kind=%s rows=%d",
                             job.ids[0], job.transport, job.recipient_id, job.kind, len(job.ids))
                 return

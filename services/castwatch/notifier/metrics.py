@@ -27,5 +27,5 @@ class NotifyMetrics:
             ["transport"], registry=registry)
         self.catchups = Counter(
             "castwatch_notify_catchup_total",
-            "Catch-up summaries planned for events older than NOTIFY_PLAN_HORIZON_S.",
+            "Catch-up summaries sent for events older than NOTIFY_PLAN_HORIZON_S.",
             registry=registry)
