@@ -115,8 +115,9 @@ class TelegramTransport(Transport):
     @classmethod
     def check_address(cls, value: str, settings: NotifySettings | None = None) -> str:
         value = value.strip()
-        if not CHAT_ID.match(value) or value in ("0", "-0"):
-            raise ValueError("a Telegram chat id is a non-zero integer")
+        if not CHAT_ID.match(value) or int(value) == 0 or abs(int(value)) >= 2**63:
+            raise ValueError("a Telegram chat id is a non-zero 64-bit integer")
+        value = str(int(value))
         return value
 
     @classmethod
