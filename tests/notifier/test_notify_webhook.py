@@ -21,6 +21,7 @@ from castwatch.common.alerts import AlertKey
 from castwatch.common.config import ConfigError
 from castwatch.common.models import Alert, Delivery, RecipientAddress, utcnow
 from castwatch.notifier.settings import NotifySettings
+from castwatch.notifier.transports.http import classify, retry_after
 
 from .conftest import HttpStandIn, NotifierThread, add_person, add_rule, notify_settings, wait_for
 
@@ -122,3 +123,15 @@ def test_a_refused_or_redirected_post_fails_at_once_without_echoing_the_answer(
     assert f"webhook http {status}" in (row.last_error or "")
     assert "SECRET-ECHO" not in (row.last_error or "")
     assert row.attempts == 1 and len(http_standin.received()) == 1
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date_and_statuses_map_to_policies() -> None:
+    assert retry_after("7") == 7.0 and retry_after("999999") == 3600.0
+    assert retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now=1767225600.0) == 30.0
+    assert retry_after("soon") is None and retry_after(None) is None
+    assert classify("webhook", 503, "", 2.0).retry_after == 2.0
+    assert not classify("webhook", 429, "", None).permanent
+    assert classify("webhook", 410, "", None).disable_destination
+    assert classify("webhook", 400, "", None).permanent
+    assert str(classify("slack", 400, "invalid_blocks", None)) == "slack http 400 invalid_blocks"
+    assert str(classify("slack", 400, "<html>Bad things here</html>", None)) == "slack http 400"
