@@ -85,7 +85,7 @@ class Press:
     message_id: int | None
 
 
-def refusal(session: Session, press: Press, leader: Delivery, person: Recipient,
+def refusal(press: Press, leader: Delivery, person: Recipient,
             roles: Callable[[str], tuple[str, ...]]) -> str | None:
     """Why this press may not act (None: it may). Pure checks on rows already loaded."""
     if leader.transport != "telegram" or press.chat_id is None or \
@@ -116,7 +116,7 @@ def apply_action(factory: sessionmaker[Session], renderer: Renderer, press: Pres
             return Outcome("This alert no longer exists.")
         if leader.status == "sending" and leader.external_id is None:
             return Outcome(NOT_RECORDED, not_recorded=True)
-        why = refusal(session, press, leader, person, roles)
+        why = refusal(press, leader, person, roles)
         if why is not None:
             logger.warning("telegram button press refused user=%s person=%s delivery=%s chat=%s "
                            "message=%s: %s", user_id, person.name, delivery_id, press.chat_id,
