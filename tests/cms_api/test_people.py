@@ -92,3 +92,56 @@ def test_maintenance_windows_are_one_off_or_weekly_and_record_their_author(clien
         assert client.post("/api/v1/maintenance-windows", json=body,
                            headers=admin).status_code == 400, body
     assert len(client.get("/api/v1/maintenance-windows", headers=admin).get_json()) == 2
+
+
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/secretpart1234"
+
+
+def test_recipient_addresses_mirror_the_legacy_fields_and_keep_secret_urls_write_only(client, admin):
+    resp = client.post("/api/v1/recipients", headers=admin, json=ALICE | {
+        "addresses": [{"kind": "slack", "value": SLACK_URL}]})
+    assert resp.status_code == 201, resp.get_json()
+    made = resp.get_json()
+    by_kind = {a["kind"]: a for a in made["addresses"]}
+    assert by_kind["telegram"]["value"] == "123456789" and by_kind["email"]["value"] == "alice@example.org"
+    assert by_kind["slack"] == {"kind": "slack", "value": "…1234", "enabled": True,
+                                "disabled_reason": None, "secret": True}
+    assert "secretpart" not in str(client.get("/api/v1/recipients", headers=admin).get_json())
+    # the legacy fields and the addresses list are one thing
+    resp = client.put(f"/api/v1/recipients/{made['id']}", headers=admin, json={
+        "addresses": [{"kind": "telegram", "value": "-1001", "enabled": False},
+                      {"kind": "slack", "enabled": False}]})  # value omitted: the stored URL stays
+    out = resp.get_json()
+    assert (out["telegram_chat_id"], out["telegram_enabled"]) == (-1001, False)
+    by_kind = {a["kind"]: a for a in out["addresses"]}
+    assert by_kind["telegram"] == {"kind": "telegram", "value": "-1001", "enabled": False,
+                                   "disabled_reason": None, "secret": False}
+    assert by_kind["slack"]["enabled"] is False and by_kind["slack"]["value"] == "…1234"
+    resp = client.put(f"/api/v1/recipients/{made['id']}", headers=admin, json={"email": "a2@example.org"})
+    assert {a["kind"]: a["value"] for a in resp.get_json()["addresses"]}["email"] == "a2@example.org"
+    # kinds other than telegram/email that are not listed are removed
+    resp = client.put(f"/api/v1/recipients/{made['id']}", headers=admin, json={"addresses": []})
+    assert sorted(a["kind"] for a in resp.get_json()["addresses"]) == ["email", "telegram"]
+
+
+def test_a_person_reached_only_over_slack_is_valid_and_bad_addresses_are_refused(client, admin):
+    resp = client.post("/api/v1/recipients", headers=admin, json={
+        "name": "sam", "role": "engineer", "addresses": [{"kind": "slack", "value": SLACK_URL}]})
+    assert resp.status_code == 201, resp.get_json()
+    cases = [
+        ([{"kind": "slack", "value": "https://evil.example/services/x"}], "addresses.0.value"),
+        ([{"kind": "webhook", "value": "ftp://x.example/"}], "addresses.0.value"),
+        ([{"kind": "pager", "value": "555"}], "addresses.0.kind"),
+        ([{"kind": "slack"}], "addresses.0.value"),
+        ([{"kind": "slack", "value": SLACK_URL}, {"kind": "slack", "value": SLACK_URL}], None),
+    ]
+    for addresses, field in cases:
+        resp = client.post("/api/v1/recipients", headers=admin, json={
+            "name": "x", "role": "engineer", "addresses": addresses})
+        assert resp.status_code == 400, addresses
+        assert resp.get_json()["error"]["field"] == field, resp.get_json()
+    rule = {"name": "slack-all", "roles": ["engineer"], "transports": ["slack", "webhook"]}
+    assert client.post("/api/v1/notification-rules", json=rule, headers=admin).status_code == 201
+    bad = client.post("/api/v1/notification-rules", headers=admin,
+                      json=rule | {"name": "x", "transports": ["pager"]})
+    assert bad.status_code == 400

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -69,6 +70,67 @@ def smtp() -> Iterator[tuple[SmtpRecorder, int]]:
         controller.stop()
 
 
+@dataclass
+class HttpRequest:
+    at: float
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class HttpStandIn:
+    """A loopback HTTP server for JSON transports (Slack incoming webhooks, webhooks): records
+    every POST; ``script`` holds canned answers ``(status, body, headers)`` for the next ones
+    (then 200 "ok")."""
+
+    def __init__(self) -> None:
+        self.requests: list[HttpRequest] = []
+        self.script: list[tuple[int, str, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with standin._lock:
+                    standin.requests.append(
+                        HttpRequest(time.monotonic(), self.path, dict(self.headers), body))
+                    status, text, headers = standin.script.pop(0) if standin.script else (200, "ok", {})
+                payload = text.encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def received(self, path: str | None = None) -> list[HttpRequest]:
+        with self._lock:
+            return [r for r in self.requests if path is None or r.path == path]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture()
+def http_standin() -> Iterator[HttpStandIn]:
+    server = HttpStandIn()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture()
 def standin() -> Iterator[BotApiStandIn]:
     server = BotApiStandIn(max_long_poll_s=0.5).start()
@@ -117,6 +179,8 @@ class NotifierThread:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        if not self._thread.is_alive():  # already stopped (a test restarting the notifier)
+            return
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(15)

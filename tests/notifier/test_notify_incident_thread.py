@@ -91,14 +91,14 @@ def test_an_update_is_sent_only_when_the_message_shows_something_else() -> None:
 
 
 def test_update_decisions_per_state_of_the_roots_message() -> None:
-    assert decide_update("telegram", "firing", "sent", True) is None
-    assert decide_update("email", "firing", "sent", True) is None
-    assert decide_update("email", "firing", "pending", True)[0] == "grouped"  # type: ignore[index]
-    assert decide_update("email", "firing", None, True)[0] == "grouped"  # type: ignore[index]
-    assert "already shows" in decide_update("telegram", "firing", "sent", False)[1]  # type: ignore[index]
+    assert decide_update(True, "firing", "sent", True) is None
+    assert decide_update(False, "firing", "sent", True) is None
+    assert decide_update(False, "firing", "pending", True)[0] == "grouped"  # type: ignore[index]
+    assert decide_update(False, "firing", None, True)[0] == "grouped"  # type: ignore[index]
+    assert "already shows" in decide_update(True, "firing", "sent", False)[1]  # type: ignore[index]
     # the incident resolved: email waits for the one resolved notice; Telegram still edits
-    assert "resolved notice" in decide_update("email", "resolved", "sent", True)[1]  # type: ignore[index]
-    assert decide_update("telegram", "resolved", "sent", True) is None
+    assert "resolved notice" in decide_update(False, "resolved", "sent", True)[1]  # type: ignore[index]
+    assert decide_update(True, "resolved", "sent", True) is None
 
 
 def test_a_symptom_linked_after_planning_is_folded_at_send_time() -> None:

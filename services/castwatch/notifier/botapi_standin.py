@@ -114,7 +114,8 @@ class BotApiStandIn:
                 "id": f"q{update_id}", "chat_instance": "1", "data": data,
                 "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
                 "message": {"message_id": message_id, "date": int(time.time()),
-                            "chat": {"id": chat_id, "type": "private"}, "text": "…"},
+                            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                            "text": "…"},
             }})
             self._cond.notify_all()
         return update_id

@@ -1,10 +1,20 @@
 """Telegram button presses: Acknowledge / Resolve / Snooze 1h.
 
-``callback_data`` is ``cw:<action>:d<delivery id>``. A press is accepted only from a known,
-enabled recipient (their ``telegram_user_id``, or for private chats their chat id, which equals
-the user id). The action is applied to every alert of that message through
-``castwatch.common.alerts`` (so alert_events records the person), the query is answered, and
-the original message is edited in place to show the new state.
+``callback_data`` is ``cw:<action>:d<delivery id>:<HMAC tag>`` (:mod:`signing`). A press acts
+only for the people the message was for:
+
+- the data must carry a valid tag (unsigned, altered or forged data is refused);
+- the press must come from the delivery's own message (its chat and message id, as stored in
+  ``deliveries.external_id``) — a copy of the data sent from another chat is refused;
+- the presser must be a known, enabled recipient (their ``telegram_user_id``, or for private
+  chats their chat id, which equals the user id) who is the delivery's recipient or, in a group
+  chat, a recipient registered for that same group chat;
+- their role must be allowed for the action (``NOTIFY_<ACTION>_ROLES``; by default everyone
+  acknowledges, engineers and management resolve, everyone but cablecasters snoozes).
+
+The action is applied to every alert of that message through ``castwatch.common.alerts`` (so
+alert_events records the person), the query is answered, and the original message is edited
+in place to show the new state. A refused press changes nothing and edits nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +50,11 @@ class Outcome:
     answer: str
     html: str | None = None
     buttons: tuple[Button, ...] = ()
+    #: the message is at Telegram but its row is not recorded as sent yet: ask again shortly
+    not_recorded: bool = False
+
+
+NOT_RECORDED = "This message is still being recorded; press again in a moment."
 
 
 def parse(data: str | None) -> tuple[str, int] | None:
@@ -59,9 +74,37 @@ def find_person(session: Session, user_id: int) -> Recipient | None:
     )).limit(1)).first()
 
 
-def apply_action(factory: sessionmaker[Session], renderer: Renderer, action: str, delivery_id: int,
-                 user_id: int, public_url: str | None = None) -> Outcome:
+@dataclass(frozen=True)
+class Press:
+    """Who pressed which button where (from the callback query)."""
+
+    action: str
+    delivery_id: int
+    user_id: int
+    chat_id: int | None
+    message_id: int | None
+
+
+def refusal(press: Press, leader: Delivery, person: Recipient,
+            roles: Callable[[str], tuple[str, ...]]) -> str | None:
+    """Why this press may not act (None: it may). Pure checks on rows already loaded."""
+    if leader.transport != "telegram" or press.chat_id is None or \
+            leader.external_id != f"{press.chat_id}:{press.message_id}":
+        return "This button does not belong to this message; nothing changed."
+    if person.id != leader.recipient_id:
+        in_group = press.chat_id != press.user_id and person.telegram_chat_id == press.chat_id
+        if not in_group:
+            return "This message was not for you; nothing changed."
+    if person.role not in roles(press.action):
+        verb = {"ack": "acknowledge", "resolve": "resolve", "snooze": "snooze"}[press.action]
+        return f"Your role ({person.role}) may not {verb} alerts; nothing changed."
+    return None
+
+
+def apply_action(factory: sessionmaker[Session], renderer: Renderer, press: Press,
+                 roles: Callable[[str], tuple[str, ...]], public_url: str | None = None) -> Outcome:
     """Apply a button press in one transaction; returns the answer and the edited message."""
+    action, delivery_id, user_id = press.action, press.delivery_id, press.user_id
     kind = ACTION_KINDS[action]
     with transaction(factory) as session:
         person = find_person(session, user_id)
@@ -71,6 +114,14 @@ def apply_action(factory: sessionmaker[Session], renderer: Renderer, action: str
         leader = session.get(Delivery, delivery_id)
         if leader is None or leader.alert_id is None:
             return Outcome("This alert no longer exists.")
+        if leader.status == "sending" and leader.external_id is None:
+            return Outcome(NOT_RECORDED, not_recorded=True)
+        why = refusal(press, leader, person, roles)
+        if why is not None:
+            logger.warning("telegram button press refused user=%s person=%s delivery=%s chat=%s "
+                           "message=%s: %s", user_id, person.name, delivery_id, press.chat_id,
+                           press.message_id, why)
+            return Outcome(why)
         batch = [leader] + list(session.scalars(select(Delivery).where(
             Delivery.external_id == leader.external_id, Delivery.id != leader.id,
             Delivery.transport == "telegram", Delivery.status == "grouped",
@@ -104,27 +155,37 @@ def apply_action(factory: sessionmaker[Session], renderer: Renderer, action: str
 
 
 async def handle_update(update: Update, transport: TelegramTransport, factory: sessionmaker[Session],
-                        renderer: Renderer, public_url: str | None = None) -> None:
+                        renderer: Renderer, roles: Callable[[str], tuple[str, ...]],
+                        public_url: str | None = None) -> None:
     query = update.callback_query
     if query is None:
         return
-    parsed = parse(query.data)
+    parsed = parse(transport.verify_callback(query.data))
     if parsed is None:
-        await transport.answer(query.id, "Unknown button.")
+        logger.warning("telegram button refused: unsigned or altered callback data user=%s",
+                       query.from_user.id)
+        await transport.answer(query.id, "Unknown or altered button; nothing changed.")
         return
-    outcome = await asyncio.to_thread(apply_action, factory, renderer, parsed[0], parsed[1],
-                                      query.from_user.id, public_url)
-    await transport.answer(query.id, outcome.answer)
     message = query.message
+    press = Press(parsed[0], parsed[1], query.from_user.id,
+                  message.chat.id if message is not None else None,
+                  message.message_id if message is not None else None)
+    for _ in range(10):  # a press within milliseconds of the send: wait for its record
+        outcome = await asyncio.to_thread(apply_action, factory, renderer, press, roles, public_url)
+        if not outcome.not_recorded:
+            break
+        await asyncio.sleep(0.3)
+    await transport.answer(query.id, outcome.answer)
     if outcome.html is not None and message is not None:
         try:
-            await transport.edit(message.chat.id, message.message_id, outcome.html, outcome.buttons)
+            await transport.edit_text(message.chat.id, message.message_id, outcome.html, outcome.buttons)
         except TransportError as exc:
             logger.warning("telegram edit after button failed: %s", exc)
 
 
 async def poll_callbacks(transport: TelegramTransport, factory: sessionmaker[Session],
-                         renderer: Renderer, stop: asyncio.Event, public_url: str | None = None,
+                         renderer: Renderer, stop: asyncio.Event,
+                         roles: Callable[[str], tuple[str, ...]], public_url: str | None = None,
                          on_press: Callable[[], None] | None = None) -> None:
     """Long-poll ``getUpdates`` for ``callback_query`` until ``stop`` is set."""
     offset: int | None = None
@@ -143,7 +204,7 @@ async def poll_callbacks(transport: TelegramTransport, factory: sessionmaker[Ses
         for update in updates:
             offset = update.update_id + 1
             try:
-                await handle_update(update, transport, factory, renderer, public_url)
+                await handle_update(update, transport, factory, renderer, roles, public_url)
                 if on_press is not None and update.callback_query is not None:
                     on_press()
             except Exception:  # one bad press must not stop the loop

@@ -23,11 +23,9 @@ from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
 from castwatch.common.migrate_cli import database_url_or_embedded
-from castwatch.notifier.callbacks import poll_callbacks
 from castwatch.notifier.dispatcher import Dispatcher
 from castwatch.notifier.metrics import NotifyMetrics
 from castwatch.notifier.transports import build_transports
-from castwatch.notifier.transports.telegram import TelegramTransport
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +47,7 @@ async def serve(url: str, settings: Settings, worker_id: str | None, callbacks: 
     serve_metrics(registry, ns.metrics_bind)
     transports = build_transports(ns)
     if not transports:
-        logger.warning("neither Telegram nor SMTP is configured: deliveries will fail "
+        logger.warning("no transport is configured: deliveries will fail "
                        "with 'transport not configured'")
     dispatcher = Dispatcher(factory, ns, transports, metrics, worker_id=worker_id)
 
@@ -60,11 +58,10 @@ async def serve(url: str, settings: Settings, worker_id: str | None, callbacks: 
     listener = Listener(url, [channel_for("alert_events"), channel_for("deliveries")], on_notify,
                         on_reconnect=dispatcher.wake).start()
     tasks = [asyncio.create_task(dispatcher.run(stop))]
-    telegram = transports.get("telegram")
-    if callbacks and isinstance(telegram, TelegramTransport) and ns.telegram.poll_updates:
-        tasks.append(asyncio.create_task(
-            poll_callbacks(telegram, factory, dispatcher.renderer, stop, ns.public_url,
-                           on_press=metrics.callbacks.inc)))
+    for transport in transports.values():  # e.g. Telegram's poll for button presses
+        tasks.extend(asyncio.create_task(work) for work in transport.background(
+            factory=factory, renderer=dispatcher.renderer, stop=stop, settings=ns,
+            callbacks=callbacks, on_press=metrics.callbacks.inc))
     logger.info("notifier running worker=%s transports=%s", dispatcher.store.worker_id,
                 ",".join(transports) or "none")
     try:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from castwatch.common.models import Alert, AlertEvent, Channel, Delivery, Encoder, EncoderGroup, Recipient
 from castwatch.notifier.render import Renderer
 from castwatch.notifier.rules import zone
-from castwatch.notifier.transports.base import Button, OutgoingMessage
+from castwatch.notifier.transports.base import Button, OutgoingMessage, RenderRequest
 
 ACTIONS = (("ack", "Acknowledge"), ("resolve", "Resolve"), ("snooze", "Snooze 1h"))
 
@@ -128,14 +128,10 @@ def buttons_for(leader_id: int, states: Sequence[str]) -> tuple[Button, ...]:
 
 def build_message(renderer: Renderer, transport: str, kind: str, ctx: dict[str, Any],
                   address: str, leader_id: int, thread_id: str | None, domain: str) -> OutgoingMessage:
-    """Render one :class:`OutgoingMessage` for ``transport``."""
-    if transport == "telegram":
-        html = renderer.telegram(kind, ctx)
-        states = [i["alert"]["state"] for i in ctx["items"]]
-        buttons = buttons_for(leader_id, states) if kind not in ("test", "admin") else ()
-        return OutgoingMessage(address=address, subject="", text="", html=html, buttons=buttons,
-                               thread_id=thread_id)
-    subject, text, html = renderer.email(kind, ctx)
-    first = ctx["alert"].get("id", 0) if ctx["alert"] else 0
-    return OutgoingMessage(address=address, subject=subject, text=text, html=html,
-                           thread_id=thread_id, message_id=f"<castwatch.{leader_id}.{first}@{domain}>")
+    """Render one :class:`OutgoingMessage` for ``transport`` (the transport class renders)."""
+    from castwatch.notifier.transports import transport_class  # transports import this module
+
+    cls = transport_class(transport)
+    if cls is None:
+        raise ValueError(f"unknown transport {transport!r}")
+    return cls.build_message(renderer, RenderRequest(kind, ctx, address, leader_id, thread_id, domain))

@@ -29,7 +29,6 @@ from castwatch.notifier.transports.base import (
     TransportError,
     TransportNotConfigured,
 )
-from castwatch.notifier.transports.telegram import TelegramTransport
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +75,13 @@ class Dispatcher:
                         await asyncio.to_thread(self.planner.tick)
                         self.metrics.queue_depth.set(await asyncio.to_thread(self.store.queue_depth))
                         last_tick = time.monotonic()
-                    self.metrics.planned.inc(await asyncio.to_thread(self.planner.plan_pending))
-                    timeout = await self._claim_round(timeout)
                     if time.monotonic() - last_beat >= self._settings.claim_timeout_s / 4:
+                        # before claiming: after a stall, our claims are refreshed first
                         ids = [i for batch in list(self._in_flight_ids.values()) for i in batch]
                         await asyncio.to_thread(self.store.heartbeat, ids)
                         last_beat = time.monotonic()
+                    self.metrics.planned.inc(await asyncio.to_thread(self.planner.plan_pending))
+                    timeout = await self._claim_round(timeout)
                 except SQLAlchemyError as exc:
                     logger.warning("database unavailable: %s", exc.__class__.__name__)
                     timeout = max(timeout, 1.0)
@@ -97,7 +97,8 @@ class Dispatcher:
         if capacity <= 0:
             return timeout
         limit = min(self._settings.batch_size, capacity)
-        jobs, next_due = await asyncio.to_thread(self.store.claim, limit)
+        mine = [i for batch in list(self._in_flight_ids.values()) for i in batch]
+        jobs, next_due = await asyncio.to_thread(self.store.claim, limit, mine)
         for job in jobs:
             task = asyncio.create_task(self._run_job(job))
             self._in_flight[job.ids[0]] = task
@@ -164,21 +165,23 @@ class Dispatcher:
 
     @staticmethod
     async def _deliver(transport: Transport, job: Job) -> SendResult:
-        """Send the message, or edit an earlier Telegram message in place (incident updates)."""
+        """Send the message, or edit an earlier message in place (incident updates of a
+        transport that :attr:`~Transport.edits_in_place`)."""
         assert job.message is not None
         if job.edit is None:
             return await transport.send(job.message)
-        if not isinstance(transport, TelegramTransport):
-            raise TransportError("only Telegram messages can be edited", permanent=True)
-        chat, message_id, external_id = job.edit
-        await transport.edit(chat, message_id, job.message.html, job.message.buttons)
-        return SendResult(external_id=external_id)
+        await transport.edit(job.edit, job.message)
+        return SendResult(external_id=job.edit)
 
-    async def _record_sent(self, job: Job, result: object) -> None:
+    async def _record_sent(self, job: Job, result: SendResult) -> None:
         for attempt in range(5):
             try:
-                await asyncio.to_thread(self.store.record_sent, job, result)  # type: ignore[arg-type]
+                kept = await asyncio.to_thread(self.store.record_sent, job, result)
                 self.metrics.deliveries.labels(job.transport, "sent").inc()
+                if not kept:  # another replica reclaimed the row meanwhile (see record_sent)
+                    self.metrics.claims_lost.labels(job.transport).inc()
+                if job.kind == "catchup":
+                    self.metrics.catchups.inc()
                 logger.info("sent delivery=%s transport=%s recipient=%s kind=%s rows=%d",
                             job.ids[0], job.transport, job.recipient_id, job.kind, len(job.ids))
                 return

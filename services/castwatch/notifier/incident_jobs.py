@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from castwatch.common.models import Alert, Delivery, Recipient
-from castwatch.notifier.context import batch_context, buttons_for
+from castwatch.notifier.context import batch_context
 from castwatch.notifier.incident_thread import (
     UPDATE_KIND,
     decide_update,
@@ -121,11 +121,12 @@ def remember_listing(leader: Delivery, ctx: dict[str, Any]) -> None:
 
 @dataclass
 class Update:
-    """A prepared update: ``skip`` (status, reason), or a message (plus ``edit`` for Telegram)."""
+    """A prepared update: ``skip`` (status, reason), or a message (plus ``edit``: the external
+    id of the message to edit, for transports that edit in place)."""
 
     skip: tuple[str, str] | None = None
     message: OutgoingMessage | None = None
-    edit: tuple[int, int, str] | None = None
+    edit: str | None = None  # external id of the message to edit in place
 
 
 def _root_message(session: Session, root_id: int, person_id: int,
@@ -152,9 +153,10 @@ def _last_listing(session: Session, sent: Delivery, key: str) -> dict[str, str] 
 
 def prepare_update(session: Session, batch: Sequence[Delivery], person: Recipient, address: str, *,
                    render: Callable[[str, str, dict[str, Any], Delivery, str | None], OutgoingMessage],
-                   now: datetime, public_url: str | None) -> Update:
+                   now: datetime, public_url: str | None, edits_in_place: bool) -> Update:
     """Decide and build one incident update for ``batch`` (rows of one root, recipient and
-    transport). ``render(transport, kind, ctx, leader, thread_id)`` builds the message."""
+    transport). ``render(transport, kind, ctx, leader, thread_id)`` builds the message;
+    ``edits_in_place``: the transport edits the root's message (else: a threaded update)."""
     leader = batch[0]
     root_id = int((leader.payload or {}).get("root_alert_id", 0))
     root = session.get(Alert, root_id)
@@ -167,16 +169,15 @@ def prepare_update(session: Session, batch: Sequence[Delivery], person: Recipien
     last = _last_listing(session, sent, key) if sent is not None else None
     changed = sent is not None and listing_changed(symptoms, last)
     state = "sent" if sent is not None else "pending" if pending else None
-    skip = decide_update(leader.transport, root.state, state, changed)
+    skip = decide_update(edits_in_place, root.state, state, changed)
     if skip is not None or sent is None:
         return Update(skip=skip or ("grouped", "nothing to update"))
     stamp = now.astimezone(zone(person.timezone)).strftime("%H:%M %Z")
-    if leader.transport == "telegram":
-        chat, _, message_id = (sent.external_id or "").partition(":")
-        if not message_id.isdigit():
-            return Update(skip=("grouped", "the root cause's Telegram message id is unknown"))
+    if edits_in_place:
+        if not sent.external_id:
+            return Update(skip=("grouped", "the root cause's message id is unknown"))
         rows = list(session.scalars(select(Delivery).where(
-            Delivery.external_id == sent.external_id, Delivery.transport == "telegram",
+            Delivery.external_id == sent.external_id, Delivery.transport == leader.transport,
             Delivery.status.in_(("sent", "grouped")), Delivery.kind.not_in(_NOT_MESSAGE),
         ).order_by(Delivery.id)))
         head = next((r for r in rows if r.status == "sent"), rows[0] if rows else sent)
@@ -184,11 +185,9 @@ def prepare_update(session: Session, batch: Sequence[Delivery], person: Recipien
         ctx["updated"] = stamp
         states = [i["alert"]["state"] for i in ctx["items"]]
         kind = "grouped" if len(ctx["items"]) > 1 else "resolved" if states == ["resolved"] else head.kind
-        msg = render("telegram", kind, ctx, head, None)
-        msg = OutgoingMessage(address=chat, subject="", text="", html=msg.html,
-                              buttons=buttons_for(head.id, states))
+        msg = render(leader.transport, kind, ctx, head, None)
         remember_listing(leader, ctx)
-        return Update(message=msg, edit=(int(chat), int(message_id), str(sent.external_id)))
+        return Update(message=msg, edit=str(sent.external_id))
     ctx = batch_context(session, [sent], person, now, public_url)
     ctx["updated"] = stamp
     shown = {f["id"]: f for item in ctx["items"] for f in item["folded"]}
@@ -196,7 +195,7 @@ def prepare_update(session: Session, batch: Sequence[Delivery], person: Recipien
                       for i, change in listing_diff(symptoms, last) if i in shown]
     thread = sent.thread_id or sent.external_id
     remember_listing(leader, ctx)
-    return Update(message=render("email", UPDATE_KIND, ctx, leader, thread))
+    return Update(message=render(leader.transport, UPDATE_KIND, ctx, leader, thread))
 
 
 __all__ = ["Update", "last_update_sent", "prepare_update", "remember_listing",

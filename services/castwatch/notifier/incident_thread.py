@@ -75,9 +75,13 @@ def listing_diff(current: Mapping[int, str], listed: Mapping[str, str] | None) -
     return out
 
 
-def decide_update(transport: str, root_state: str, root_message: str | None,
+def decide_update(edits_in_place: bool, root_state: str, root_message: str | None,
                   changed: bool) -> tuple[str, str] | None:
     """None = send the update; else ``(status, reason)`` to record instead.
+
+    ``edits_in_place``: the transport edits the root's message (Telegram), so an update goes
+    out even after the root resolved (the message ends up showing every symptom cleared);
+    threaded transports (email) leave that to the resolved notice.
 
     ``root_message``: ``"sent"``, ``"pending"`` (planned, not sent yet) or None (it never went
     to this recipient on this transport: nothing to edit or thread under).
@@ -88,7 +92,7 @@ def decide_update(transport: str, root_state: str, root_message: str | None,
         return "grouped", "the root cause's message did not go to this recipient"
     if not changed:
         return "grouped", "the root cause's message already shows this"
-    if transport == "email" and root_state == "resolved":
+    if not edits_in_place and root_state == "resolved":
         return "grouped", "the incident resolved; its resolved notice covers this"
     return None
 

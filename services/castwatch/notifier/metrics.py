@@ -21,3 +21,11 @@ class NotifyMetrics:
             registry=registry)
         self.callbacks = Counter(
             "castwatch_notify_callbacks_total", "Telegram button presses handled.", registry=registry)
+        self.claims_lost = Counter(
+            "castwatch_notify_claims_lost_total",
+            "Sends whose row another replica had reclaimed meanwhile (possible duplicates).",
+            ["transport"], registry=registry)
+        self.catchups = Counter(
+            "castwatch_notify_catchup_total",
+            "Catch-up summaries sent for events older than NOTIFY_PLAN_HORIZON_S.",
+            registry=registry)

@@ -41,6 +41,8 @@ from castwatch.common.models import (
     Recipient,
     utcnow,
 )
+from castwatch.notifier.addresses import usable_kinds
+from castwatch.notifier.catchup import catchup_targets, queue_catchups
 from castwatch.notifier.incident_jobs import last_update_sent, root_targets
 from castwatch.notifier.incident_thread import UPDATE_KIND, update_due
 from castwatch.notifier.rules import (
@@ -55,6 +57,7 @@ from castwatch.notifier.rules import (
     repeat_due,
     rule_matches,
 )
+from castwatch.notifier.transports import fallbacks
 
 logger = logging.getLogger(__name__)
 
@@ -78,12 +81,19 @@ def rule_spec(row: NotificationRule) -> RuleSpec:
     )
 
 
-def recipient_spec(row: Recipient) -> RecipientSpec:
+def recipient_spec(row: Recipient, addresses: frozenset[str] | None = None) -> RecipientSpec:
+    """``addresses``: the kinds with an enabled address (``recipient_addresses``)."""
     return RecipientSpec(
         id=row.id, name=row.name, role=row.role, telegram_chat_id=row.telegram_chat_id,
         email=row.email, telegram_enabled=row.telegram_enabled, email_enabled=row.email_enabled,
-        enabled=row.enabled, is_admin=row.is_admin,
+        enabled=row.enabled, is_admin=row.is_admin, addresses=addresses,
     )
+
+
+def load_people(session: Session) -> list[RecipientSpec]:
+    rows = list(session.scalars(select(Recipient).order_by(Recipient.id)))
+    kinds = usable_kinds(session, [r.id for r in rows])
+    return [recipient_spec(r, kinds[r.id]) for r in rows]
 
 
 def window_spec(row: MaintenanceWindow) -> WindowSpec:
@@ -169,12 +179,16 @@ class Planner:
         )) if root_ids else set()
         rules = [rule_spec(r) for r in session.scalars(
             select(NotificationRule).where(NotificationRule.enabled))]
-        people = [recipient_spec(r) for r in session.scalars(select(Recipient).order_by(Recipient.id))]
+        people = load_people(session)
         windows = [window_spec(w) for w in session.scalars(select(MaintenanceWindow))]
         too_old = self._clock() - self._horizon
         inserted = 0
+        stale: list[EventFacts] = []
         for event in events:
             alert = alerts.get(event.alert_id)
+            if alert is not None and event.created_at < too_old:
+                stale.append(EventFacts(id=event.id, alert_id=event.alert_id, kind=event.kind,
+                                        created_at=event.created_at))
             if alert is not None and event.created_at >= too_old:
                 details = dict(event.details or {})
                 previous = FROM_SEVERITY.match(event.note or "") if event.kind == "updated" else None
@@ -185,7 +199,7 @@ class Planner:
                 root = alert.root_cause_alert_id if alert.root_cause_alert_id in open_roots else None
                 planned = plan_event(facts, alert, rules, people, windows, root_cause_open=root is not None,
                                      root_targets=root_targets(session, root) if root else None,
-                                     update_delay_s=self._coalesce_s)
+                                     update_delay_s=self._coalesce_s, fallbacks=fallbacks())
                 for p in planned:
                     if p.kind == UPDATE_KIND:  # at most one update per message per window
                         last = last_update_sent(session, int(p.payload["root_alert_id"]), p.recipient_id,
@@ -201,6 +215,9 @@ class Planner:
                     inserted += result.rowcount or 0
             session.execute(insert(PlannedEvent).values(event_id=event.id)
                             .on_conflict_do_nothing(index_elements=["event_id"]))
+        if stale:  # past the horizon: one catch-up summary per person, never silence
+            inserted += queue_catchups(session, catchup_targets(stale, alerts, rules, people),
+                                       self._clock())
         if inserted:
             logger.info("planned deliveries=%d events=%d", inserted, len(events))
         return inserted

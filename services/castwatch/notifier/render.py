@@ -23,7 +23,7 @@ KIND_LABELS = {
     "escalated": "ESCALATED — nobody acknowledged yet", "refired": "still firing (reminder)",
     "snoozed": "snoozed", "updated": "severity raised", "grouped": "new alerts", "test": "test",
     "admin": "admin notice", "folded": "new alert (its suspected cause is already reported)",
-    "incident_update": "incident update",
+    "incident_update": "incident update", "catchup": "while castwatch was down",
 }
 ICONS = {"critical": "🔴", "major": "🟠", "minor": "🟡", "info": "🔵", "resolved": "✅",
          "acknowledged": "👀"}
@@ -52,6 +52,12 @@ class Renderer:
                 continue
             return template.render(**_with_defaults(kind, ctx)).strip()
         raise TemplateNotFound(f"{transport}/{kind}.{part}.j2")
+
+    @staticmethod
+    def context(kind: str, ctx: dict[str, Any]) -> dict[str, Any]:
+        """``ctx`` with the defaults every template sees (``kind_label``, ``headline``, …), for
+        transports that build their message from the context instead of a template."""
+        return _with_defaults(kind, ctx)
 
     def telegram(self, kind: str, ctx: dict[str, Any]) -> str:
         return safe_cut(self._render("telegram", kind, "html", ctx))

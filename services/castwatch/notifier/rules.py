@@ -8,7 +8,7 @@ functions over event sequences and clocks.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from fnmatch import fnmatchcase
@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from castwatch.notifier.incident_thread import CHANGES, UPDATE_KIND, update_group_key
 
 #: Event kinds that produce messages; others (updated, snoozed, note) are history only.
+#: the transports' fallbacks as registered (``castwatch.notifier.transports.fallbacks()``);
+#: the planner passes the live registry's, this default keeps pure callers simple
+DEFAULT_FALLBACKS: Mapping[str, str] = {"telegram": "email"}
 NOTIFIED_KINDS = frozenset({"opened", "acknowledged", "resolved", "escalated", "refired", "updated"})
 SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "info": 3}
 #: Kinds whose messages wait ``group_wait_s`` so a burst of one channel becomes one message.
@@ -87,10 +90,14 @@ class RecipientSpec:
     email_enabled: bool = True
     enabled: bool = True
     is_admin: bool = False
+    #: kinds with an enabled ``recipient_addresses`` row (None: use the legacy fields above)
+    addresses: frozenset[str] | None = None
 
     def can_receive(self, transport: str) -> bool:
         if not self.enabled:
             return False
+        if self.addresses is not None:
+            return transport in self.addresses
         if transport == "telegram":
             return self.telegram_enabled and self.telegram_chat_id is not None
         return self.email_enabled and bool(self.email)
@@ -230,13 +237,17 @@ def suppressing_window(
 
 
 def route(
-    rule: RuleSpec, recipients: Sequence[RecipientSpec], roles: Sequence[str] | None = None
+    rule: RuleSpec, recipients: Sequence[RecipientSpec], roles: Sequence[str] | None = None,
+    fallbacks: Mapping[str, str] | None = None,
 ) -> list[tuple[RecipientSpec, str]]:
     """``(recipient, transport)`` pairs a rule reaches; ``roles`` overrides the rule's roles.
 
-    A recipient whose Telegram is disabled or missing gets email instead when they have one,
-    even if the rule names only Telegram (the fallback): nobody silently drops out.
+    A recipient who cannot be reached over any of the rule's transports gets a transport's
+    fallback instead when they can receive it (``fallbacks``: kind → fallback kind, the
+    transports' own policy; default Telegram → email), even if the rule does not name it:
+    nobody silently drops out.
     """
+    fallbacks = DEFAULT_FALLBACKS if fallbacks is None else fallbacks
     wanted_roles = set(rule.roles if roles is None else roles)
     named = set(rule.recipient_ids) if roles is None else set()
     out: list[tuple[RecipientSpec, str]] = []
@@ -244,8 +255,10 @@ def route(
         if not person.enabled or (person.role not in wanted_roles and person.id not in named):
             continue
         transports = [t for t in rule.transports if person.can_receive(t)]
-        if not transports and "telegram" in rule.transports and person.can_receive("email"):
-            transports = ["email"]
+        if not transports:
+            transports = list(dict.fromkeys(
+                fallbacks[t] for t in rule.transports
+                if t in fallbacks and person.can_receive(fallbacks[t])))[:1]
         out.extend((person, t) for t in transports)
     return out
 
@@ -307,6 +320,7 @@ def plan_event(
     root_cause_open: bool = False,
     root_targets: Collection[tuple[int, str]] | None = None,
     update_delay_s: float = 5.0,
+    fallbacks: Mapping[str, str] | None = None,
 ) -> list[PlannedDelivery]:
     """The delivery rows an alert event produces (one per recipient and transport at most).
 
@@ -331,7 +345,7 @@ def plan_event(
                         due_at=event.created_at + timedelta(seconds=update_delay_s),
                         alert_id=int(joined), payload={"root_alert_id": alert.id, "change": "joined"})
                 for r in plan_event(replace(event, kind="opened", details={}), alert, rules, recipients,
-                                    windows)]
+                                    windows, fallbacks=fallbacks)]
     if event.kind not in NOTIFIED_KINDS or (event.kind == "updated" and not severity_raised(event)):
         return []
     status, reason = "pending", None
@@ -345,7 +359,7 @@ def plan_event(
     seen: set[tuple[int, str]] = set()
     planned: list[PlannedDelivery] = []
     for rule, roles in _rules_for_event(event, alert, rules):
-        for person, transport in route(rule, recipients, roles):
+        for person, transport in route(rule, recipients, roles, fallbacks):
             if (person.id, transport) in seen or _is_actor(person, event):
                 continue
             seen.add((person.id, transport))

@@ -22,6 +22,14 @@ from castwatch.common.config import (
 )
 
 SMTP_SECURITY = ("starttls", "tls", "none")
+ROLES = ("cablecaster", "technician", "engineer", "management")
+#: Who may press which Telegram button, by default: everyone acknowledges; engineers and
+#: management resolve; everyone but cablecasters snoozes.
+DEFAULT_BUTTON_ROLES = {
+    "ack": ROLES,
+    "resolve": ("engineer", "management"),
+    "snooze": ("technician", "engineer", "management"),
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,9 @@ class TelegramSettings:
     overall_per_s: float = 30.0
     poll_updates: bool = True
     long_poll_s: int = 20
+    #: ``NOTIFY_CALLBACK_SECRET``: key of the HMAC on button callback data; None = derived from
+    #: the bot token (see :func:`castwatch.notifier.signing.derive_key`).
+    callback_secret: str | None = None
 
     @property
     def configured(self) -> bool:
@@ -60,6 +71,36 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """Generic webhook transport: the HMAC secret that signs every body, timeouts.
+
+    The transport is configured when a secret is set (an unsigned webhook is never sent).
+    """
+
+    secret: str | None = None
+    timeout_s: float = 10.0
+    max_body_bytes: int = 65536
+
+    @property
+    def configured(self) -> bool:
+        return self.secret is not None
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """Slack incoming-webhook transport; each recipient address holds its own webhook URL."""
+
+    enabled: bool = True
+    timeout_s: float = 10.0
+    #: Only URLs under this prefix are accepted (tests point it at a loopback stand-in).
+    url_prefix: str = "https://hooks.slack.com/services/"
+
+    @property
+    def configured(self) -> bool:
+        return self.enabled
+
+
+@dataclass(frozen=True)
 class NotifySettings:
     """Notifier process settings; see docs/notifier.md for every variable."""
 
@@ -79,6 +120,13 @@ class NotifySettings:
     incident_update_s: float = 5.0
     telegram: TelegramSettings = TelegramSettings()
     smtp: SmtpSettings = SmtpSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    slack: SlackSettings = SlackSettings()
+    #: action (ack, resolve, snooze) → roles allowed to press that button
+    button_roles: tuple[tuple[str, tuple[str, ...]], ...] = tuple(DEFAULT_BUTTON_ROLES.items())
+
+    def roles_for(self, action: str) -> tuple[str, ...]:
+        return dict(self.button_roles).get(action, ())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
@@ -103,7 +151,40 @@ class NotifySettings:
             incident_update_s=env_float(env, "NOTIFY_INCIDENT_UPDATE_S", 5.0, minimum=0.0, maximum=3600.0),
             telegram=_telegram(env),
             smtp=_smtp(env),
+            webhook=_webhook(env),
+            slack=_slack(env),
+            button_roles=tuple((action, _roles(env, f"NOTIFY_{action.upper()}_ROLES", default))
+                               for action, default in DEFAULT_BUTTON_ROLES.items()),
         )
+
+
+def _roles(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env_str(env, name)
+    if raw is None:
+        return default
+    roles = tuple(dict.fromkeys(r.strip() for r in raw.split(",") if r.strip()))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ConfigError(name, f"unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
+    return roles
+
+
+def _webhook(env: Mapping[str, str]) -> WebhookSettings:
+    return WebhookSettings(
+        secret=env_secret(env, "NOTIFY_WEBHOOK_SECRET"),
+        timeout_s=env_float(env, "NOTIFY_WEBHOOK_TIMEOUT_S", 10.0, minimum=0.1, maximum=120.0),
+    )
+
+
+def _slack(env: Mapping[str, str]) -> SlackSettings:
+    prefix = env_str(env, "NOTIFY_SLACK_URL_PREFIX", "https://hooks.slack.com/services/") or ""
+    if not prefix.startswith(("http://", "https://")):
+        raise ConfigError("NOTIFY_SLACK_URL_PREFIX", f"must be an http(s) URL, got {prefix!r}")
+    return SlackSettings(
+        enabled=env_choice(env, "NOTIFY_SLACK", "true", ("true", "false")) == "true",
+        timeout_s=env_float(env, "NOTIFY_SLACK_TIMEOUT_S", 10.0, minimum=0.1, maximum=120.0),
+        url_prefix=prefix,
+    )
 
 
 def _telegram(env: Mapping[str, str]) -> TelegramSettings:
@@ -118,6 +199,7 @@ def _telegram(env: Mapping[str, str]) -> TelegramSettings:
         overall_per_s=env_float(env, "TELEGRAM_OVERALL_PER_S", 30.0, minimum=0.1, maximum=30.0),
         poll_updates=env_choice(env, "TELEGRAM_POLL_UPDATES", "true", ("true", "false")) == "true",
         long_poll_s=env_int(env, "TELEGRAM_LONG_POLL_S", 20, minimum=0, maximum=50),
+        callback_secret=env_secret(env, "NOTIFY_CALLBACK_SECRET"),
     )
 
 

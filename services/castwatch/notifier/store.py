@@ -27,30 +27,45 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.db import transaction
 from castwatch.common.models import Alert, Delivery, Recipient, utcnow
+from castwatch.notifier.addresses import address_of, disable_address, move_address, usable_kinds
+from castwatch.notifier.catchup import KIND as CATCHUP_KIND
+from castwatch.notifier.catchup import catchup_context
 from castwatch.notifier.context import batch_context, build_message
 from castwatch.notifier.incident_jobs import prepare_update, remember_listing, triage
 from castwatch.notifier.incident_thread import UPDATE_KIND
 from castwatch.notifier.render import Renderer
 from castwatch.notifier.rules import retry_delay
 from castwatch.notifier.settings import NotifySettings
+from castwatch.notifier.transports import REGISTRY, transport_class
 from castwatch.notifier.transports.base import OutgoingMessage, SendResult, TransportError
 from castwatch.notifier.transports.email import sender_domain
 
 logger = logging.getLogger(__name__)
 
+#: transports whose destinations are served by one replica at a time (Telegram chats)
+SERIAL_TRANSPORTS = [kind for kind, cls in REGISTRY.items() if cls.serial_per_destination]
 CLAIM_LOCK = 0x636C6169  # "clai": claims are short and serialised across replicas (see claim())
 
-#: Due rows, plus rows of a dead dispatcher; a Telegram chat that another live replica is
-#: sending to (or sent to within the per-chat gap) is left to that replica, so the per-chat
-#: limit holds across replicas.
+#: Due rows, plus rows of a dead dispatcher — never this process's own in-flight rows, even
+#: when its loop stalled past the claim timeout (it still owns and will record them; rows
+#: of an earlier run under the same ``--worker-id`` are not in flight and are reclaimed); a
+#: destination under a provider's flood wait (``flood_until``, kept in PostgreSQL so it
+#: survives a restart) is left alone; a destination of a serial transport (Telegram: one chat)
+#: that another live replica is sending to (or sent to within the per-chat gap) is left to that
+#: replica, so the per-chat limit holds across replicas.
 CLAIM_SQL = text("""
 WITH due AS (
   SELECT d.id FROM deliveries d
   WHERE ((d.status = 'pending' AND d.next_attempt_at <= now())
-      OR (d.status = 'sending' AND d.claimed_at < now() - make_interval(secs => :timeout)))
-    AND (d.transport <> 'telegram' OR NOT EXISTS (
+      OR (d.status = 'sending' AND NOT d.id = ANY(CAST(:in_flight AS integer[]))
+          AND d.claimed_at < now() - make_interval(secs => :timeout)))
+    AND NOT EXISTS (
+      SELECT 1 FROM deliveries f
+      WHERE f.recipient_id = d.recipient_id AND f.transport = d.transport
+        AND f.flood_until IS NOT NULL AND f.flood_until > now())
+    AND (NOT d.transport = ANY(CAST(:serial AS text[])) OR NOT EXISTS (
       SELECT 1 FROM deliveries o
-      WHERE o.recipient_id = d.recipient_id AND o.transport = 'telegram' AND o.claimed_by <> :me
+      WHERE o.recipient_id = d.recipient_id AND o.transport = d.transport AND o.claimed_by <> :me
         AND ((o.status = 'sending' AND o.claimed_at >= now() - make_interval(secs => :timeout))
           OR (o.status = 'sent' AND o.sent_at > now() - make_interval(secs => :chat_gap)))))
   ORDER BY d.next_attempt_at, d.id
@@ -88,7 +103,7 @@ class Job:
     event_id: int | None
     message: OutgoingMessage | None = None
     skip: tuple[str, str] | None = None  # (status, reason) to record without sending
-    edit: tuple[int, int, str] | None = None  # Telegram (chat, message id, external id) to edit
+    edit: str | None = None  # external id of a sent message to edit in place (incident updates)
     alert_ids: list[int] = field(default_factory=list)
 
 
@@ -116,9 +131,10 @@ class OutboxStore:
         self._clock = clock
         self._domain = sender_domain(settings.smtp.sender)
 
-    def claim(self, limit: int) -> tuple[list[Job], float | None]:
+    def claim(self, limit: int, in_flight: Sequence[int] = ()) -> tuple[list[Job], float | None]:
         """Claim up to ``limit`` due rows (plus group siblings); also returns seconds until the
-        next pending row falls due (None when none is pending).
+        next pending row falls due (None when none is pending). ``in_flight``: ids this process
+        is sending now, never reclaimed from itself.
 
         The claim itself is one short transaction under an advisory lock (so the "chat busy on
         another replica" test cannot race); rendering happens in a second, read-only one.
@@ -126,6 +142,7 @@ class OutboxStore:
         with transaction(self._factory) as session:
             session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
             params = {"me": self.worker_id, "limit": limit, "timeout": self._settings.claim_timeout_s,
+                      "in_flight": list(in_flight), "serial": SERIAL_TRANSPORTS,
                       "chat_gap": 1.1 / self._settings.telegram.per_chat_per_s}
             ids = [r[0] for r in session.execute(CLAIM_SQL, params)]
             keys = sorted({k for k in session.scalars(select(Delivery.group_key).where(
@@ -162,16 +179,18 @@ class OutboxStore:
         if person is None or not person.enabled:
             job.skip = ("suppressed", "recipient disabled")
             return job
-        address = self._address(person, leader.transport)
+        address = address_of(session, person.id, leader.transport)
         if address is None:
             job.skip = ("failed", f"recipient has no usable {leader.transport} destination")
             return job
+        cls = transport_class(leader.transport)
         if leader.kind in (UPDATE_KIND, "folded"):
             try:
                 update = prepare_update(session, batch, person, address, now=self._clock(),
                                         public_url=self._settings.public_url,
                                         render=lambda t, k, ctx, head, thread: self._render(
-                                            t, k, ctx, address, head.id, thread))
+                                            t, k, ctx, address, head.id, thread),
+                                        edits_in_place=cls is not None and cls.edits_in_place)
             except Exception as exc:
                 job.skip = ("failed", f"incident update failed: {exc!r}"[:2000])
                 return job
@@ -183,8 +202,12 @@ class OutboxStore:
             return job
         kind = "grouped" if len({r.alert_id for r in batch}) > 1 else leader.kind
         ctx = batch_context(session, batch, person, self._clock(), self._settings.public_url)
-        thread_id = self._thread_id(session, leader) if leader.transport == "email" else \
-            self._telegram_reply_to(session, leader, address) if leader.kind != "opened" else None
+        if leader.kind == CATCHUP_KIND:
+            ctx["catchup"] = catchup_context(session, leader.payload or {})
+        threading = cls.threading if cls is not None else "none"
+        thread_id = self._thread_id(session, leader) if threading == "thread_id" else \
+            self._reply_to(session, leader, address) if threading == "reply" and leader.kind != "opened" \
+            else None
         try:
             job.message = self._render(leader.transport, kind, ctx, address, leader.id, thread_id)
         except Exception as exc:
@@ -206,22 +229,15 @@ class OutboxStore:
         return build_message(self._builtin, transport, kind, ctx, address, leader_id, thread_id, self._domain)
 
     @staticmethod
-    def _address(person: Recipient, transport: str) -> str | None:
-        if transport == "telegram":
-            ok = person.telegram_enabled and person.telegram_chat_id is not None
-            return str(person.telegram_chat_id) if ok else None
-        return person.email if person.email_enabled and person.email else None
-
-    @staticmethod
-    def _telegram_reply_to(session: Session, leader: Delivery, chat: str) -> str | None:
-        """``chat:message`` of the alert's first Telegram message in this chat: later messages
-        of the alert (its resolved notice, escalations) are sent as replies to it."""
+    def _reply_to(session: Session, leader: Delivery, address: str) -> str | None:
+        """External id (Telegram ``chat:message``) of the alert's first message at this address:
+        later messages of the alert (its resolved notice, escalations) reply to it."""
         if leader.alert_id is None:
             return None
         return session.scalar(select(Delivery.external_id).where(
             Delivery.alert_id == leader.alert_id, Delivery.recipient_id == leader.recipient_id,
-            Delivery.transport == "telegram", Delivery.kind == "opened",
-            Delivery.status.in_(("sent", "grouped")), Delivery.external_id.like(f"{chat}:%"),
+            Delivery.transport == leader.transport, Delivery.kind == "opened",
+            Delivery.status.in_(("sent", "grouped")), Delivery.external_id.like(f"{address}:%"),
         ).order_by(Delivery.id).limit(1))
 
     @staticmethod
@@ -231,7 +247,7 @@ class OutboxStore:
         return session.scalar(
             select(Delivery.thread_id).where(
                 Delivery.alert_id == leader.alert_id, Delivery.recipient_id == leader.recipient_id,
-                Delivery.transport == "email", Delivery.status == "sent",
+                Delivery.transport == leader.transport, Delivery.status == "sent",
                 Delivery.thread_id.is_not(None))
             .order_by(Delivery.sent_at, Delivery.id).limit(1))
 
@@ -247,34 +263,57 @@ class OutboxStore:
             return result.rowcount or 0
 
     def record_skip(self, job: Job) -> None:
-        """Record a row that is not sent; a Telegram row that cannot be sent goes to email."""
+        """Record a row that is not sent; a row that cannot be sent goes to the transport's
+        fallback (Telegram → email)."""
         assert job.skip is not None
         status, reason = job.skip
         with transaction(self._factory) as session:
             self._set(session, job.ids, status=status, last_error=reason)
-            if status == "failed" and job.transport == "telegram":
-                self._fallback_to_email(session, job, final=True)
+            if status == "failed":
+                self._fallback(session, job, final=True)
 
     def record_sent(self, job: Job, result: SendResult) -> bool:
-        """Mark the batch sent with the provider id; False if the claim was lost meanwhile."""
+        """Mark the batch sent with the provider id; False if the claim was lost meanwhile.
+
+        A lost claim (another replica reclaimed the row while this one was sending) is acted
+        on: when the row went back to ``pending`` it is marked sent now (so it is not sent a
+        second time); when another replica holds or sent it, this send is recorded in the
+        row's ``payload.duplicate_sends`` (the provider id), so the double is traceable.
+        """
         now = self._clock()
         with transaction(self._factory) as session:
             done: CursorResult[Any] = session.execute(update(Delivery).where(  # type: ignore[assignment]
                 Delivery.id == job.ids[0], Delivery.claimed_by == self.worker_id,
                 Delivery.status == "sending",
             ).values(status="sent", sent_at=now, external_id=result.external_id,
-                     thread_id=result.thread_id, last_error=None))
+                     thread_id=result.thread_id, last_error=None, flood_until=None))
+            if not done.rowcount:
+                self._claim_lost(session, job, result, now)
+                return False
             if len(job.ids) > 1:
                 session.execute(update(Delivery).where(
                     Delivery.id.in_(job.ids[1:]), Delivery.claimed_by == self.worker_id,
                 ).values(status="grouped", sent_at=now, external_id=result.external_id,
                          thread_id=result.thread_id, last_error=f"sent with delivery {job.ids[0]}"))
-            if result.new_address is not None and job.transport == "telegram":
-                session.execute(update(Recipient).where(Recipient.id == job.recipient_id)
-                                .values(telegram_chat_id=int(result.new_address)))
-                logger.warning("recipient=%s telegram chat migrated to %s", job.recipient_id,
+            if result.new_address is not None:
+                move_address(session, job.recipient_id, job.transport, result.new_address)
+                logger.warning("recipient=%s %s address moved to %s", job.recipient_id, job.transport,
                                result.new_address)
         return bool(done.rowcount)
+
+    def _claim_lost(self, session: Session, job: Job, result: SendResult, now: datetime) -> None:
+        row = session.get(Delivery, job.ids[0], with_for_update=True)
+        if row is None:
+            return
+        logger.warning("delivery=%s was reclaimed by %s while %s sent it (status %s)", row.id,
+                       row.claimed_by, self.worker_id, row.status)
+        if row.status == "pending":
+            row.status, row.sent_at, row.external_id = "sent", now, result.external_id
+            row.thread_id, row.last_error, row.claimed_by = result.thread_id, None, self.worker_id
+            return
+        sends = list((row.payload or {}).get("duplicate_sends") or [])[-9:]
+        row.payload = {**(row.payload or {}), "duplicate_sends": [
+            *sends, {"by": self.worker_id, "external_id": result.external_id, "at": now.isoformat()}]}
 
     def record_failure(self, job: Job, exc: TransportError) -> str:
         """Reschedule with backoff or fail for good; returns the new status."""
@@ -287,11 +326,16 @@ class OutboxStore:
                 delay = max(retry_delay(job.attempts, s.retry_base_s, s.retry_max_s), exc.retry_after or 0)
                 self._set(session, job.ids, status="pending", last_error=str(exc)[:2000],
                           next_attempt_at=self._clock() + timedelta(seconds=delay), claimed_by=None)
-            if job.transport == "telegram":
-                if exc.disable_destination:
-                    self._disable_telegram(session, job, str(exc))
-                if final or job.attempts >= s.fallback_after_attempts:
-                    self._fallback_to_email(session, job, final)
+            if exc.hold_destination and exc.retry_after:  # every row to this destination waits
+                until = self._clock() + timedelta(seconds=exc.retry_after)
+                session.execute(update(Delivery).where(Delivery.id == job.ids[0])
+                                .values(flood_until=until))
+                logger.warning("recipient=%s transport=%s on hold until %s (provider flood wait)",
+                               job.recipient_id, job.transport, until.isoformat())
+            if exc.disable_destination:
+                self._disable(session, job, str(exc))
+            if final or job.attempts >= s.fallback_after_attempts:
+                self._fallback(session, job, final)
         return "failed" if final else "retried"
 
     def _set(self, session: Session, ids: Sequence[int], **values: object) -> None:
@@ -299,38 +343,49 @@ class OutboxStore:
             Delivery.id.in_(ids), Delivery.claimed_by == self.worker_id, Delivery.status == "sending",
         ).values(**values))
 
-    def _disable_telegram(self, session: Session, job: Job, reason: str) -> None:
-        person = session.get(Recipient, job.recipient_id, with_for_update=True)
-        if person is None or not person.telegram_enabled:
+    def _disable(self, session: Session, job: Job, reason: str) -> None:
+        """A dead address: disable it, tell every admin, and (via :meth:`_fallback`) reach the
+        person over the transport's fallback."""
+        person = session.get(Recipient, job.recipient_id)
+        address = address_of(session, job.recipient_id, job.transport)
+        if person is None or not disable_address(session, person.id, job.transport, reason):
             return
-        person.telegram_enabled = False
-        person.disabled_reason = f"telegram disabled: {reason}"[:1000]
-        logger.warning("recipient=%s telegram disabled: %s", person.name, reason)
-        note = (f"Telegram to {person.name} (chat {person.telegram_chat_id}) failed permanently and "
-                f"was disabled: {reason}. Their alerts now go to "
-                f"{person.email if person.email else 'nobody — they have no email'}.")
+        logger.warning("recipient=%s %s disabled: %s", person.name, job.transport, reason)
+        cls = transport_class(job.transport)
+        other = cls.fallback if cls is not None else None
+        other_cls = transport_class(other) if other else None
+        reach = address_of(session, person.id, other) if other else None
+        shown = cls.redact(address) if cls is not None and address else address
+        goes_to = (other_cls.redact(reach) if other_cls is not None and reach else
+                   f"nobody — they have no {other}" if other else "their other addresses")
+        note = (f"{job.transport.capitalize()} to {person.name} ({shown}) failed permanently and "
+                f"was disabled: {reason}. Their alerts now go to {goes_to}.")
+        kinds = list(REGISTRY)
         for admin in session.scalars(select(Recipient).where(Recipient.is_admin, Recipient.enabled,
                                                              Recipient.id != person.id)):
-            transport = "telegram" if admin.telegram_enabled and admin.telegram_chat_id else "email"
-            if self._address(admin, transport) is None:
+            usable = usable_kinds(session, [admin.id])[admin.id]
+            transport = next((k for k in kinds if k in usable), None)
+            if transport is None:
                 continue
             session.execute(insert(Delivery).values(
                 alert_id=None, event_id=job.event_id, recipient_id=admin.id, transport=transport,
                 kind="admin", payload={"note": note}, next_attempt_at=func.now(),
             ).on_conflict_do_nothing(constraint="uq_deliveries_event_recipient"))
 
-    def _fallback_to_email(self, session: Session, job: Job, final: bool) -> None:
-        """Email copies of a failing Telegram batch (deduplicated by the unique key; rows without
-        an event, i.e. tests, only once the Telegram row has failed for good)."""
-        person = session.get(Recipient, job.recipient_id)
-        if person is None or self._address(person, "email") is None:
+    def _fallback(self, session: Session, job: Job, final: bool) -> None:
+        """Copies of a failing batch over the transport's fallback (Telegram → email),
+        deduplicated by the unique key; rows without an event (tests) only once the row has
+        failed for good."""
+        cls = transport_class(job.transport)
+        other = cls.fallback if cls is not None else None
+        if other is None or address_of(session, job.recipient_id, other) is None:
             return
         for row in session.scalars(select(Delivery).where(Delivery.id.in_(job.ids))):
             if row.event_id is None and not (final and row.kind == "test"):
                 continue
             session.execute(insert(Delivery).values(
                 alert_id=row.alert_id, event_id=row.event_id, rule_id=row.rule_id,
-                recipient_id=row.recipient_id, transport="email", kind=row.kind,
+                recipient_id=row.recipient_id, transport=other, kind=row.kind,
                 group_key=f"{row.group_key}:fallback" if row.group_key else None,
                 payload={**(row.payload or {}), "fallback_for": row.id}, next_attempt_at=func.now(),
             ).on_conflict_do_nothing(constraint="uq_deliveries_event_recipient"))

@@ -26,15 +26,17 @@ from castwatch.cms_api.crud import get_or_404, paged
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import Id, Model, OutModel, Page, Text
+from castwatch.cms_api.schemas.notify import Transport
 from castwatch.common import alerts as alert_ops
 from castwatch.common.alerts import AlertKey
 from castwatch.common.models import Delivery, NotificationRule, Recipient
-from castwatch.notifier.planner import recipient_spec, rule_spec
+from castwatch.notifier.addresses import usable_kinds
+from castwatch.notifier.planner import load_people, recipient_spec, rule_spec
 from castwatch.notifier.rules import route
+from castwatch.notifier.transports import fallbacks
 
 bp = Blueprint("notifications", __name__)
 
-Transport = Literal["telegram", "email"]
 Status = Literal["pending", "sending", "sent", "failed", "suppressed", "grouped"]
 FINAL = {"sent", "failed", "suppressed", "grouped"}
 
@@ -111,13 +113,13 @@ def _targets(body: TestRequest) -> list[tuple[int, str, int | None]]:
     session = db()
     if body.recipient_id is not None:
         person = get_or_404(Recipient, body.recipient_id, "recipient")
-        spec = recipient_spec(person)
+        spec = recipient_spec(person, usable_kinds(session, [person.id])[person.id])
         pairs: list[tuple[int, str, int | None]] = [
-            (person.id, t, None) for t in ("telegram", "email") if spec.can_receive(t)]
+            (person.id, t, None) for t in sorted(spec.addresses or ()) if spec.can_receive(t)]
     else:
         rule = get_or_404(NotificationRule, body.rule_id or 0, "rule")
-        people = [recipient_spec(r) for r in session.scalars(select(Recipient).order_by(Recipient.id))]
-        pairs = [(p.id, t, rule.id) for p, t in route(rule_spec(rule), people)]
+        pairs = [(p.id, t, rule.id) for p, t in route(rule_spec(rule), load_people(session),
+                                                       fallbacks=fallbacks())]
     if body.transport is not None:
         pairs = [p for p in pairs if p[1] == body.transport]
     if not pairs:

@@ -13,7 +13,7 @@ from flask import Blueprint
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from castwatch.cms_api.context import db, principal
+from castwatch.cms_api.context import api_context, db, principal
 from castwatch.cms_api.crud import apply, changes, check_refs, check_unique, get_or_404
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
@@ -36,7 +36,11 @@ from castwatch.common.models import (
     MaintenanceWindow,
     NotificationRule,
     Recipient,
+    RecipientAddress,
 )
+from castwatch.notifier.addresses import LEGACY_COLUMNS
+from castwatch.notifier.settings import NotifySettings
+from castwatch.notifier.transports import REGISTRY as TRANSPORT_REGISTRY
 
 bp = Blueprint("people", __name__)
 
@@ -47,8 +51,13 @@ def crud_resource(
     path: str, model: type[Any], create: type[BaseModel], update: type[BaseModel],
     out: type[BaseModel], *, what: str, tag: str, unique: str | None = "name",
     validate: Validate | None = None, on_create: Callable[[dict[str, Any]], None] | None = None,
+    before_save: Validate | None = None,
 ) -> None:
-    """Register list/create/get/update/delete views of ``model`` at ``path`` on ``bp``."""
+    """Register list/create/get/update/delete views of ``model`` at ``path`` on ``bp``.
+
+    ``before_save(values, row)`` may rewrite the values (row None on create) before
+    ``validate`` sees them (e.g. nested resources that are not columns).
+    """
     item = f"{path}/<int:item_id>"
     name = tag.replace("-", "_")
 
@@ -59,6 +68,8 @@ def crud_resource(
         values = body.model_dump()
         if unique:
             check_unique(model, unique, values[unique], unique)
+        if before_save:
+            before_save(values, None)
         if validate:
             validate(values, None)
         if on_create:
@@ -67,6 +78,7 @@ def crud_resource(
         session = db()
         session.add(row)
         session.commit()
+        session.refresh(row)  # rows written by triggers (recipient_addresses) are read back
         return out.model_validate(row)
 
     def get_view(item_id: int) -> Any:
@@ -77,11 +89,14 @@ def crud_resource(
         values = changes(body)
         if unique and values.get(unique) not in (None, getattr(row, unique)):
             check_unique(model, unique, values[unique], unique, exclude_id=row.id)
+        if before_save:
+            before_save(values, row)
         if validate:
             merged = {c.key: getattr(row, c.key) for c in model.__table__.columns} | values
             validate(merged, row)
         apply(row, values)
         db().commit()
+        db().refresh(row)
         return out.model_validate(row)
 
     def delete_view(item_id: int) -> None:
@@ -106,10 +121,59 @@ def crud_resource(
         api_route(bp, rule, methods, response=response, tag=tag, **options)(func)
 
 
-def _recipient(values: dict[str, Any], _row: Any) -> None:
-    if values.get("telegram_chat_id") is None and values.get("email") is None:
-        raise ApiError(400, "invalid_value", "a recipient needs telegram_chat_id or email",
-                       "telegram_chat_id")
+def _recipient(values: dict[str, Any], row: Any) -> None:
+    others = values.get("addresses") if row is None else \
+        [a for a in row.addresses if a.kind not in LEGACY_COLUMNS]
+    if values.get("telegram_chat_id") is None and values.get("email") is None and not others:
+        raise ApiError(400, "invalid_value", "a recipient needs telegram_chat_id or email "
+                       "(or another address)", "telegram_chat_id")
+
+
+def _recipient_addresses(values: dict[str, Any], row: Recipient | None) -> None:
+    """``addresses`` → the legacy columns (telegram, email) and ``recipient_addresses`` rows
+    (every other kind; kinds not listed are removed). Values are checked by their transport."""
+    items = values.pop("addresses", None)
+    if items is None:
+        return
+    current = {a.kind: a for a in row.addresses} if row is not None else {}
+    new: list[RecipientAddress] = []
+    for i, item in enumerate(items):
+        kind, value, enabled = item["kind"], item["value"], item["enabled"]
+        field = f"addresses.{i}.value"
+        if value is not None:
+            try:
+                value = TRANSPORT_REGISTRY[kind].check_address(value, _notify_settings())
+            except ValueError as exc:
+                raise ApiError(400, "invalid_value", f"{kind}: {exc}", field) from None
+        if kind in LEGACY_COLUMNS:
+            column, flag = LEGACY_COLUMNS[kind]
+            if value is not None:
+                values[column] = int(value) if kind == "telegram" else value
+            values[flag] = enabled
+            continue
+        existing = current.get(kind)
+        if existing is None and value is None:
+            raise ApiError(400, "invalid_value", f"{kind}: a new address needs a value", field)
+        if existing is None:
+            new.append(RecipientAddress(kind=kind, value=value, enabled=enabled))
+            continue
+        existing.value = value if value is not None else existing.value
+        if enabled and not existing.enabled:
+            existing.disabled_reason = None
+        existing.enabled = enabled
+    if row is None:
+        values["addresses"] = new
+        return
+    listed = {item["kind"] for item in items}
+    for kind, address in current.items():
+        if kind not in LEGACY_COLUMNS and kind not in listed:
+            row.addresses.remove(address)
+    row.addresses.extend(new)
+
+
+def _notify_settings() -> NotifySettings:
+    """The notifier settings of this deployment (which Slack URLs are allowed, …)."""
+    return api_context().settings.notify
 
 
 def _rule(values: dict[str, Any], _row: Any) -> None:
@@ -136,7 +200,7 @@ def _window_author(values: dict[str, Any]) -> None:
 
 
 crud_resource("/api/v1/recipients", Recipient, RecipientCreate, RecipientUpdate, RecipientOut,
-              what="recipient", tag="recipients", validate=_recipient)
+              what="recipient", tag="recipients", validate=_recipient, before_save=_recipient_addresses)
 crud_resource("/api/v1/notification-rules", NotificationRule, RuleCreate, RuleUpdate, RuleOut,
               what="notification rule", tag="notification-rules", validate=_rule)
 crud_resource("/api/v1/maintenance-windows", MaintenanceWindow, WindowCreate, WindowUpdate, WindowOut,

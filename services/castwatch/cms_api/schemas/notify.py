@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, model_serializer, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, model_serializer, model_validator
 
 from castwatch.cms_api.schemas.alerts import Severity
 from castwatch.cms_api.schemas.base import (
@@ -17,10 +17,22 @@ from castwatch.cms_api.schemas.base import (
     OutModel,
     Text,
 )
+from castwatch.notifier.transports import REGISTRY as TRANSPORT_REGISTRY
 
 RecipientRole = Literal["cablecaster", "technician", "engineer", "management"]
-Transport = Literal["telegram", "email"]
-ALL_TRANSPORTS: tuple[Transport, ...] = ("telegram", "email")
+#: the notifier's transports, derived from its registry (a new transport changes nothing here)
+ALL_TRANSPORTS: tuple[str, ...] = tuple(TRANSPORT_REGISTRY)
+DEFAULT_RULE_TRANSPORTS = ("telegram", "email")
+
+
+def _known_transport(value: str) -> str:
+    if value not in TRANSPORT_REGISTRY:
+        raise ValueError(f"unknown transport {value!r}; known: {', '.join(ALL_TRANSPORTS)}")
+    return value
+
+
+Transport = Annotated[str, AfterValidator(_known_transport),
+                      WithJsonSchema({"type": "string", "enum": list(ALL_TRANSPORTS)})]
 EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
 HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -39,6 +51,32 @@ ChatId = Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)]
 _NOT_NULL = ("name", "role", "telegram_enabled", "email_enabled", "is_admin", "enabled", "timezone")
 
 
+class AddressIn(Model):
+    """Where the person is reached over one transport. ``value``: a Telegram chat id, an email
+    address, a Slack incoming-webhook URL, a webhook URL. Secret values (Slack, webhook URLs)
+    are write-only: they are shown redacted, and ``value`` may be omitted to keep the stored
+    one (e.g. to only re-enable an address)."""
+
+    kind: Transport
+    value: Text(2000) | None = None  # type: ignore[valid-type]
+    enabled: bool = True
+
+
+class AddressOut(OutModel):
+    kind: str
+    value: str
+    enabled: bool
+    disabled_reason: str | None
+    secret: bool = False
+
+    @model_validator(mode="after")
+    def _redact(self) -> AddressOut:
+        cls = TRANSPORT_REGISTRY.get(self.kind)
+        if cls is not None and cls.secret_address:
+            self.value, self.secret = cls.redact(self.value), True
+        return self
+
+
 class RecipientFields(Model):
     name: Text(100) | None = None  # type: ignore[valid-type]
     role: RecipientRole | None = None
@@ -52,10 +90,22 @@ class RecipientFields(Model):
     is_admin: bool | None = None
     enabled: bool | None = None
     timezone: TimeZone | None = None  # type: ignore[valid-type]
+    addresses: list[AddressIn] | None = Field(
+        None, max_length=len(TRANSPORT_REGISTRY),
+        description="Addresses by transport. Each listed kind is set; other kinds than "
+                    "telegram and email that are not listed are removed. telegram/email "
+                    "entries are the same as the telegram_chat_id/email fields.")
+
+    @model_validator(mode="after")
+    def _one_address_per_kind(self) -> RecipientFields:
+        kinds = [a.kind for a in self.addresses or ()]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError("one address per transport")
+        return self
 
 
 class RecipientCreate(RecipientFields):
-    """A person to tell: needs a Telegram chat id or an email address (or both)."""
+    """A person to tell: needs a Telegram chat id, an email address or another address."""
 
     name: Text(100)  # type: ignore[valid-type]
     role: RecipientRole
@@ -67,8 +117,8 @@ class RecipientCreate(RecipientFields):
 
     @model_validator(mode="after")
     def _has_destination(self) -> RecipientCreate:
-        if self.telegram_chat_id is None and self.email is None:
-            raise ValueError("give telegram_chat_id or email (or both)")
+        if self.telegram_chat_id is None and self.email is None and not self.addresses:
+            raise ValueError("give telegram_chat_id or email (or both), or addresses")
         return self
 
 
@@ -97,6 +147,7 @@ class RecipientOut(OutModel):
     enabled: bool
     disabled_reason: str | None
     timezone: str
+    addresses: list[AddressOut] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
@@ -138,7 +189,7 @@ class RuleFields(Model):
     match: RuleMatch | None = None
     roles: list[RecipientRole] | None = Field(None, max_length=4)
     recipient_ids: list[Id] | None = Field(None, max_length=1000)
-    transports: list[Transport] | None = Field(None, min_length=1, max_length=2)
+    transports: list[Transport] | None = Field(None, min_length=1, max_length=len(ALL_TRANSPORTS))
     group_wait_s: int | None = Field(None, ge=0, le=86400)
     repeat_interval_s: int | None = Field(None, ge=60, le=7 * 86400)
     send_resolved: bool | None = None
@@ -154,8 +205,8 @@ class RuleCreate(RuleFields):
     match: RuleMatch = Field(default_factory=lambda: RuleMatch.model_validate({}))
     roles: list[RecipientRole] = Field(default_factory=list, max_length=4)
     recipient_ids: list[Id] = Field(default_factory=list, max_length=1000)
-    transports: list[Transport] = Field(default_factory=lambda: list(ALL_TRANSPORTS),
-                                        min_length=1, max_length=2)
+    transports: list[Transport] = Field(default_factory=lambda: list(DEFAULT_RULE_TRANSPORTS),
+                                        min_length=1, max_length=len(ALL_TRANSPORTS))
     group_wait_s: int = Field(30, ge=0, le=86400)
     send_resolved: bool = True
     escalation: list[EscalationStep] = Field(default_factory=list, max_length=20)

@@ -40,6 +40,7 @@ from castwatch.common.models.notify import (
     NotifyCursor,
     PlannedEvent,
     Recipient,
+    RecipientAddress,
 )
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ROLES", "SCOPES", "SEVERITIES", "TRANSPORTS",
     "Alert", "AlertEvent", "ApiKey", "Base", "Channel", "Delivery", "Encoder", "EncoderCommand",
     "EncoderGroup", "FailoverEvent", "Lease", "MaintenanceWindow", "NotificationRule", "Probe",
-    "NotifyCursor", "PlannedEvent", "Recipient", "Template", "TemplateRendition", "utcnow",
+    "NotifyCursor", "PlannedEvent", "Recipient",
+    "RecipientAddress", "Template", "TemplateRendition", "utcnow",
     "Incident", "IncidentAlert", "ScheduleItem", "ScheduleSource",
 ]

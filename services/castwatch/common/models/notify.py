@@ -18,12 +18,15 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from castwatch.common.models.base import Base, created_at, enum_check, updated_at
 
 ROLES = ("cablecaster", "technician", "engineer", "management")
+#: The transports of the first release; any name matching :data:`TRANSPORT_NAME` is stored
+#: (the notifier's registry says which exist), so a new transport needs no schema change.
 TRANSPORTS = ("telegram", "email")
+TRANSPORT_NAME = "^[a-z][a-z0-9_]{0,19}$"
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "suppressed", "grouped")
 
 
@@ -48,12 +51,36 @@ class Recipient(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    #: one row per transport (telegram/email rows mirror the columns above, see migration 0007)
+    addresses: Mapped[list[RecipientAddress]] = relationship(
+        order_by="RecipientAddress.kind", cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = (enum_check("role", ROLES),)
+
+
+class RecipientAddress(Base):
+    """Where one person is reached over one transport (``kind``): a Telegram chat id, an email
+    address, a Slack incoming-webhook URL (a secret: write-only in the API), a webhook URL.
+
+    Rows of kind ``telegram`` and ``email`` are kept in step with the recipient's legacy
+    columns by a database trigger (migration 0007); the notifier reads only this table.
+    """
+
+    __tablename__ = "recipient_addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
 
     __table_args__ = (
-        enum_check("role", ROLES),
-        CheckConstraint(
-            "telegram_chat_id IS NOT NULL OR email IS NOT NULL", name="has_a_destination"
-        ),
+        CheckConstraint(f"kind ~ '{TRANSPORT_NAME}'", name="kind_name"),
+        CheckConstraint("length(value) BETWEEN 1 AND 2000", name="value_length"),
+        UniqueConstraint("recipient_id", "kind", name="uq_recipient_addresses_recipient_kind"),
     )
 
 
@@ -150,10 +177,12 @@ class Delivery(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     thread_id: Mapped[str | None] = mapped_column(String(255))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    #: the provider's flood wait for this destination (kept here so it survives a restart)
+    flood_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
 
     __table_args__ = (
-        enum_check("transport", TRANSPORTS),
+        CheckConstraint(f"transport ~ '{TRANSPORT_NAME}'", name="transport_name"),
         enum_check("status", DELIVERY_STATUSES),
         UniqueConstraint(
             "event_id", "recipient_id", "transport", "kind", name="uq_deliveries_event_recipient"
@@ -162,6 +191,8 @@ class Delivery(Base):
         Index("ix_deliveries_group_key", "group_key", postgresql_where=text("status = 'pending'")),
         Index("ix_deliveries_recipient_status", "recipient_id", "transport", "status"),
         Index("ix_deliveries_claimed", "claimed_at", postgresql_where=text("status = 'sending'")),
+        Index("ix_deliveries_flood", "recipient_id", "transport",
+              postgresql_where=text("flood_until IS NOT NULL")),
     )
 
 

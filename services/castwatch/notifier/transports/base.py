@@ -12,8 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from castwatch.notifier.render import Renderer
+    from castwatch.notifier.settings import NotifySettings
 
 logger = logging.getLogger(__name__)
 
@@ -23,16 +28,21 @@ class TransportError(Exception):
 
     ``permanent``: do not retry. ``retry_after``: the provider asked us to wait this long.
     ``disable_destination``: the address is dead (bot blocked, chat not found): stop using it.
+    ``hold_destination``: the provider put this destination on hold for ``retry_after``
+    seconds (Telegram flood control): the wait is not slept in-process but handed to the
+    outbox, which keeps it in PostgreSQL (``deliveries.flood_until``) so it survives a restart
+    and holds every row to that destination.
     """
 
     def __init__(
         self, message: str, *, permanent: bool = False, retry_after: float | None = None,
-        disable_destination: bool = False,
+        disable_destination: bool = False, hold_destination: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent or disable_destination
         self.retry_after = retry_after
         self.disable_destination = disable_destination
+        self.hold_destination = hold_destination and retry_after is not None
 
 
 class TransportNotConfigured(TransportError):
@@ -61,6 +71,8 @@ class OutgoingMessage:
     thread_id: str | None = None
     message_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: structured body for JSON transports (Slack blocks, webhook payload)
+    data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,10 +88,51 @@ class SendResult:
     new_address: str | None = None
 
 
+@dataclass(frozen=True)
+class RenderRequest:
+    """What a transport needs to build one message: the template context and where it goes.
+
+    ``leader_id``: the delivery row the message is for (buttons, Message-IDs);
+    ``thread_id``: what to thread under (see :attr:`Transport.threading`).
+    """
+
+    kind: str
+    ctx: dict[str, Any]
+    address: str
+    leader_id: int
+    thread_id: str | None
+    domain: str
+
+
 class Transport(ABC):
-    """Base of every transport: quick retries here, the vendor call in :meth:`_send`."""
+    """Base of every transport: quick retries here, the vendor call in :meth:`_send`.
+
+    A transport owns its behaviour; the outbox, planner and dispatcher only read these
+    class attributes and call these methods, so adding a transport is one module plus one
+    registry line (and its test):
+
+    - addressing: the recipient's ``recipient_addresses`` row of kind :attr:`name` holds the
+      destination (:meth:`check_address` validates it in the API; :attr:`secret_address`
+      makes the API treat it as write-only and redact it);
+    - failure policy: :class:`TransportError` says permanent / transient / dead destination
+      (disable the address) / destination on hold; :attr:`fallback` names the transport that
+      takes over when this one's address is unusable or keeps failing;
+    - rendering: :meth:`build_message` turns a template context into an OutgoingMessage;
+    - threading: :attr:`threading` (``"reply"``: later messages of an alert reply to the
+      first one's ``external_id``; ``"thread_id"``: they carry its ``thread_id``; ``"none"``);
+      incident updates are edited in place when :attr:`edits_in_place`, else sent as new
+      threaded messages;
+    - serial destinations (:attr:`serial_per_destination`): one replica sends to a
+      destination at a time (Telegram's per-chat limit);
+    - background work (Telegram's button presses): :meth:`background`.
+    """
 
     name: ClassVar[str]
+    fallback: ClassVar[str | None] = None
+    threading: ClassVar[str] = "none"
+    edits_in_place: ClassVar[bool] = False
+    serial_per_destination: ClassVar[bool] = False
+    secret_address: ClassVar[bool] = False
     #: In-process attempts per :meth:`send` before giving the row back to the outbox.
     quick_attempts: int = 3
     #: Longest provider-requested wait served in-process (longer: reschedule the row).
@@ -96,7 +149,8 @@ class Transport(ABC):
             except TransportError as exc:
                 wait = exc.retry_after if exc.retry_after is not None else \
                     self.backoff_s * 2 ** (attempt - 1)
-                if exc.permanent or attempt >= self.quick_attempts or wait > self.max_inline_wait_s:
+                if (exc.permanent or exc.hold_destination or attempt >= self.quick_attempts
+                        or wait > self.max_inline_wait_s):
                     raise
                 logger.info("transport=%s retry attempt=%d in %.1fs: %s", self.name, attempt,
                             wait, exc)
@@ -116,3 +170,39 @@ class Transport(ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
+
+    @classmethod
+    @abstractmethod
+    def configured(cls, settings: NotifySettings) -> bool:
+        """Is this transport configured in ``settings``? (Unconfigured: its rows fail clearly.)"""
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: NotifySettings) -> Transport:
+        """The transport built from the notifier settings."""
+
+    @classmethod
+    @abstractmethod
+    def build_message(cls, renderer: Renderer, request: RenderRequest) -> OutgoingMessage:
+        """Render one message (templates ``<name>/<kind>.*.j2``, or built from ``ctx``)."""
+
+    @classmethod
+    def check_address(cls, value: str, settings: NotifySettings | None = None) -> str:
+        """The normalised address, or ValueError saying what is wrong (used by the API)."""
+        value = value.strip()
+        if not value:
+            raise ValueError("empty address")
+        return value
+
+    @classmethod
+    def redact(cls, value: str) -> str:
+        """How the API shows an address (secrets: only enough to recognise it)."""
+        return f"…{value[-4:]}" if cls.secret_address else value
+
+    async def edit(self, external_id: str, message: OutgoingMessage) -> None:
+        """Replace a sent message in place (only when :attr:`edits_in_place`)."""
+        raise TransportError(f"{self.name} messages cannot be edited", permanent=True)
+
+    def background(self, **context: Any) -> list[Coroutine[Any, Any, None]]:
+        """Coroutines to run next to the dispatcher (e.g. polling for button presses)."""
+        return []

@@ -9,13 +9,21 @@ smtplib blocks, so each send runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from castwatch.notifier.settings import SmtpSettings
-from castwatch.notifier.transports.base import OutgoingMessage, SendResult, Transport, TransportError
+from castwatch.notifier.render import Renderer
+from castwatch.notifier.settings import NotifySettings, SmtpSettings
+from castwatch.notifier.transports.base import (
+    OutgoingMessage,
+    RenderRequest,
+    SendResult,
+    Transport,
+    TransportError,
+)
 
 
 def sender_domain(sender: str) -> str:
@@ -44,8 +52,39 @@ def _classify(code: int, text: str) -> TransportError:
     return TransportError(f"smtp {code}: {text}", permanent=500 <= code < 600)
 
 
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
 class EmailTransport(Transport):
+    """Policy: SMTP 5xx permanent, 4xx/disconnects transient; later messages of an alert
+    thread under the first (``In-Reply-To``); incident updates are threaded update emails."""
+
     name = "email"
+    threading = "thread_id"
+
+    @classmethod
+    def configured(cls, settings: NotifySettings) -> bool:
+        return settings.smtp.configured
+
+    @classmethod
+    def from_settings(cls, settings: NotifySettings) -> EmailTransport:
+        return cls(settings.smtp)
+
+    @classmethod
+    def check_address(cls, value: str, settings: NotifySettings | None = None) -> str:
+        value = value.strip()
+        if len(value) > 255 or not EMAIL.match(value):
+            raise ValueError("not an email address")
+        return value
+
+    @classmethod
+    def build_message(cls, renderer: Renderer, request: RenderRequest) -> OutgoingMessage:
+        subject, text, html = renderer.email(request.kind, request.ctx)
+        alert = request.ctx.get("alert") or {}
+        first = alert.get("id", 0)
+        return OutgoingMessage(address=request.address, subject=subject, text=text, html=html,
+                               thread_id=request.thread_id,
+                               message_id=f"<castwatch.{request.leader_id}.{first}@{request.domain}>")
 
     def __init__(self, settings: SmtpSettings) -> None:
         if settings.host is None:

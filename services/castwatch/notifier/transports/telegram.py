@@ -9,7 +9,10 @@ Every Bot API call goes through one :class:`RateLimiter` (1 msg/s per chat, 30/s
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ParseMode
@@ -26,13 +29,19 @@ from telegram.request import HTTPXRequest
 
 from castwatch.notifier.limiter import RateLimiter
 from castwatch.notifier.settings import TelegramSettings
+from castwatch.notifier.signing import derive_key, sign, verify
 from castwatch.notifier.transports.base import (
     Button,
     OutgoingMessage,
+    RenderRequest,
     SendResult,
     Transport,
     TransportError,
 )
+
+if TYPE_CHECKING:
+    from castwatch.notifier.render import Renderer
+    from castwatch.notifier.settings import NotifySettings
 
 logger = logging.getLogger(__name__)
 
@@ -54,16 +63,19 @@ def reply_to(chat_id: int, thread_id: str | None) -> ReplyParameters | None:
     return ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
 
 
-def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: tuple[Button, ...], key: bytes) -> InlineKeyboardMarkup | None:
+    """Inline keyboard whose callback data is HMAC-signed with ``key`` (see :mod:`signing`)."""
     if not buttons:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in buttons]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=sign(key, b.data))
+                                  for b in buttons]])
 
 
 def map_error(exc: TelegramError) -> TransportError:
     """A python-telegram-bot error as a :class:`TransportError` (ChatMigrated is handled apart)."""
     if isinstance(exc, RetryAfter):
-        return TransportError(f"telegram flood control: {exc}", retry_after=retry_after_seconds(exc))
+        return TransportError(f"telegram flood control: {exc}", retry_after=retry_after_seconds(exc),
+                              hold_destination=True)
     if isinstance(exc, Forbidden):
         return TransportError(f"telegram forbidden: {exc}", disable_destination=True)
     if isinstance(exc, BadRequest):
@@ -76,8 +88,48 @@ def map_error(exc: TelegramError) -> TransportError:
     return TransportError(f"telegram: {exc}")
 
 
+CHAT_ID = re.compile(r"^-?[0-9]{1,19}$")
+
+
 class TelegramTransport(Transport):
+    """Policy: a dead chat (403, "chat not found") disables the address and email takes over;
+    a flood wait holds the chat (kept in PostgreSQL); a migrated group chat is resent to and
+    its new id stored; later messages of an alert reply to its first message; incident
+    updates edit that message in place; presses on its buttons are polled in :meth:`background`.
+    """
+
     name = "telegram"
+    fallback = "email"
+    threading = "reply"
+    edits_in_place = True
+    serial_per_destination = True
+
+    @classmethod
+    def configured(cls, settings: NotifySettings) -> bool:
+        return settings.telegram.configured
+
+    @classmethod
+    def from_settings(cls, settings: NotifySettings) -> TelegramTransport:
+        return cls(settings.telegram)
+
+    @classmethod
+    def check_address(cls, value: str, settings: NotifySettings | None = None) -> str:
+        value = value.strip()
+        if not CHAT_ID.match(value) or int(value) == 0 or abs(int(value)) >= 2**63:
+            raise ValueError("a Telegram chat id is a non-zero 64-bit integer")
+        value = str(int(value))
+        return value
+
+    @classmethod
+    def build_message(cls, renderer: Renderer, request: RenderRequest) -> OutgoingMessage:
+        """HTML (escaped, cut safely) with Acknowledge/Resolve/Snooze buttons while open."""
+        from castwatch.notifier.context import buttons_for  # context imports transports
+
+        html = renderer.telegram(request.kind, request.ctx)
+        states = [i["alert"]["state"] for i in request.ctx["items"]]
+        buttons = buttons_for(request.leader_id, states) if request.kind not in ("test", "admin") else ()
+        return OutgoingMessage(address=request.address, subject="", text="", html=html, buttons=buttons,
+                               thread_id=request.thread_id)
 
     def __init__(self, settings: TelegramSettings, limiter: RateLimiter | None = None) -> None:
         if settings.token is None:
@@ -85,6 +137,8 @@ class TelegramTransport(Transport):
         timeout = settings.timeout_s
         self._settings = settings
         self.limiter = limiter or RateLimiter(settings.per_chat_per_s, settings.overall_per_s)
+        #: HMAC key of button callback data (``NOTIFY_CALLBACK_SECRET`` or derived from the token)
+        self.callback_key = derive_key(settings.callback_secret, settings.token)
         self.bot = Bot(
             settings.token,
             base_url=settings.api_base_url,
@@ -131,7 +185,7 @@ class TelegramTransport(Transport):
             try:
                 sent = await self.bot.send_message(
                     chat_id=chat_id, text=message.html, parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(message.buttons), disable_web_page_preview=True,
+                    reply_markup=keyboard(message.buttons, self.callback_key), disable_web_page_preview=True,
                     reply_parameters=reply_to(chat_id, message.thread_id),
                 )
             except RetryAfter as exc:
@@ -139,14 +193,31 @@ class TelegramTransport(Transport):
                 raise
         return sent.message_id
 
-    async def edit(self, chat_id: int, message_id: int, html: str, buttons: tuple[Button, ...]) -> None:
+    async def edit(self, external_id: str, message: OutgoingMessage) -> None:
+        """Edit the message ``chat:message_id`` in place (incident updates)."""
+        chat, _, message_id = external_id.partition(":")
+        if not message_id.isdigit() or not CHAT_ID.match(chat):
+            raise TransportError(f"not a Telegram message id: {external_id[:40]!r}", permanent=True)
+        await self.edit_text(int(chat), int(message_id), message.html, message.buttons)
+
+    def background(self, **context: Any) -> list[Coroutine[Any, Any, None]]:
+        """Poll ``getUpdates`` for button presses (unless ``TELEGRAM_POLL_UPDATES=false``)."""
+        from castwatch.notifier.callbacks import poll_callbacks  # callbacks imports this module
+
+        settings: NotifySettings = context["settings"]
+        if not context.get("callbacks", True) or not settings.telegram.poll_updates:
+            return []
+        return [poll_callbacks(self, context["factory"], context["renderer"], context["stop"],
+                               settings.roles_for, settings.public_url, on_press=context.get("on_press"))]
+
+    async def edit_text(self, chat_id: int, message_id: int, html: str, buttons: tuple[Button, ...]) -> None:
         """Replace a sent message's text and buttons (one retry after a 429)."""
         for _ in range(2):
             async with self.limiter.slot(str(chat_id)):
                 try:
                     await self.bot.edit_message_text(
                         text=html, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                        reply_markup=keyboard(buttons), disable_web_page_preview=True,
+                        reply_markup=keyboard(buttons, self.callback_key), disable_web_page_preview=True,
                     )
                     return
                 except RetryAfter as exc:
@@ -158,6 +229,10 @@ class TelegramTransport(Transport):
                 except TelegramError as exc:
                     raise map_error(exc) from exc
         raise TransportError("telegram edit kept hitting flood control")
+
+    def verify_callback(self, data: str | None) -> str | None:
+        """The payload of a button's signed callback data; None when forged or unsigned."""
+        return verify(self.callback_key, data)
 
     async def answer(self, query_id: str, text: str) -> None:
         try:

@@ -18,6 +18,8 @@ function sections(session) {
       columns: [["Name", (r) => r.name], ["Role", (r) => r.role],
         ["Telegram", (r) => (r.telegram_chat_id ? `${r.telegram_username ? `@${r.telegram_username} ` : ""}${r.telegram_chat_id}${r.telegram_enabled ? "" : " (off)"}` : "—")],
         ["Email", (r) => (r.email ? `${r.email}${r.email_enabled ? "" : " (off)"}` : "—")],
+        ["Other", (r) => (r.addresses || []).filter((a) => a.kind !== "telegram" && a.kind !== "email")
+          .map((a) => `${a.kind} ${a.value}${a.enabled ? "" : " (off)"}`).join(", ") || "—"],
         ["Enabled", (r) => (r.enabled ? "yes" : `no${r.disabled_reason ? ` — ${r.disabled_reason}` : ""}`)], ["Admin", (r) => yes(r.is_admin)], ["TZ", (r) => r.timezone]],
       create: write && {
         fields: [{ name: "name", label: "Name", required: true }, { name: "role", label: "Role", type: "select", options: ROLES },
