@@ -28,11 +28,12 @@ from castwatch.common.models import (
     ScheduleSource,
     utcnow,
 )
+from castwatch.common.vocab import SEVERITIES
 from castwatch.incidents.store import timeline
 
 bp = Blueprint("incidents", __name__)
 
-SEVERITY_ORDER = case({"critical": 0, "major": 1, "minor": 2, "info": 3}, value=Incident.severity)
+SEVERITY_ORDER = case({name: i for i, name in enumerate(SEVERITIES)}, value=Incident.severity)
 
 
 class IncidentQuery(Page):

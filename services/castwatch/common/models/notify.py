@@ -21,9 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from castwatch.common.models.base import Base, created_at, enum_check, updated_at
+from castwatch.common.vocab import RECIPIENT_ROLES as ROLES
+from castwatch.common.vocab import TRANSPORTS
 
-ROLES = ("cablecaster", "technician", "engineer", "management")
-TRANSPORTS = ("telegram", "email")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "suppressed", "grouped")
 
 
