@@ -35,7 +35,7 @@ _SEVERITY_ORDER = ("critical", "major", "minor", "info")
 #: Severity names, worst first (the order of lists, filters and charts).
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
 #: name → rank, higher is worse.
-SEVERITY_RANK: Mapping[str, int] = {s.value: s.rank for s in Severity}
+SEVERITY_RANK: dict[str, int] = {s.value: s.rank for s in Severity}
 
 
 def worst_severity(severities: Iterable[str], *, unknown_rank: int = 0) -> str:

@@ -11,14 +11,14 @@ import signal
 
 from prometheus_client import CollectorRegistry
 
-from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.influx import InfluxSink
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
-from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.common.runtime import database_url_or_embedded
 from castwatch.encoder_manager.manager import EncoderManager
 from castwatch.encoder_manager.metrics import EncoderMetrics
+from castwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -13,19 +13,22 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from dataclasses import replace
 from types import FrameType
 
 from prometheus_client import CollectorRegistry
 
-from castwatch.common.config import Settings, env_bind
 from castwatch.common.db import make_engine, make_session_factory
+from castwatch.common.env import env_bind
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
-from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.common.runtime import database_url_or_embedded
 from castwatch.incidents.correlator import Correlator, IncidentMetrics, Service
 from castwatch.incidents.known_issues import load_library
 from castwatch.incidents.settings import IncidentSettings
 from castwatch.schedules.service import ScheduleService
+from castwatch.schedules.settings import ScheduleSettings
+from castwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +43,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def effective(settings: Settings, args: argparse.Namespace) -> IncidentSettings:
-    """The area settings (``settings.incidents`` once wired, else defaults) with CLI overrides."""
-    base = getattr(settings, "incidents", None) or IncidentSettings()
-    return IncidentSettings(
-        poll_interval_s=args.poll_interval or base.poll_interval_s, window_s=args.window or base.window_s,
-        settle_s=base.settle_s, history_s=base.history_s, library_path=base.library_path,
-        schedule_import_interval_s=base.schedule_import_interval_s,
-        not_live_lead_min=args.lead_minutes or base.not_live_lead_min, horizon_days=base.horizon_days,
+    """``settings.incidents`` with the command-line overrides."""
+    base = settings.incidents
+    return replace(
+        base, poll_interval_s=args.poll_interval or base.poll_interval_s,
+        window_s=args.window or base.window_s,
         metrics_bind=env_bind({"BIND": args.metrics_bind}, "BIND", "") if args.metrics_bind
         else base.metrics_bind,
     )
+
+
+def effective_schedules(settings: Settings, args: argparse.Namespace) -> ScheduleSettings:
+    """``settings.schedules`` with the command-line overrides."""
+    base = settings.schedules
+    return replace(base, not_live_lead_min=args.lead_minutes or base.not_live_lead_min)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     server = serve_metrics(registry, inc.metrics_bind)
     ticks = []
     if not args.no_schedules:
-        schedules = ScheduleService(factory, inc)
+        schedules = ScheduleService(factory, effective_schedules(settings, args))
         if schedules.ensure_rule():
             logger.info("created the notification rule for scheduled events (cablecasters first)")
         ticks = [("schedule_import", schedules.import_due), ("schedule_check", schedules.check)]

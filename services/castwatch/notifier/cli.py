@@ -18,16 +18,16 @@ import signal
 from prometheus_client import CollectorRegistry
 
 from castwatch.common.bus import Listener, channel_for
-from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
-from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.common.runtime import database_url_or_embedded
 from castwatch.notifier.callbacks import poll_callbacks
 from castwatch.notifier.dispatcher import Dispatcher
 from castwatch.notifier.metrics import NotifyMetrics
 from castwatch.notifier.transports import build_transports
 from castwatch.notifier.transports.telegram import TelegramTransport
+from castwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 

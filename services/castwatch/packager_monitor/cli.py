@@ -11,13 +11,13 @@ import signal
 
 from prometheus_client import CollectorRegistry
 
-from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.influx import InfluxSink
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
 from castwatch.packager_monitor.service import LeaseSource, ProbeService, tune_gc
 from castwatch.packager_monitor.store import DbWriter
+from castwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 

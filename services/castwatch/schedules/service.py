@@ -34,10 +34,10 @@ from castwatch.common.models import (
     ScheduleSource,
     utcnow,
 )
-from castwatch.incidents.settings import IncidentSettings
 from castwatch.schedules import cablecast, ical, meetings
 from castwatch.schedules.check import ALERT_TYPE, SOURCE, LiveEvent, decide
 from castwatch.schedules.items import ImportedItem, ScheduleError
+from castwatch.schedules.settings import ScheduleSettings
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def fetch_source(source: ScheduleSource, start: datetime, end: datetime) -> list
 
 
 class ScheduleService:
-    def __init__(self, factory: sessionmaker[Session], settings: IncidentSettings,
+    def __init__(self, factory: sessionmaker[Session], settings: ScheduleSettings,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self._factory = factory
         self._settings = settings
