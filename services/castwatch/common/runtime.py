@@ -7,8 +7,10 @@ Typed against :class:`ProcessSettings` (what ``castwatch.settings.Settings`` pro
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+import signal
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,3 +84,20 @@ def process_runtime(
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]], *,
+                        run_for: float | None = None) -> None:
+    """Run ``main(stop)`` in a new event loop; SIGTERM or SIGINT (or ``run_for`` seconds, for
+    smoke tests) sets ``stop``, and ``main`` returns when it has wound down."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if run_for is not None:
+            loop.call_later(run_for, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())

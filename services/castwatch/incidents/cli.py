@@ -16,13 +16,8 @@ import signal
 from dataclasses import replace
 from types import FrameType
 
-from prometheus_client import CollectorRegistry
-
-from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.env import env_bind
-from castwatch.common.logging import configure_logging
-from castwatch.common.metrics import serve_metrics
-from castwatch.common.runtime import database_url_or_embedded
+from castwatch.common.runtime import process_runtime
 from castwatch.incidents.correlator import Correlator, IncidentMetrics, Service
 from castwatch.incidents.known_issues import load_library
 from castwatch.incidents.settings import IncidentSettings
@@ -60,36 +55,28 @@ def effective_schedules(settings: Settings, args: argparse.Namespace) -> Schedul
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    configure_logging(settings.log_format, settings.log_level, "incidents")
     inc = effective(settings, args)
-    library = load_library(inc.library_path)
-    url, embedded = database_url_or_embedded(settings)
-    engine = make_engine(url, pool_size=3, application_name="castwatch-incidents")
-    factory = make_session_factory(engine)
-    registry = CollectorRegistry()
-    metrics = IncidentMetrics(registry)
-    server = serve_metrics(registry, inc.metrics_bind)
-    ticks = []
-    if not args.no_schedules:
-        schedules = ScheduleService(factory, effective_schedules(settings, args))
-        if schedules.ensure_rule():
-            logger.info("created the notification rule for scheduled events (cablecasters first)")
-        ticks = [("schedule_import", schedules.import_due), ("schedule_check", schedules.check)]
-    service = Service(Correlator(factory, library, window_s=inc.window_s, history_s=inc.history_s),
-                      url, metrics, poll_s=inc.poll_interval_s, settle_s=inc.settle_s, ticks=ticks)
+    with process_runtime(settings, "incidents", application_name="castwatch-incidents",
+                         pool_size=3, metrics_bind=inc.metrics_bind) as rt:
+        library = load_library(inc.library_path)
+        factory = rt.session_factory
+        metrics = IncidentMetrics(rt.registry)
+        ticks = []
+        if not args.no_schedules:
+            schedules = ScheduleService(factory, effective_schedules(settings, args))
+            if schedules.ensure_rule():
+                logger.info("created the notification rule for scheduled events (cablecasters first)")
+            ticks = [("schedule_import", schedules.import_due), ("schedule_check", schedules.check)]
+        service = Service(Correlator(factory, library, window_s=inc.window_s, history_s=inc.history_s),
+                          rt.url, metrics, poll_s=inc.poll_interval_s, settle_s=inc.settle_s,
+                          ticks=ticks)
 
-    def stop(_sig: int, _frame: FrameType | None) -> None:
-        service.stop()
+        def stop(_sig: int, _frame: FrameType | None) -> None:
+            service.stop()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    logger.info("incident correlator running known_issues=%d window_s=%s", len(library), inc.window_s)
-    try:
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        logger.info("incident correlator running known_issues=%d window_s=%s", len(library),
+                    inc.window_s)
         service.run()
-    finally:
-        if server is not None:
-            server.shutdown()
-        engine.dispose()
-        if embedded is not None:
-            embedded.stop()
     return 0
