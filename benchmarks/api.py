@@ -33,16 +33,16 @@ import psycopg2
 from sqlalchemy.engine import make_url
 
 from castwatch.cms_api.auth import create_key
-from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
-from castwatch.common.migrate_cli import database_url_or_embedded
 from castwatch.common.models import Channel, Probe, Template, TemplateRendition
+from castwatch.common.runtime import database_url_or_embedded
+from castwatch.settings import Settings
 
 HELLO_APP = """
 import sys
 from flask import Flask
 from castwatch.cms_api.cli import gunicorn_options, serve_with_gunicorn
-from castwatch.common.config import Settings
+from castwatch.settings import Settings
 
 def factory():
     app = Flask("hello")

@@ -29,9 +29,9 @@ import socketio
 from sqlalchemy.engine import make_url
 
 from castwatch.cms_api.auth import create_key
-from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
-from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.common.runtime import database_url_or_embedded
+from castwatch.settings import Settings
 
 SERVER = """
 import sys

@@ -5,7 +5,11 @@ Revises:
 Create Date: 2026-11-21 07:37:37.147676
 
 Every table of the foundation, the partial unique index that keeps one open alert per key,
-and the NOTIFY triggers of castwatch.common.bus.
+and the NOTIFY triggers of the bus (castwatch.common.bus).
+
+Frozen history: this revision imports nothing from castwatch. The table list and the trigger
+SQL below are copies of what the bus announced when this revision was written; a table added
+to ``NOTIFY_TABLES`` later gets its trigger in the revision that adds it.
 """
 
 from __future__ import annotations
@@ -14,12 +18,40 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from castwatch.common.bus import NOTIFY_FUNCTION_SQL, NOTIFY_TABLES, notify_sql
-
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+# The tables announced on the bus as of this revision (frozen; never import the live list).
+NOTIFY_TABLES = (
+    "alerts", "alert_events", "channels", "encoders", "encoder_groups", "encoder_commands",
+    "failover_events", "deliveries", "probes", "templates",
+)
+
+NOTIFY_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION castwatch_notify() RETURNS trigger AS $$
+DECLARE
+  row_id text;
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    row_id := to_jsonb(OLD) ->> 'id';
+  ELSE
+    row_id := to_jsonb(NEW) ->> 'id';
+  END IF;
+  PERFORM pg_notify('castwatch_' || TG_TABLE_NAME,
+    json_build_object('table', TG_TABLE_NAME, 'op', TG_OP, 'id', row_id::bigint)::text);
+  RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def notify_sql(table: str) -> str:
+    return f"""
+CREATE TRIGGER {table}_notify AFTER INSERT OR UPDATE OR DELETE ON {table}
+FOR EACH ROW EXECUTE FUNCTION castwatch_notify();
+"""
 
 
 def upgrade() -> None:

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from castwatch import __version__
-from castwatch.common.config import ConfigError, Settings
+from castwatch.common.env import ConfigError
+from castwatch.settings import Settings
 
 #: subcommand → (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

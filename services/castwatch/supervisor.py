@@ -6,10 +6,9 @@ environment). The :class:`Supervisor` starts them, copies every output line to o
 quick failures and resets once the child has stayed up for ``stable_after_s``), and on
 :meth:`Supervisor.stop` sends SIGTERM to every child, waits, then SIGKILLs what is left.
 
-A child that exits saying its subcommand is "not implemented yet" (the placeholder of an area
-that has not landed), or whose command line argparse refused, is marked ``unavailable`` and not
-restarted: a missing part must not crash-loop forever. The decisions (delay, placeholder,
-usage error) are pure functions, tested alone.
+A child whose command line argparse refused is marked ``unavailable`` and not restarted: the
+same arguments cannot succeed, so it must not crash-loop forever. The decisions (delay, usage
+error) are pure functions, tested alone.
 """
 
 from __future__ import annotations
@@ -28,9 +27,6 @@ from typing import TextIO
 
 logger = logging.getLogger(__name__)
 
-#: What a placeholder subcommand prints when it exits (``SystemExit("not implemented yet")``).
-PLACEHOLDER_MARK = "not implemented yet"
-
 
 @dataclass(frozen=True)
 class ChildSpec:
@@ -47,11 +43,6 @@ def backoff_delay(consecutive_failures: int, *, base_s: float = 1.0, cap_s: floa
     if consecutive_failures <= 0:
         return 0.0
     return min(cap_s, base_s * 2 ** (consecutive_failures - 1))
-
-
-def is_placeholder_exit(returncode: int | None, last_lines: Iterable[str]) -> bool:
-    """True when a child exited non-zero with the placeholder's "not implemented yet"."""
-    return bool(returncode) and any(PLACEHOLDER_MARK in line for line in last_lines)
 
 
 def is_usage_error(returncode: int | None, last_lines: Iterable[str]) -> bool:
@@ -150,10 +141,6 @@ class Supervisor:
         if child.reader is not None:
             child.reader.join(timeout=2)  # the last lines carry the reason
         name = child.spec.name
-        if is_placeholder_exit(code, child.last_lines):
-            child.status = "unavailable"
-            self.emit("up", f"{name} is not implemented in this build; not restarting it")
-            return
         if is_usage_error(code, child.last_lines):
             child.status = "unavailable"
             self.emit("up", f"{name} refused its command line; not restarting it")

@@ -22,10 +22,10 @@ import threading
 import time
 from types import FrameType
 
-from castwatch.common.config import Settings
 from castwatch.common.db import upgrade
 from castwatch.common.logging import configure_logging
-from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.common.runtime import database_url_or_embedded
+from castwatch.settings import Settings
 from castwatch.supervisor import ChildSpec, Supervisor, status_table
 
 logger = logging.getLogger(__name__)
@@ -68,14 +68,7 @@ def bind_url(bind: tuple[str, int], path: str = "") -> str:
 def _metrics_bind(settings: Settings, area: str) -> tuple[str, int]:
     """Where the area's process serves /metrics (PROBE_/ENCODERS_/NOTIFY_METRICS_BIND)."""
     binds = {"probe": settings.probe.metrics_bind, "encoders": settings.encoders.metrics_bind,
-             "notify": settings.notify.metrics_bind}
-    if area == "incidents":
-        incidents = getattr(settings, "incidents", None)
-        if incidents is None:  # Settings does not carry the incidents area yet: its default
-            from castwatch.incidents.settings import IncidentSettings
-
-            incidents = IncidentSettings()
-        return tuple(incidents.metrics_bind)  # type: ignore[return-value]
+             "notify": settings.notify.metrics_bind, "incidents": settings.incidents.metrics_bind}
     return binds[area]
 
 

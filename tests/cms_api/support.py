@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from castwatch.common.config import Settings
+from castwatch.settings import Settings
 
 
 def api_settings(database_url: str | None = None, **api: Any) -> Settings:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from castwatch.common.config import ConfigError, Settings
+from castwatch.common.env import ConfigError
+from castwatch.settings import Settings
 
 
 def test_defaults_work_on_a_laptop():

@@ -73,3 +73,32 @@ def test_changes_are_announced_on_the_bus_after_commit(engine, session_factory):
     listener.close()
     assert [(n["table"], n["op"]) for n in notes] == [("channels", "INSERT")]
     assert isinstance(notes[0]["id"], int)
+
+
+def test_migrations_import_nothing_from_castwatch():
+    """Migrations are frozen history: a revision never imports the live package."""
+    import ast
+    from pathlib import Path
+
+    versions = Path(__file__).resolve().parents[2] / "migrations" / "versions"
+    offenders = []
+    for path in sorted(versions.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "castwatch"]
+    assert offenders == []
+
+
+def test_every_bus_table_has_its_notify_trigger_after_upgrade_head(database_url):
+    """Each table the live bus announces has a trigger, whichever revision created it."""
+    from castwatch.common.bus import NOTIFY_TABLES
+
+    engine = create_engine(sqlalchemy_url(database_url))
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE NOT t.tgisinternal AND t.tgname = c.relname || '_notify'"
+            " AND pg_get_triggerdef(t.oid) LIKE '%castwatch_notify()%'")).scalars().all()
+    engine.dispose()
+    assert set(NOTIFY_TABLES) <= set(rows)

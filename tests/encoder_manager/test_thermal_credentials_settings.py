@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from castwatch.common.config import ConfigError, Settings
+from castwatch.common.env import ConfigError
 from castwatch.encoder_manager.credentials import CredentialsError, check_ref, resolve
 from castwatch.encoder_manager.settings import EncoderSettings
 from castwatch.encoder_manager.thermal import CoolDown, Load, Output, choose_encoder, headroom, shed_outputs
+from castwatch.settings import Settings
 
 
 def test_headroom_is_the_tightest_of_cpu_temperature_and_slots():

@@ -19,7 +19,7 @@ from tests.notifier.conftest import free_port
 from tests.packager_monitor.conftest import wait_for
 
 RUN = ("import argparse, sys\n"
-       "from castwatch.common.config import Settings\n"
+       "from castwatch.settings import Settings\n"
        "from castwatch.incidents import cli\n"
        "p = argparse.ArgumentParser(); cli.configure(p)\n"
        "sys.exit(cli.run(p.parse_args(sys.argv[1:]), Settings.from_env()))\n")

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from castwatch.common.config import ConfigError, Settings
+from castwatch.common.env import ConfigError
 from castwatch.packager_monitor.settings import ProbeSettings
+from castwatch.settings import Settings
 
 
 def test_probe_settings_come_from_probe_variables():

@@ -32,10 +32,11 @@ from castwatch.incidents.settings import IncidentSettings
 from castwatch.notifier.planner import Planner
 from castwatch.schedules.check import ALERT_TYPE, SOURCE_FAILING_TYPE
 from castwatch.schedules.service import ScheduleService
+from castwatch.schedules.settings import ScheduleSettings
 from castwatch.simulators.schedules.server import ScheduleSimulator
 from tests.schedules.documents import dateless_pdf, legistar_html, redesigned_html
 
-SETTINGS = IncidentSettings(not_live_lead_min=15, schedule_import_interval_s=60)
+SETTINGS = ScheduleSettings(not_live_lead_min=15, schedule_import_interval_s=60)
 
 
 def _source(factory: sessionmaker[Session], channel: int, kind: str, url: str, **options: Any) -> int:
@@ -172,8 +173,9 @@ def _rule() -> NotificationRule:
 
 
 def test_settings_have_defaults_and_read_their_variables() -> None:
-    s = IncidentSettings.from_env({"SCHEDULE_NOT_LIVE_LEAD_MIN": "20", "INCIDENTS_WINDOW_S": "30"})
-    assert s.not_live_lead_min == 20 and s.window_s == 30
+    env = {"SCHEDULE_NOT_LIVE_LEAD_MIN": "20", "INCIDENTS_WINDOW_S": "30"}
+    s = IncidentSettings.from_env(env)
+    assert ScheduleSettings.from_env(env).not_live_lead_min == 20 and s.window_s == 30
     assert dataclasses.replace(s, window_s=5).window_s == 5
     assert IncidentSettings.from_env({}).metrics_bind == ("127.0.0.1", 9104)
 

@@ -13,7 +13,8 @@ import pytest
 import yaml
 from _stack_support import REPO, build_nginx_harness, free_port, run_tool
 
-from castwatch.common.config import ConfigError, Settings
+from castwatch.common.env import ConfigError
+from castwatch.settings import Settings
 
 PROM = REPO / "prometheus"
 
@@ -112,10 +113,10 @@ def test_compose_volumes_are_named_for_every_store(tmp_path: Path) -> None:
 
 
 def settings_env_vars() -> set[str]:
-    """Every variable Settings reads, from the code of config.py and each area's settings.py."""
+    """Every variable Settings reads, from common/env.py, settings.py and each area's settings.py."""
     # env_int(env, "NAME", …) and area helpers such as positive("NAME", …)
     pattern = re.compile(r'\(\s*(?:env,\s*)?"([A-Z][A-Z0-9]*_[A-Z0-9_]+)"')
-    sources = [REPO / "services/castwatch/common/config.py",
+    sources = [REPO / "services/castwatch/common/env.py", REPO / "services/castwatch/settings.py",
                *sorted((REPO / "services/castwatch").glob("*/settings.py"))]
     names = {m for path in sources for m in pattern.findall(path.read_text())}
     assert len(names) > 10

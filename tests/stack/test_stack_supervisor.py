@@ -1,5 +1,5 @@
 """The supervisor behind ``castwatch up``: real child processes, restarts with backoff, one
-prefixed stream, placeholders left alone, a clean stop."""
+prefixed stream, a refused command line left alone, a clean stop."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from castwatch.supervisor import (
     ChildSpec,
     Supervisor,
     backoff_delay,
-    is_placeholder_exit,
+    is_usage_error,
     status_table,
 )
 
@@ -27,10 +27,10 @@ def test_backoff_doubles_per_quick_failure_and_is_capped() -> None:
     assert [backoff_delay(n, base_s=1, cap_s=10) for n in range(6)] == [0, 1, 2, 4, 8, 10]
 
 
-def test_only_a_failing_exit_that_says_not_implemented_is_a_placeholder() -> None:
-    assert is_placeholder_exit(1, ["not implemented yet"])
-    assert not is_placeholder_exit(0, ["not implemented yet"])
-    assert not is_placeholder_exit(1, ["Traceback …", "ValueError: boom"])
+def test_only_exit_2_with_an_argparse_error_is_a_usage_error() -> None:
+    assert is_usage_error(2, ["castwatch: error: unrecognized arguments: --nope"])
+    assert not is_usage_error(1, ["castwatch: error: unrecognized arguments: --nope"])
+    assert not is_usage_error(2, ["Traceback …", "ValueError: boom"])
 
 
 def test_the_status_table_aligns_its_columns() -> None:
@@ -79,17 +79,17 @@ def test_a_crashing_child_is_restarted_with_growing_delays() -> None:
         sup.stop()
 
 
-def test_a_placeholder_child_is_not_restarted() -> None:
+def test_a_child_whose_command_line_is_refused_is_not_restarted() -> None:
     out = io.StringIO()
-    sup = Supervisor([ChildSpec("notify", py("raise SystemExit('not implemented yet')"))], out,
-                     base_s=0.05)
+    refuse = "import sys; print('castwatch: error: unrecognized arguments: --nope'); sys.exit(2)"
+    sup = Supervisor([ChildSpec("notify", py(refuse))], out, base_s=0.05)
     stop, thread = _run(sup)
     try:
         child = sup.children["notify"]
-        wait_until(lambda: child.status == "unavailable", timeout_s=15, what="the placeholder verdict")
+        wait_until(lambda: child.status == "unavailable", timeout_s=15, what="the usage verdict")
         time.sleep(0.3)  # several supervision ticks: it must stay down
         assert child.starts == 1
-        assert "notify is not implemented in this build; not restarting it" in out.getvalue()
+        assert "notify refused its command line; not restarting it" in out.getvalue()
     finally:
         stop.set()
         thread.join(5)

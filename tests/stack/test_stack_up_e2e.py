@@ -23,8 +23,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 from test_stack_dashboards import CONTRACT_METRICS
 
-from castwatch.common.config import Settings
 from castwatch.common.models import Alert, Channel, Encoder, FailoverEvent, Recipient
+from castwatch.settings import Settings
 from castwatch.up import available_processes
 
 PROCESS_PORTS = ("API_BIND", "PROBE_METRICS_BIND", "ENCODERS_METRICS_BIND", "NOTIFY_METRICS_BIND")

@@ -206,3 +206,24 @@ def test_check_tables_put_known_fields_first_and_drop_empty_columns(js: Any) -> 
     cells = js("pages/channel_detail.js", "[...m.objectTable(arg).querySelectorAll('td')]"
                ".map((td) => td.textContent)", rows)
     assert cells == ["1080p", "180.5", "200", "1.9 MB", "1"]
+
+
+def test_the_console_reads_its_vocabulary_from_the_api(js: Any) -> None:
+    from castwatch.common import vocab
+
+    got = js("data.js", "({severities: m.SEVERITIES, roles: m.ROLES, kinds: m.META.driver_kinds})")
+    assert got == {"severities": list(vocab.SEVERITIES), "roles": list(vocab.RECIPIENT_ROLES),
+                   "kinds": list(vocab.DRIVER_KINDS)}
+
+
+def test_the_console_copies_no_enum_of_the_vocabulary() -> None:
+    import re
+    from pathlib import Path
+
+    from castwatch.common import vocab
+
+    static = Path(vocab.__file__).resolve().parents[1] / "cms_api" / "web" / "static" / "js"
+    for path in static.rglob("*.js"):
+        for names in (vocab.SEVERITIES, vocab.RECIPIENT_ROLES, vocab.DRIVER_KINDS):
+            listed = r"\[\s*" + r"\s*,\s*".join(f'"{n}"' for n in names[:2])
+            assert not re.search(listed, path.read_text()), (path.name, names)

@@ -31,8 +31,9 @@ from castwatch.cms_api.errors import register_error_handlers
 from castwatch.cms_api.live import attach_live
 from castwatch.cms_api.metrics import ApiMetrics
 from castwatch.cms_api.ratelimit import RateLimiter
-from castwatch.common.config import ConfigError, Settings
 from castwatch.common.db import make_engine, make_session_factory
+from castwatch.common.env import ConfigError
+from castwatch.settings import Settings
 
 MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (catalog.bp, alerts.bp, encoders.bp, health.bp, people.bp, meta.bp,

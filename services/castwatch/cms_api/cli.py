@@ -16,10 +16,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from castwatch.common.config import Settings
 from castwatch.common.db import upgrade
 from castwatch.common.logging import configure_logging
-from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.common.runtime import database_url_or_embedded
+from castwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from castwatch.cms_api.auth import ANONYMOUS, InvalidKey, KeyStore, Principal, p
 from castwatch.cms_api.cache import ResponseCache
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.ratelimit import RateLimiter
-from castwatch.common.config import Settings
+from castwatch.settings import Settings
 
 
 @dataclass

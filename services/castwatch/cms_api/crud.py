@@ -1,17 +1,21 @@
-"""Small helpers the resource views share: lookups that 404, reference checks, updates."""
+"""What the resource views share: :func:`crud_resource` (list, create, get, update, delete of one
+table, used by every plain CRUD resource), and the helpers hand-written views use — lookups
+that 404, reference and uniqueness checks, partial updates, pages and cached answers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Response
+from flask import Blueprint, Response
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from castwatch.cms_api.context import api_context, db
 from castwatch.cms_api.errors import ApiError, not_found
+from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import INT32_MAX
 
 T = TypeVar("T")
@@ -93,3 +97,97 @@ def cached_json(key: Hashable, tables: tuple[str, ...], build: Callable[[], byte
         body = build()
         cache.put(key, token, body)
     return Response(body, mimetype="application/json")
+
+
+Validate = Callable[[dict[str, Any], Any], None]  # (values, existing row or None)
+
+
+@dataclass(frozen=True)
+class CrudNames:
+    """How a resource's five views are named and documented (OpenAPI operation ids, summaries);
+    defaults derive from ``what`` and ``tag``."""
+
+    param: str = "item_id"
+    views: Mapping[str, str] = field(default_factory=dict)  # list/create/get/update/delete → name
+    docs: Mapping[str, str] = field(default_factory=dict)  # same keys → docstring
+
+
+def crud_resource(
+    bp: Blueprint, path: str, model: type[Any], create: type[BaseModel], update: type[BaseModel],
+    out: type[BaseModel], *, what: str, tag: str, unique: str | None = "name",
+    validate: Validate | None = None, validate_merged: bool = True,
+    on_create: Callable[[dict[str, Any]], None] | None = None, names: CrudNames | None = None,
+    before_save: Validate | None = None,
+) -> None:
+    """Register list/create/get/update/delete views of ``model`` at ``path`` on ``bp``.
+
+    ``unique`` names a column whose duplicates answer 409. ``validate(values, row)`` runs before
+    every write (row None on create); on update it gets the row's values merged with the
+    changes, or only the changes when ``validate_merged`` is false. ``on_create`` may add
+    values (e.g. the author). ``before_save(values, row)`` may rewrite the values first (row None
+    on create), e.g. nested resources that are not columns. Rows are read back after every write,
+    so values written by triggers are returned. Delete is a hard delete.
+    """
+    names = names or CrudNames()
+    param = names.param
+    item = f"{path}/<int:{param}>"
+    name = tag.replace("-", "_")
+
+    def list_view() -> list[Any]:
+        return [out.model_validate(r) for r in db().scalars(select(model).order_by(model.id))]
+
+    def create_view(body: BaseModel) -> Any:
+        values = body.model_dump()
+        if unique:
+            check_unique(model, unique, values[unique], unique)
+        if before_save:
+            before_save(values, None)
+        if validate:
+            validate(values, None)
+        if on_create:
+            on_create(values)
+        row = model(**values)
+        session = db()
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        return out.model_validate(row)
+
+    def get_view(**ids: int) -> Any:
+        return out.model_validate(get_or_404(model, ids[param], what))
+
+    def update_view(body: BaseModel, **ids: int) -> Any:
+        row = get_or_404(model, ids[param], what)
+        values = changes(body)
+        if unique and values.get(unique) not in (None, getattr(row, unique)):
+            check_unique(model, unique, values[unique], unique, exclude_id=row.id)
+        if before_save:
+            before_save(values, row)
+        if validate:
+            merged = {c.key: getattr(row, c.key) for c in model.__table__.columns} | values
+            validate(merged if validate_merged else values, row)
+        apply(row, values)
+        db().commit()
+        db().refresh(row)
+        return out.model_validate(row)
+
+    def delete_view(**ids: int) -> None:
+        session = db()
+        session.delete(get_or_404(model, ids[param], what))
+        session.commit()
+
+    views: list[tuple[str, Callable[..., Any], str, str, list[str], dict[str, Any]]] = [
+        ("list", list_view, f"List {what}s.", path, ["GET"], {}),
+        ("create", create_view, f"Create a {what}.\n\n{create.__doc__ or ''}", path, ["POST"],
+         dict(body=create, status=201, scope="write", errors=(409,))),
+        ("get", get_view, f"One {what}.", item, ["GET"], dict(errors=(404,))),
+        ("update", update_view, f"Change the fields given of a {what}.", item, ["PUT"],
+         dict(body=update, scope="write", errors=(404, 409))),
+        ("delete", delete_view, f"Delete a {what}.", item, ["DELETE"],
+         dict(status=204, scope="write", errors=(404,))),
+    ]
+    for key, view, doc, rule, methods, options in views:
+        view.__name__ = view.__qualname__ = names.views.get(key, f"{key}_{name}")
+        view.__doc__ = names.docs.get(key, doc)
+        response = None if key == "delete" else (list[out] if key == "list" else out)  # type: ignore[valid-type]
+        api_route(bp, rule, methods, response=response, tag=tag, **options)(view)

@@ -18,10 +18,10 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 
 from castwatch.cms_api.auth import create_key, key_state, revoke_key
-from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
-from castwatch.common.migrate_cli import database_url_or_embedded
 from castwatch.common.models import SCOPES, ApiKey, utcnow
+from castwatch.common.runtime import database_url_or_embedded
+from castwatch.settings import Settings
 
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -18,7 +18,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
-from castwatch.common.config import InfluxSettings
+from castwatch.common.env import InfluxSettings
 
 logger = logging.getLogger(__name__)
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from castwatch.common.config import Settings
 from castwatch.common.db import downgrade, upgrade
-from castwatch.common.embedded_pg import EmbeddedPostgres
 from castwatch.common.logging import configure_logging
+from castwatch.common.runtime import ProcessSettings, database_url_or_embedded
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["configure", "database_url_or_embedded", "run"]  # the helper moved to common.runtime
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,15 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--downgrade", action="store_true", help="downgrade to --revision instead")
 
 
-def database_url_or_embedded(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
-    """The configured database, or a started embedded one (the caller stops it)."""
-    if settings.database_url:
-        return settings.database_url, None
-    embedded = EmbeddedPostgres(settings.data_dir / "pg")
-    return embedded.start(), embedded
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: ProcessSettings) -> int:
     configure_logging(settings.log_format, settings.log_level, "migrate")
     url, embedded = database_url_or_embedded(settings)
     try:

@@ -15,10 +15,10 @@ import sys
 import threading
 from dataclasses import dataclass
 
-from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory, transaction
 from castwatch.demo.faults import FaultInjector, fault_plan
 from castwatch.demo.seed import SEGMENT_SECONDS, DemoTopology, Seeded, seed
+from castwatch.settings import Settings
 from castwatch.supervisor import ChildSpec, Supervisor
 
 logger = logging.getLogger(__name__)

@@ -7,18 +7,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 
-from prometheus_client import CollectorRegistry
-
-from castwatch.common.config import Settings
-from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.influx import InfluxSink
-from castwatch.common.logging import configure_logging
-from castwatch.common.metrics import serve_metrics
-from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.common.runtime import process_runtime, run_until_signalled
 from castwatch.encoder_manager.manager import EncoderManager
 from castwatch.encoder_manager.metrics import EncoderMetrics
+from castwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -29,34 +23,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    configure_logging(settings.log_format, settings.log_level, "encoders")
-    url, embedded = database_url_or_embedded(settings)
-    app_name = f"castwatch-{settings.encoders.replica_name}"[:63]
-    engine = make_engine(url, pool_size=4, application_name=app_name)
-    registry = CollectorRegistry()
-    metrics = EncoderMetrics(registry)
-    influx = InfluxSink(settings.influx, registry)
-    server = serve_metrics(registry, settings.encoders.metrics_bind)
-    try:
-        manager = EncoderManager(settings.encoders, make_session_factory(engine), url, metrics, influx)
-        asyncio.run(_main(manager, args.run_for))
-    finally:
-        influx.close()
-        if server is not None:
-            server.shutdown()
-        engine.dispose()
-        if embedded is not None:
-            embedded.stop()
+    app_name = f"castwatch-{settings.encoders.replica_name}"
+    with process_runtime(settings, "encoders", application_name=app_name, pool_size=4,
+                         metrics_bind=settings.encoders.metrics_bind) as rt:
+        metrics = EncoderMetrics(rt.registry)
+        influx = InfluxSink(settings.influx, rt.registry)
+        try:
+            manager = EncoderManager(settings.encoders, rt.session_factory, rt.url, metrics, influx)
+            run_until_signalled(lambda stop: _main(manager, stop), run_for=args.run_for)
+        finally:
+            influx.close()
     return 0
 
 
-async def _main(manager: EncoderManager, run_for: float | None) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    if run_for is not None:
-        loop.call_later(run_for, stop.set)
+async def _main(manager: EncoderManager, stop: asyncio.Event) -> None:
     logger.info("encoder manager %s starting", manager.cfg.replica_name)
     await manager.run(stop)
     logger.info("encoder manager stopped")

@@ -7,32 +7,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from castwatch.common.vocab import ENCODERS, INCIDENTS, PROBE, SEVERITY_RANK, incident_ranks
+
 #: Alert types that mean "viewers see nothing new" on a channel.
 DOWN_TYPES = frozenset({"PLAYLIST_STALE", "PLAYLIST_UNREACHABLE", "MPD_STALE"})
 #: Alert types that a successful encoder switch produces on the channel by design.
 EXPECTED_AFTER_FAILOVER = frozenset({
     "DISCONTINUITY_SEQUENCE_ERROR", "MEDIA_SEQUENCE_REGRESSION", "MEDIA_SEQUENCE_GAP",
 })
-#: Encoder-side alert types, best root cause first (lower rank explains higher rank).
-ENCODER_RANK = {
-    "ENCODER_UNREACHABLE": 0, "ENCODER_STREAM_DOWN": 0, "ENCODER_OVERHEAT": 1,
-    "FAILOVER_FAILED": 2, "ENCODER_CPU_HIGH": 3, "ENCODER_DROPPED_FRAMES": 3,
-    "ENCODER_LINK_ERRORS": 3, "FAILOVER_ACTIVATED": 4,
-}
+#: Encoder-side alert types, best root cause first (lower rank explains higher rank): the vocab.
+ENCODER_RANK = incident_ranks(ENCODERS)
 #: Encoder alert types that take a channel off the air (or make it stutter) when on air.
 ENCODER_DISRUPTIVE = frozenset({
     "ENCODER_UNREACHABLE", "ENCODER_STREAM_DOWN", "ENCODER_OVERHEAT", "FAILOVER_FAILED",
     "FAILOVER_ACTIVATED", "ENCODER_DROPPED_FRAMES", "ENCODER_LINK_ERRORS",
 })
 #: Probe alert types, most telling first, used to pick a channel incident's root alert.
-CHANNEL_RANK = {
-    "PLAYLIST_UNREACHABLE": 0, "MPD_STALE": 0, "PLAYLIST_STALE": 1, "PLAYLIST_INVALID": 2,
-    "MPD_INVALID": 2, "RENDITION_MISSING": 3, "SEGMENT_UNREACHABLE": 3,
-}
-SEVERITY_RANK = {"critical": 3, "major": 2, "minor": 1, "info": 0}
+CHANNEL_RANK = incident_ranks(PROBE)
 #: The synthetic root-cause alert the correlator raises for an origin outage.
 ORIGIN_DOWN = "ORIGIN_DOWN"
-SOURCE = "incidents"
+SOURCE = INCIDENTS
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Settings of the incident correlator and schedule monitor (``castwatch incidents``).
 
-``IncidentSettings.from_env(env)`` reads the variables below; until ``Settings`` carries an
-``incidents`` field, the CLI uses the defaults plus its command-line flags.
+``IncidentSettings.from_env(env)`` reads the ``INCIDENTS_*`` variables below; the schedule
+monitor's ``SCHEDULE_*`` are in :mod:`castwatch.schedules.settings`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from castwatch.common.config import ConfigError, env_bind, env_float, env_str
+from castwatch.common.env import ConfigError, env_bind, env_float, env_str
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,6 @@ class IncidentSettings:
     history_s: float = 3600.0
     #: a replacement known-issue library (INCIDENTS_LIBRARY); None = the built-in one
     library_path: Path | None = None
-    #: seconds between schedule imports of a source (SCHEDULE_IMPORT_INTERVAL_S)
-    schedule_import_interval_s: float = 900.0
-    #: raise SCHEDULED_EVENT_NOT_LIVE this many minutes before start (SCHEDULE_NOT_LIVE_LEAD_MIN)
-    not_live_lead_min: float = 15.0
-    #: import this many days ahead (SCHEDULE_HORIZON_DAYS)
-    horizon_days: float = 14.0
     #: Prometheus /metrics (INCIDENTS_METRICS_BIND)
     metrics_bind: tuple[str, int] = ("127.0.0.1", 9104)
 
@@ -49,8 +43,5 @@ class IncidentSettings:
             settle_s=positive("INCIDENTS_SETTLE_S", 0.5),
             history_s=positive("INCIDENTS_HISTORY_S", 3600.0),
             library_path=Path(library) if library else None,
-            schedule_import_interval_s=positive("SCHEDULE_IMPORT_INTERVAL_S", 900.0),
-            not_live_lead_min=positive("SCHEDULE_NOT_LIVE_LEAD_MIN", 15.0),
-            horizon_days=positive("SCHEDULE_HORIZON_DAYS", 14.0),
             metrics_bind=env_bind(env, "INCIDENTS_METRICS_BIND", "127.0.0.1:9104"),
         )

@@ -13,19 +13,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 
 from prometheus_client import CollectorRegistry
 
 from castwatch.common.bus import Listener, channel_for
-from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
-from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.common.runtime import database_url_or_embedded, run_until_signalled
 from castwatch.notifier.dispatcher import Dispatcher
 from castwatch.notifier.metrics import NotifyMetrics
 from castwatch.notifier.transports import build_transports
+from castwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +77,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_format, settings.log_level, "notify")
     url, embedded = database_url_or_embedded(settings)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(url, settings, args.worker_id, not args.no_callbacks, stop)
-
     try:
-        asyncio.run(main())
+        run_until_signalled(lambda stop: serve(url, settings, args.worker_id, not args.no_callbacks,
+                                               stop))
     finally:
         if embedded is not None:
             embedded.stop()

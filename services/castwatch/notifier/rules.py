@@ -15,6 +15,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from castwatch.common.vocab import SEVERITY_RANK
 from castwatch.notifier.incident_thread import CHANGES, UPDATE_KIND, update_group_key
 
 #: Event kinds that produce messages; others (updated, snoozed, note) are history only.
@@ -22,7 +23,6 @@ from castwatch.notifier.incident_thread import CHANGES, UPDATE_KIND, update_grou
 #: the planner passes the live registry's, this default keeps pure callers simple
 DEFAULT_FALLBACKS: Mapping[str, str] = {"telegram": "email"}
 NOTIFIED_KINDS = frozenset({"opened", "acknowledged", "resolved", "escalated", "refired", "updated"})
-SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "info": 3}
 #: Kinds whose messages wait ``group_wait_s`` so a burst of one channel becomes one message.
 GROUPED_KINDS = frozenset({"opened", "resolved"})
 
@@ -283,7 +283,7 @@ def severity_raised(event: EventFacts) -> bool:
     new, old = event.details.get("severity"), event.details.get("from_severity")
     if new not in SEVERITY_RANK:
         return False
-    return old not in SEVERITY_RANK or SEVERITY_RANK[new] < SEVERITY_RANK[old]
+    return old not in SEVERITY_RANK or SEVERITY_RANK[new] > SEVERITY_RANK[old]
 
 
 def _rules_for_event(

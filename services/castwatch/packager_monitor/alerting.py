@@ -14,26 +14,22 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from castwatch.common.hysteresis import ConditionTracker, Debounce
+from castwatch.common.vocab import PROBE, SEVERITY_RANK, alert_types
 from castwatch.packager_monitor.rules import base as t
-from castwatch.packager_monitor.rules.base import SEVERITY, Verdict
+from castwatch.packager_monitor.rules.base import Verdict
 
-SOURCE = "probe"
-
-#: Types that need two consecutive bad observations (a single failed request or a single odd
-#: segment is a blip); the rest raise on first evidence because the rule itself has the slack
-#: the RFC allows (PLAYLIST_STALE waits 1.5x the target) or the evidence is definite.
-_TWICE = (t.PLAYLIST_UNREACHABLE, t.SEGMENT_UNREACHABLE, t.SEGMENT_SLOW, t.SEGMENT_INVALID,
-          t.SEGMENT_BITRATE_DEVIATION, t.SEGMENT_DURATION_DRIFT, t.RENDITION_MISSING,
-          t.LADDER_MISMATCH, t.PLAYLIST_WINDOW_SHORT, t.MPD_INVALID, t.PLAYLIST_INVALID)
-_THRICE = (t.VARIANTS_OUT_OF_SYNC,)
+SOURCE = PROBE
 
 
 def policies(clear_hold_s: float) -> dict[str, Debounce]:
-    """The debounce policy of every alert type for a given clear hold time."""
-    out = {name: Debounce(0.0, 1, clear_hold_s) for name in SEVERITY}
-    out.update({name: Debounce(0.0, 2, clear_hold_s) for name in _TWICE})
-    out.update({name: Debounce(0.0, 3, clear_hold_s) for name in _THRICE})
-    return out
+    """The debounce policy of every alert type for a given clear hold time.
+
+    The vocab's ``confirmations``: types a single failed request or odd segment can show
+    need two (or three) consecutive bad observations; the rest raise on first evidence because
+    the rule itself has the slack the RFC allows (PLAYLIST_STALE waits 1.5x the target) or the
+    evidence is definite.
+    """
+    return {a.name: Debounce(0.0, a.confirmations, clear_hold_s) for a in alert_types(PROBE)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +43,7 @@ class AlertOp:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-_RANK = {"critical": 3, "major": 2, "minor": 1, "info": 0}
+_RANK = SEVERITY_RANK
 
 
 @dataclass

@@ -5,19 +5,18 @@ raise/resolve alerts in PostgreSQL. Settings come from PROBE_* variables (docs/p
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 
 from prometheus_client import CollectorRegistry
 
-from castwatch.common.config import Settings
 from castwatch.common.db import make_engine, make_session_factory
 from castwatch.common.influx import InfluxSink
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
+from castwatch.common.runtime import run_until_signalled
 from castwatch.packager_monitor.service import LeaseSource, ProbeService, tune_gc
 from castwatch.packager_monitor.store import DbWriter
+from castwatch.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +45,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     logger.info("probe %s starting (lease TTL %.1f s)", probe.name, probe.lease_ttl_s)
     tune_gc()
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await service.run(stop)
-
     try:
-        asyncio.run(main())
+        run_until_signalled(service.run)
     finally:
         writer.close()
         sink.close()

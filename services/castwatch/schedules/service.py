@@ -39,7 +39,6 @@ from castwatch.common.models import (
     ScheduleSource,
     utcnow,
 )
-from castwatch.incidents.settings import IncidentSettings
 from castwatch.schedules import cablecast, ical, meetings
 from castwatch.schedules.check import (
     ALERT_TYPE,
@@ -51,6 +50,7 @@ from castwatch.schedules.check import (
 )
 from castwatch.schedules.items import Parsed, ScheduleError
 from castwatch.schedules.judge import judge
+from castwatch.schedules.settings import ScheduleSettings
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def try_import(source: ScheduleSource, start: datetime, end: datetime,
 
 
 class ScheduleService:
-    def __init__(self, factory: sessionmaker[Session], settings: IncidentSettings,
+    def __init__(self, factory: sessionmaker[Session], settings: ScheduleSettings,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self._factory = factory
         self._settings = settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from castwatch.common.config import Settings
+from castwatch.settings import Settings
 
 SIMULATORS = {
     "origin": ("castwatch.simulators.origin.cli", "a live HLS + DASH origin with switchable faults"),

@@ -14,10 +14,11 @@ from castwatch.cms_api.schemas.alerts import AlertDetailOut, AlertOut, AlertPage
 from castwatch.cms_api.schemas.base import INT32_MAX, Note
 from castwatch.common import alerts as alert_ops
 from castwatch.common.models import Alert
+from castwatch.common.vocab import SEVERITIES
 
 bp = Blueprint("alerts", __name__)
 
-SEVERITY_ORDER = case({"critical": 0, "major": 1, "minor": 2, "info": 3}, value=Alert.severity)
+SEVERITY_ORDER = case({name: i for i, name in enumerate(SEVERITIES)}, value=Alert.severity)
 
 
 def open_alerts_query():  # type: ignore[no-untyped-def]

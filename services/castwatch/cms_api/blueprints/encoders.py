@@ -14,7 +14,7 @@ from pydantic import Field
 from sqlalchemy import or_, select
 
 from castwatch.cms_api.context import api_context, db, principal
-from castwatch.cms_api.crud import apply, changes, check_refs, check_unique, get_or_404
+from castwatch.cms_api.crud import CrudNames, check_refs, crud_resource, get_or_404
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import Id, QueryModel
@@ -37,7 +37,6 @@ from castwatch.encoder_manager.validator import validate_output
 bp = Blueprint("encoders", __name__)
 
 ENCODER = "/api/v1/encoders/<int:encoder_id>"
-GROUP = "/api/v1/encoder-groups/<int:group_id>"
 
 
 def _check_output(output: dict[str, Any] | None) -> None:
@@ -60,55 +59,24 @@ def _check_credentials(ref: str | None) -> None:
         raise ApiError(400, "invalid_value", f"credentials_ref: {problem}", "credentials_ref")
 
 
-@api_route(bp, "/api/v1/encoders", response=list[EncoderOut], tag="encoders")
-def list_encoders() -> list[EncoderOut]:
-    """All encoders with their state and newest sample."""
-    rows = db().scalars(select(Encoder).order_by(Encoder.id))
-    return [EncoderOut.model_validate(e) for e in rows]
+def _check_encoder(values: dict[str, Any], _row: Any) -> None:
+    check_refs(EncoderGroup, [values.get("group_id")], "group_id")
+    _check_credentials(values.get("credentials_ref"))
+    _check_output(values.get("output"))
 
 
-@api_route(bp, "/api/v1/encoders", ["POST"], body=EncoderCreate, response=EncoderOut, status=201,
-           scope="write", errors=(409,), tag="encoders")
-def create_encoder(body: EncoderCreate) -> EncoderOut:
-    """Create an encoder; its ``output`` configuration is validated first."""
-    check_unique(Encoder, "name", body.name, "name")
-    check_refs(EncoderGroup, [body.group_id], "group_id")
-    _check_credentials(body.credentials_ref)
-    _check_output(body.output)
-    encoder = Encoder(**body.model_dump())
-    session = db()
-    session.add(encoder)
-    session.commit()
-    return EncoderOut.model_validate(encoder)
-
-
-@api_route(bp, ENCODER, response=EncoderOut, errors=(404,), tag="encoders")
-def get_encoder(encoder_id: int) -> EncoderOut:
-    """One encoder."""
-    return EncoderOut.model_validate(get_or_404(Encoder, encoder_id, "encoder"))
-
-
-@api_route(bp, ENCODER, ["PUT"], body=EncoderUpdate, response=EncoderOut, scope="write",
-           errors=(404, 409), tag="encoders")
-def update_encoder(encoder_id: int, body: EncoderUpdate) -> EncoderOut:
-    """Change the fields given; a new ``output`` is validated first."""
-    encoder = get_or_404(Encoder, encoder_id, "encoder")
-    if body.name is not None and body.name != encoder.name:
-        check_unique(Encoder, "name", body.name, "name", exclude_id=encoder.id)
-    check_refs(EncoderGroup, [body.group_id], "group_id")
-    _check_credentials(body.credentials_ref)
-    _check_output(body.output)
-    apply(encoder, changes(body))
-    db().commit()
-    return EncoderOut.model_validate(encoder)
-
-
-@api_route(bp, ENCODER, ["DELETE"], status=204, scope="write", errors=(404,), tag="encoders")
-def delete_encoder(encoder_id: int) -> None:
-    """Delete an encoder (its pending commands go with it; failover history keeps a null)."""
-    session = db()
-    session.delete(get_or_404(Encoder, encoder_id, "encoder"))
-    session.commit()
+crud_resource(
+    bp, "/api/v1/encoders", Encoder, EncoderCreate, EncoderUpdate, EncoderOut, what="encoder",
+    tag="encoders", validate=_check_encoder, validate_merged=False, names=CrudNames(
+        param="encoder_id",
+        views={"list": "list_encoders", "create": "create_encoder", "get": "get_encoder",
+               "update": "update_encoder", "delete": "delete_encoder"},
+        docs={"list": "All encoders with their state and newest sample.",
+              "create": "Create an encoder; its ``output`` configuration is validated first.",
+              "get": "One encoder.",
+              "update": "Change the fields given; a new ``output`` is validated first.",
+              "delete": "Delete an encoder (its pending commands go with it; failover history "
+                        "keeps a null)."}))
 
 
 @api_route(bp, [f"{ENCODER}/control", "/encoders/<int:encoder_id>/control"], ["POST"],
@@ -148,49 +116,17 @@ def encoder_metrics(encoder_id: int) -> EncoderMetricsOut:
                              sample=encoder.last_sample or {})
 
 
-@api_route(bp, "/api/v1/encoder-groups", response=list[GroupOut], tag="encoder-groups")
-def list_groups() -> list[GroupOut]:
-    """All encoder groups with their failover policy and active encoder."""
-    return [GroupOut.model_validate(g)
-            for g in db().scalars(select(EncoderGroup).order_by(EncoderGroup.id))]
-
-
-@api_route(bp, "/api/v1/encoder-groups", ["POST"], body=GroupCreate, response=GroupOut,
-           status=201, scope="write", errors=(409,), tag="encoder-groups")
-def create_group(body: GroupCreate) -> GroupOut:
-    """Create an encoder group with its failover policy."""
-    check_unique(EncoderGroup, "name", body.name, "name")
-    group = EncoderGroup(**body.model_dump())
-    session = db()
-    session.add(group)
-    session.commit()
-    return GroupOut.model_validate(group)
-
-
-@api_route(bp, GROUP, response=GroupOut, errors=(404,), tag="encoder-groups")
-def get_group(group_id: int) -> GroupOut:
-    """One encoder group."""
-    return GroupOut.model_validate(get_or_404(EncoderGroup, group_id, "encoder group"))
-
-
-@api_route(bp, GROUP, ["PUT"], body=GroupUpdate, response=GroupOut, scope="write",
-           errors=(404, 409), tag="encoder-groups")
-def update_group(group_id: int, body: GroupUpdate) -> GroupOut:
-    """Change the fields given."""
-    group = get_or_404(EncoderGroup, group_id, "encoder group")
-    if body.name is not None and body.name != group.name:
-        check_unique(EncoderGroup, "name", body.name, "name", exclude_id=group.id)
-    apply(group, changes(body))
-    db().commit()
-    return GroupOut.model_validate(group)
-
-
-@api_route(bp, GROUP, ["DELETE"], status=204, scope="write", errors=(404,), tag="encoder-groups")
-def delete_group(group_id: int) -> None:
-    """Delete a group; its encoders and channels stay, unlinked; its failover history goes."""
-    session = db()
-    session.delete(get_or_404(EncoderGroup, group_id, "encoder group"))
-    session.commit()
+crud_resource(
+    bp, "/api/v1/encoder-groups", EncoderGroup, GroupCreate, GroupUpdate, GroupOut,
+    what="encoder group", tag="encoder-groups", names=CrudNames(
+        param="group_id",
+        views={"list": "list_groups", "create": "create_group", "get": "get_group",
+               "update": "update_group", "delete": "delete_group"},
+        docs={"list": "All encoder groups with their failover policy and active encoder.",
+              "create": "Create an encoder group with its failover policy.",
+              "get": "One encoder group.", "update": "Change the fields given.",
+              "delete": "Delete a group; its encoders and channels stay, unlinked; its failover "
+                        "history goes."}))
 
 
 class FailoverQuery(QueryModel):

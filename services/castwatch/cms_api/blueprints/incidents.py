@@ -32,13 +32,14 @@ from castwatch.common.models import (
     ScheduleSource,
     utcnow,
 )
+from castwatch.common.vocab import SEVERITIES
 from castwatch.incidents.store import timeline
 from castwatch.schedules.check import SOURCE, SOURCE_FAILING_TYPE
 from castwatch.schedules.service import previous_stats, try_import
 
 bp = Blueprint("incidents", __name__)
 
-SEVERITY_ORDER = case({"critical": 0, "major": 1, "minor": 2, "info": 3}, value=Incident.severity)
+SEVERITY_ORDER = case({name: i for i, name in enumerate(SEVERITIES)}, value=Incident.severity)
 
 
 class IncidentQuery(Page):

@@ -1,5 +1,5 @@
-"""The API's own documents: ``/api/v1/openapi.json``, the explorer at ``/api/v1/docs``, and
-Prometheus ``/metrics``."""
+"""The API's own documents: ``/api/v1/openapi.json``, the explorer at ``/api/v1/docs``, the
+vocabulary at ``/api/v1/meta``, and Prometheus ``/metrics``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, json
 
 from castwatch.cms_api.registry import api_route
+from castwatch.cms_api.schemas.meta import MetaOut
+from castwatch.common import vocab
 
 bp = Blueprint("meta", __name__)
 
@@ -24,6 +26,13 @@ def openapi_document() -> Response:
         spec = json.dumps(build_openapi(current_app))
         current_app.extensions["castwatch_openapi"] = spec
     return Response(spec, mimetype="application/json")
+
+
+@api_route(bp, "/api/v1/meta", scope=None, response=MetaOut, tag="meta")
+def meta() -> MetaOut:
+    """The vocabulary: severities with their rank, alert types with source, severity and
+    description, driver kinds, transports, simulator kinds and recipient roles."""
+    return MetaOut.model_validate(vocab.meta())
 
 
 @cache

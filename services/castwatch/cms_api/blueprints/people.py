@@ -1,22 +1,19 @@
 """Recipients, notification rules and maintenance windows: CRUD under ``/api/v1/``.
 
 The three resources share one shape (list, create, get, update, delete), built by
-:func:`crud_resource`; resource-specific checks are passed in as ``validate``.
+:func:`castwatch.cms_api.crud.crud_resource`; resource-specific checks are passed in as
+``validate``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
-from pydantic import BaseModel
-from sqlalchemy import select
 
-from castwatch.cms_api.context import api_context, db, principal
-from castwatch.cms_api.crud import apply, changes, check_refs, check_unique, get_or_404
+from castwatch.cms_api.context import api_context, principal
+from castwatch.cms_api.crud import check_refs, crud_resource
 from castwatch.cms_api.errors import ApiError
-from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.notify import (
     RecipientCreate,
     RecipientOut,
@@ -43,83 +40,6 @@ from castwatch.notifier.settings import NotifySettings
 from castwatch.notifier.transports import REGISTRY as TRANSPORT_REGISTRY
 
 bp = Blueprint("people", __name__)
-
-Validate = Callable[[dict[str, Any], Any], None]  # (merged values, existing row or None)
-
-
-def crud_resource(
-    path: str, model: type[Any], create: type[BaseModel], update: type[BaseModel],
-    out: type[BaseModel], *, what: str, tag: str, unique: str | None = "name",
-    validate: Validate | None = None, on_create: Callable[[dict[str, Any]], None] | None = None,
-    before_save: Validate | None = None,
-) -> None:
-    """Register list/create/get/update/delete views of ``model`` at ``path`` on ``bp``.
-
-    ``before_save(values, row)`` may rewrite the values (row None on create) before
-    ``validate`` sees them (e.g. nested resources that are not columns).
-    """
-    item = f"{path}/<int:item_id>"
-    name = tag.replace("-", "_")
-
-    def list_view() -> list[Any]:
-        return [out.model_validate(r) for r in db().scalars(select(model).order_by(model.id))]
-
-    def create_view(body: BaseModel) -> Any:
-        values = body.model_dump()
-        if unique:
-            check_unique(model, unique, values[unique], unique)
-        if before_save:
-            before_save(values, None)
-        if validate:
-            validate(values, None)
-        if on_create:
-            on_create(values)
-        row = model(**values)
-        session = db()
-        session.add(row)
-        session.commit()
-        session.refresh(row)  # rows written by triggers (recipient_addresses) are read back
-        return out.model_validate(row)
-
-    def get_view(item_id: int) -> Any:
-        return out.model_validate(get_or_404(model, item_id, what))
-
-    def update_view(item_id: int, body: BaseModel) -> Any:
-        row = get_or_404(model, item_id, what)
-        values = changes(body)
-        if unique and values.get(unique) not in (None, getattr(row, unique)):
-            check_unique(model, unique, values[unique], unique, exclude_id=row.id)
-        if before_save:
-            before_save(values, row)
-        if validate:
-            merged = {c.key: getattr(row, c.key) for c in model.__table__.columns} | values
-            validate(merged, row)
-        apply(row, values)
-        db().commit()
-        db().refresh(row)
-        return out.model_validate(row)
-
-    def delete_view(item_id: int) -> None:
-        session = db()
-        session.delete(get_or_404(model, item_id, what))
-        session.commit()
-
-    views: list[tuple[Callable[..., Any], str, str, str, list[str], dict[str, Any]]] = [
-        (list_view, f"list_{name}", f"List {what}s.", path, ["GET"], {}),
-        (create_view, f"create_{name}", f"Create a {what}.\n\n{create.__doc__ or ''}", path, ["POST"],
-         dict(body=create, status=201, scope="write", errors=(409,))),
-        (get_view, f"get_{name}", f"One {what}.", item, ["GET"], dict(errors=(404,))),
-        (update_view, f"update_{name}", f"Change the fields given of a {what}.", item, ["PUT"],
-         dict(body=update, scope="write", errors=(404, 409))),
-        (delete_view, f"delete_{name}", f"Delete a {what}.", item, ["DELETE"],
-         dict(status=204, scope="write", errors=(404,))),
-    ]
-    for func, func_name, doc, rule, methods, options in views:
-        func.__name__ = func.__qualname__ = func_name
-        func.__doc__ = doc
-        response = None if func is delete_view else (list[out] if func is list_view else out)  # type: ignore[valid-type]
-        api_route(bp, rule, methods, response=response, tag=tag, **options)(func)
-
 
 def _recipient(values: dict[str, Any], row: Any) -> None:
     others = values.get("addresses") if row is None else \
@@ -199,10 +119,10 @@ def _window_author(values: dict[str, Any]) -> None:
     values["created_by"] = principal().name
 
 
-crud_resource("/api/v1/recipients", Recipient, RecipientCreate, RecipientUpdate, RecipientOut,
+crud_resource(bp, "/api/v1/recipients", Recipient, RecipientCreate, RecipientUpdate, RecipientOut,
               what="recipient", tag="recipients", validate=_recipient, before_save=_recipient_addresses)
-crud_resource("/api/v1/notification-rules", NotificationRule, RuleCreate, RuleUpdate, RuleOut,
+crud_resource(bp, "/api/v1/notification-rules", NotificationRule, RuleCreate, RuleUpdate, RuleOut,
               what="notification rule", tag="notification-rules", validate=_rule)
-crud_resource("/api/v1/maintenance-windows", MaintenanceWindow, WindowCreate, WindowUpdate, WindowOut,
+crud_resource(bp, "/api/v1/maintenance-windows", MaintenanceWindow, WindowCreate, WindowUpdate, WindowOut,
               what="maintenance window", tag="maintenance-windows", unique=None, validate=_window,
               on_create=_window_author)

@@ -9,8 +9,8 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from castwatch.common.models.base import Base, created_at, enum_check
+from castwatch.common.vocab import SEVERITIES
 
-SEVERITIES = ("critical", "major", "minor", "info")
 ALERT_STATES = ("firing", "acknowledged", "resolved")
 EVENT_KINDS = (
     "opened", "updated", "acknowledged", "resolved", "escalated", "refired", "snoozed", "note",

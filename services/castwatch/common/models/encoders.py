@@ -20,8 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from castwatch.common.models.base import Base, created_at, enum_check, updated_at
+from castwatch.common.vocab import DRIVER_KINDS
 
-DRIVER_KINDS = ("aja_helo", "matrox_monarch", "haivision_makito", "obs", "blackmagic", "generic_http")
 ENCODER_ROLES = ("primary", "backup")
 ENCODER_STATES = ("idle", "starting", "live", "degraded", "failed", "unknown")
 FAILBACK_PREFERENCES = ("equal", "primary_preferred")

@@ -21,11 +21,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from castwatch.common.models.base import Base, created_at, enum_check, updated_at
+from castwatch.common.vocab import RECIPIENT_ROLES as ROLES
+from castwatch.common.vocab import TRANSPORTS as TRANSPORTS  # re-exported by models
 
-ROLES = ("cablecaster", "technician", "engineer", "management")
-#: The transports of the first release; any name matching :data:`TRANSPORT_NAME` is stored
-#: (the notifier's registry says which exist), so a new transport needs no schema change.
-TRANSPORTS = ("telegram", "email")
+#: Any transport name matching :data:`TRANSPORT_NAME` is stored (the notifier's registry says
+#: which exist, ``vocab.TRANSPORTS`` lists them), so a new transport needs no schema change.
 TRANSPORT_NAME = "^[a-z][a-z0-9_]{0,19}$"
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "suppressed", "grouped")
 

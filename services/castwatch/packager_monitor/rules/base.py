@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from castwatch.common.vocab import PROBE, default_severities
+
 PLAYLIST_UNREACHABLE = "PLAYLIST_UNREACHABLE"
 PLAYLIST_INVALID = "PLAYLIST_INVALID"
 PLAYLIST_STALE = "PLAYLIST_STALE"
@@ -26,17 +28,8 @@ MPD_INVALID = "MPD_INVALID"
 MPD_STALE = "MPD_STALE"
 CERT_EXPIRING = "CERT_EXPIRING"
 
-#: Default severity of each type (a rule may choose another, e.g. by days left).
-SEVERITY: dict[str, str] = {
-    PLAYLIST_UNREACHABLE: "critical", PLAYLIST_INVALID: "major", PLAYLIST_STALE: "critical",
-    PLAYLIST_WINDOW_SHORT: "minor", MEDIA_SEQUENCE_GAP: "major",
-    MEDIA_SEQUENCE_REGRESSION: "major", DISCONTINUITY_SEQUENCE_ERROR: "major",
-    TARGET_DURATION_EXCEEDED: "minor", SEGMENT_DURATION_DRIFT: "minor",
-    SEGMENT_UNREACHABLE: "major", SEGMENT_SLOW: "minor", SEGMENT_INVALID: "major",
-    SEGMENT_BITRATE_DEVIATION: "minor", RENDITION_MISSING: "major", LADDER_MISMATCH: "minor",
-    VARIANTS_OUT_OF_SYNC: "major", MPD_INVALID: "major", MPD_STALE: "critical",
-    CERT_EXPIRING: "major",
-}
+#: Default severity of each type (a rule may choose another, e.g. by days left): from the vocab.
+SEVERITY: dict[str, str] = default_severities(PROBE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import json
 import signal
 import sys
 
-from castwatch.common.config import Settings
+from castwatch.settings import Settings
 from castwatch.simulators.encoders import SIMULATORS, EncoderSimulator, SimState, simulator_class
 from castwatch.simulators.encoders.state import FaultPlan
 

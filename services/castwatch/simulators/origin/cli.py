@@ -9,8 +9,8 @@ import argparse
 import asyncio
 import logging
 
-from castwatch.common.config import Settings
 from castwatch.common.logging import configure_logging
+from castwatch.settings import Settings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import OriginSimulator
 

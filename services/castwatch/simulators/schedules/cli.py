@@ -10,8 +10,8 @@ import threading
 from datetime import timedelta
 from types import FrameType
 
-from castwatch.common.config import Settings
 from castwatch.common.models import utcnow
+from castwatch.settings import Settings
 from castwatch.simulators.schedules.content import SimEvent
 from castwatch.simulators.schedules.server import ScheduleSimulator
 

@@ -1,6 +1,7 @@
 // Console boot: sign-in, the hash router over the pages, and live-event fan-out to the page on screen.
 
 import { api, ApiError, forgetKey, getKey, onUnauthorized, request, setKey } from "./api.js";
+import { loadMeta } from "./data.js";
 import { connect, disconnect, onLive, onReconnect } from "./live.js";
 import { startRecording } from "./samples.js";
 import { $, clear, clearFieldErrors, h, showFieldError, throttle } from "./ui.js";
@@ -47,6 +48,7 @@ async function route() {
   clear(view, h("p.spinner", { text: "Loading…" }));
   current = { name, handle: null };
   try {
+    await loadMeta(); // the vocabulary the pages read (cached after the first success)
     const handle = await PAGES[name].mount(view, { args, query, session });
     if (seq !== mountSeq) { handle && handle.unmount && handle.unmount(); return; }
     current.handle = handle || {};

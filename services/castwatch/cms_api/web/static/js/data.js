@@ -20,7 +20,30 @@ export const PATHS = {
   series: "/series",
 };
 
-export const SEVERITIES = ["critical", "major", "minor", "info"];
+/**
+ * The vocabulary from GET /api/v1/meta (castwatch.common.vocab), never copied here: severity
+ * names worst first, recipient roles, and the whole answer in META. Filled in place by
+ * loadMeta() when this module loads and before any page mounts, so pages read them synchronously.
+ */
+export const SEVERITIES = [];
+export const ROLES = [];
+export const META = {};
+let metaLoaded = null;
+
+export function loadMeta() {
+  if (!metaLoaded) {
+    metaLoaded = api.get("/meta").then((meta) => {
+      Object.assign(META, meta);
+      SEVERITIES.splice(0, SEVERITIES.length, ...meta.severities.map((s) => s.name));
+      ROLES.splice(0, ROLES.length, ...meta.recipient_roles);
+      return META;
+    }, (err) => { metaLoaded = null; throw err; });
+  }
+  return metaLoaded;
+}
+// Loaded with the module (public endpoint), so pure functions work before sign-in; a failure
+// here leaves the lists empty and the router loads it again before mounting a page.
+await loadMeta().catch(() => null);
 export const OPEN_STATES = ["firing", "acknowledged"];
 export const CHANNEL_STATES = ["ok", "warning", "critical", "unknown", "disabled"];
 

@@ -33,7 +33,7 @@ export async function mount(view) {
     CHANNEL_STATES.map((s) => ({ label: s, data: [0, 0, 0], backgroundColor: COLORS[s] || COLORS.unknown })),
     { stacked: true, label: "channels by tier and status" });
   tierBox.append(tierChart.box);
-  const sevChart = doughnut(SEVERITIES, [0, 0, 0, 0], SEVERITIES.map((s) => COLORS[s]), "open alerts by severity");
+  const sevChart = doughnut(SEVERITIES, SEVERITIES.map(() => 0), SEVERITIES.map((s) => COLORS[s]), "open alerts by severity");
   const noAlerts = h("p.empty", { text: "No open alerts. All quiet." });
   sevBox.append(sevChart.box, noAlerts);
 

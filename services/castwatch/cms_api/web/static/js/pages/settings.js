@@ -1,10 +1,9 @@
 // Settings: recipients, notification rules, maintenance windows, deliveries, and API keys (admin).
 
 import { api, listAll, rows } from "../api.js";
-import { PATHS, SEVERITIES } from "../data.js";
+import { PATHS, ROLES, SEVERITIES } from "../data.js";
 import { clear, confirmDialog, throttle, fmtTime, formDialog, h, relTime, toast } from "../ui.js";
 
-const ROLES = ["cablecaster", "technician", "engineer", "management"];
 const list = (s) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : []);
 const yes = (v) => (v ? "yes" : "no");
 

@@ -1,4 +1,4 @@
-"""Benchmark of one correlation decision (pure): ``python -m castwatch.incidents.bench``.
+"""Benchmark of one correlation decision (pure): ``python benchmarks/incidents.py``.
 
 Builds a station of N channels over 10 origins and N/4 encoder groups, opens alerts on a share
 of them (one origin down, a few encoders failed over, scattered rendition alerts) and times
