@@ -215,8 +215,10 @@ class EncoderManager:
     def _make_worker(self, row: store.EncoderRow) -> EncoderWorker:
         driver, error = None, None
         try:
+            # the binding is checked here, for this row's address, before the secret is read
             user, password = credentials.resolve(row.credentials_ref, self.cfg,
-                                                 row.driver_options.get("username"))
+                                                 row.driver_options.get("username"),
+                                                 address=row.address)
             config = DriverConfig(address=row.address, username=user, password=password,
                                   options=row.driver_options, timeout_s=self.cfg.poll_timeout_s,
                                   retries=self.cfg.poll_retries)

@@ -51,11 +51,24 @@ def _check_output(output: dict[str, Any] | None) -> None:
         raise ApiError(400, "invalid_value", f"{field}: {first.message}", field)
 
 
-def _check_credentials(ref: str | None) -> None:
-    """400 on a reference the encoder manager would refuse (it must not leak other secrets)."""
+#: Where a device's secret goes and how it is used: only an admin key may change these
+DEVICE_FIELDS = ("address", "driver_kind", "driver_options", "credentials_ref")
+
+
+def _require_admin_for_device_fields(changed: list[str]) -> None:
+    """403 unless the caller is admin when ``changed`` touches what decides a secret's route."""
+    device = [f for f in DEVICE_FIELDS if f in changed]
+    if device and not principal().allows("admin"):
+        raise ApiError(403, "forbidden", f"changing {', '.join(device)} needs the 'admin' scope; "
+                       f"the key has {principal().scope!r}", device[0])
+
+
+def _check_credentials(ref: str | None, address: str) -> None:
+    """400 on a reference the encoder manager would refuse: malformed, outside the allowed
+    variables or folder, or not bound by the operator to ``address`` (the secret is not read)."""
     if ref is None:
         return
-    problem = check_ref(ref, api_context().settings.encoders)
+    problem = check_ref(ref, api_context().settings.encoders, address=address)
     if problem:
         raise ApiError(400, "invalid_value", f"credentials_ref: {problem}", "credentials_ref")
 
@@ -70,10 +83,16 @@ def list_encoders() -> list[EncoderOut]:
 @api_route(bp, "/api/v1/encoders", ["POST"], body=EncoderCreate, response=EncoderOut, status=201,
            scope="write", errors=(409,), tag="encoders")
 def create_encoder(body: EncoderCreate) -> EncoderOut:
-    """Create an encoder; its ``output`` configuration is validated first."""
+    """Create an encoder; its ``output`` configuration is validated first.
+
+    A ``credentials_ref`` needs the admin scope and must be bound by the operator to ``address``
+    (``ENCODERS_CREDENTIALS_BINDINGS``); see docs/security.md.
+    """
+    if body.credentials_ref is not None:
+        _require_admin_for_device_fields(["credentials_ref"])
     check_unique(Encoder, "name", body.name, "name")
     check_refs(EncoderGroup, [body.group_id], "group_id")
-    _check_credentials(body.credentials_ref)
+    _check_credentials(body.credentials_ref, body.address)
     _check_output(body.output)
     encoder = Encoder(**body.model_dump())
     session = db()
@@ -91,14 +110,23 @@ def get_encoder(encoder_id: int) -> EncoderOut:
 @api_route(bp, ENCODER, ["PUT"], body=EncoderUpdate, response=EncoderOut, scope="write",
            errors=(404, 409), tag="encoders")
 def update_encoder(encoder_id: int, body: EncoderUpdate) -> EncoderOut:
-    """Change the fields given; a new ``output`` is validated first."""
+    """Change the fields given; a new ``output`` is validated first.
+
+    Changing ``address``, ``driver_kind``, ``driver_options`` or ``credentials_ref`` needs the
+    admin scope, and the (new) secret must be bound to the (new) address.
+    """
     encoder = get_or_404(Encoder, encoder_id, "encoder")
+    values = changes(body)
+    _require_admin_for_device_fields(
+        [k for k in DEVICE_FIELDS if k in values and values[k] != getattr(encoder, k)])
     if body.name is not None and body.name != encoder.name:
         check_unique(Encoder, "name", body.name, "name", exclude_id=encoder.id)
     check_refs(EncoderGroup, [body.group_id], "group_id")
-    _check_credentials(body.credentials_ref)
+    if "credentials_ref" in values or "address" in values:
+        _check_credentials(values.get("credentials_ref", encoder.credentials_ref),
+                           values.get("address", encoder.address))
     _check_output(body.output)
-    apply(encoder, changes(body))
+    apply(encoder, values)
     db().commit()
     return EncoderOut.model_validate(encoder)
 
