@@ -7,7 +7,6 @@ from typing import Any
 
 from castwatch.common.config import Settings
 
-
 #: the operator's device-secret bindings the API tests run with (docs/security.md)
 BINDINGS = "env:ENCODER_SECRET_HELO = 10.0.0.5 helo-2.studio.lan:8080"
 

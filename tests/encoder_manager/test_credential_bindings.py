@@ -135,7 +135,8 @@ def test_bindings_allow_only_the_bound_hosts_and_ports():
     assert "not bound to 10.0.4.21:8080" in allows(table, "env:ENCODER_SECRET_A", "10.0.4.21:8080", "/x")
     assert "not bound" in allows(table, "env:ENCODER_SECRET_A", "10.0.4.30:80", "/x")
     assert "not bound" in allows(table, "env:ENCODER_SECRET_A", "http://helo.lan@evil:80", "/x")
-    assert allows(table, "file:/run/secrets/encoders/monarch", "https://[fd00::5]/", "/run/secrets/encoders") is None
+    secrets_dir = "/run/secrets/encoders"
+    assert allows(table, "file:/run/secrets/encoders/monarch", "https://[fd00::5]/", secrets_dir) is None
     assert allows(table, "file:/run/secrets/encoders/../encoders/monarch", "[fd00::5]:443",
                   "/run/secrets/encoders") is None
     assert "any device" in allows(table, "env:ENCODER_SECRET_C", "10.0.4.21:80", "/x")

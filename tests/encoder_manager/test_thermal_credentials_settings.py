@@ -55,7 +55,8 @@ def settings(**env: str) -> EncoderSettings:
     bound = {"ENCODERS_CREDENTIALS_BINDINGS": "env:ENCODER_SECRET_HELO = dev; env:ENCODER_SECRET_OBS = dev;"
                                               "env:DATABASE_URL = dev; env:ENCODER_SECRET_NONE = dev"}
     if "ENCODERS_CREDENTIALS_DIR" in env:
-        bound["ENCODERS_CREDENTIALS_BINDINGS"] += "; file:monarch = dev; file:missing = dev; file:/etc/passwd = dev"
+        bound["ENCODERS_CREDENTIALS_BINDINGS"] += ("; file:monarch = dev; file:missing = dev;"
+                                                   "file:/etc/passwd = dev")
     return EncoderSettings.from_env(bound | env)
 
 
