@@ -178,3 +178,23 @@ def test_a_process_with_device_secrets_beside_its_own_refuses_to_start(tmp_path)
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "ENCODERS_CREDENTIALS_DIR" in done.stderr
+
+
+def test_a_driver_path_cannot_carry_the_secret_to_another_host(attacker):
+    """``driver_options`` paths are appended to the bound address; ``@host`` must not escape it."""
+    import asyncio
+
+    from castwatch.encoder_manager.drivers import DriverConfig, DriverError, create_driver
+
+    async def poll() -> None:
+        driver = create_driver("generic_http", DriverConfig(
+            address="127.0.0.1:9", password=SECRET, timeout_s=2, retries=0,
+            options={"status_path": f"@{attacker.address}/api/status"}))
+        try:
+            with pytest.raises(DriverError, match="leaves the device's address"):
+                await driver.poll()
+        finally:
+            await driver.close()
+
+    asyncio.run(poll())
+    assert attacker.seen == []
