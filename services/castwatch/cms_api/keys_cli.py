@@ -49,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     create = sub.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True, help="who or what uses the key (shown as actor)")
-    create.add_argument("--scope", choices=SCOPES, default="read", help="read, write or admin")
+    create.add_argument("--scope", choices=SCOPES, default="read",
+                        help="read, write, admin, or webhook (Alertmanager: that webhook only)")
     create.add_argument("--expires", type=_expiry, default=timedelta(days=90),
                         help="lifetime: 90d, 12h, 30m, 2w or never (default 90d)")
     listing = sub.add_parser("list", help="list keys (never shows the keys themselves)")
