@@ -201,6 +201,8 @@ class Settings:
     encoders: EncoderSettings = field(default_factory=lambda: _area_defaults("encoders"))
     notify: NotifySettings = field(default_factory=lambda: _area_defaults("notify"))
     incidents: IncidentSettings = field(default_factory=lambda: _area_defaults("incidents"))
+    #: seals stream keys at rest (``common.sealing``); the API and the encoder manager share it
+    secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -225,6 +227,7 @@ class Settings:
             encoders=EncoderSettings.from_env(env),
             notify=NotifySettings.from_env(env),
             incidents=IncidentSettings.from_env(env),
+            secret_key=env_secret(env, "CASTWATCH_SECRET_KEY"),
         )
 
     def require_database_url(self) -> str:

@@ -31,6 +31,7 @@ from castwatch.cms_api.schemas.encoders import (
     GroupUpdate,
 )
 from castwatch.common.models import Encoder, EncoderCommand, EncoderGroup, FailoverEvent
+from castwatch.common.sealing import Sealer, SealingError, is_redacted
 from castwatch.encoder_manager.credentials import check_ref
 from castwatch.encoder_manager.validator import validate_output
 
@@ -61,6 +62,24 @@ def _require_admin_for_device_fields(changed: list[str]) -> None:
     if device and not principal().allows("admin"):
         raise ApiError(403, "forbidden", f"changing {', '.join(device)} needs the 'admin' scope; "
                        f"the key has {principal().scope!r}", device[0])
+
+
+def _sealed_output(output: dict[str, Any], stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``output`` as stored: its clear ``stream_key`` sealed with ``CASTWATCH_SECRET_KEY``.
+
+    The redacted value a client read back (``sk-…1234``) keeps the stored key. 400 when a stream
+    key is sent and no ``CASTWATCH_SECRET_KEY`` is set: a clear key is never stored.
+    """
+    if output.get("stream_key") is None:
+        return output
+    secret = api_context().settings.secret_key
+    if secret is None:
+        raise ApiError(400, "invalid_value", "output.stream_key: stream keys are stored encrypted; "
+                       "the operator must set CASTWATCH_SECRET_KEY", "output.stream_key")
+    try:
+        return Sealer(secret).seal_output(output, stored)
+    except SealingError as exc:
+        raise ApiError(400, "invalid_value", f"output.{exc}", "output.stream_key") from None
 
 
 def _check_credentials(ref: str | None, address: str) -> None:
@@ -95,6 +114,7 @@ def create_encoder(body: EncoderCreate) -> EncoderOut:
     _check_credentials(body.credentials_ref, body.address)
     _check_output(body.output)
     encoder = Encoder(**body.model_dump())
+    encoder.output = _sealed_output(body.output)
     session = db()
     session.add(encoder)
     session.commit()
@@ -125,7 +145,13 @@ def update_encoder(encoder_id: int, body: EncoderUpdate) -> EncoderOut:
     if "credentials_ref" in values or "address" in values:
         _check_credentials(values.get("credentials_ref", encoder.credentials_ref),
                            values.get("address", encoder.address))
-    _check_output(body.output)
+    if body.output is not None:
+        stored = dict(encoder.output or {})
+        keep = is_redacted(body.output.get("stream_key")) and stored.get("stream_key") is not None
+        # a redacted key sent back stands for the stored one: validate the rest around it
+        _check_output({k: v for k, v in body.output.items() if not (keep and k == "stream_key")}
+                      | ({"stream_key": "kept"} if keep else {}))
+        values["output"] = _sealed_output(body.output, stored)
     apply(encoder, values)
     db().commit()
     return EncoderOut.model_validate(encoder)
