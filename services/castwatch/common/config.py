@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 #: Values shipped in deploy/.env.example; start-up refuses them as secrets.
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "CHANGE_ME", "replace-me"})
+#: Secrets compose passes to the other services of the stack (PostgreSQL, InfluxDB, Grafana);
+#: ``castwatch migrate``, which every service of the stack waits for, refuses their placeholders.
+STACK_SECRETS = ("POSTGRES_PASSWORD", "GRAFANA_DB_PASSWORD", "GRAFANA_ADMIN_PASSWORD",
+                 "INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_TOKEN", "CASTWATCH_SECRET_KEY")
 
 
 class ConfigError(ValueError):
@@ -203,6 +207,8 @@ class Settings:
     incidents: IncidentSettings = field(default_factory=lambda: _area_defaults("incidents"))
     #: seals stream keys at rest (``common.sealing``); the API and the encoder manager share it
     secret_key: str | None = field(default=None, repr=False)
+    #: names (never values) of the ``STACK_SECRETS`` that still hold a placeholder
+    placeholder_secrets: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -228,6 +234,7 @@ class Settings:
             notify=NotifySettings.from_env(env),
             incidents=IncidentSettings.from_env(env),
             secret_key=env_secret(env, "CASTWATCH_SECRET_KEY"),
+            placeholder_secrets=tuple(n for n in STACK_SECRETS if env.get(n) in PLACEHOLDER_SECRETS),
         )
 
     def require_database_url(self) -> str:

@@ -31,6 +31,12 @@ def database_url_or_embedded(settings: Settings) -> tuple[str, EmbeddedPostgres 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_format, settings.log_level, "migrate")
+    if settings.placeholder_secrets:
+        # compose starts PostgreSQL first; InfluxDB, Grafana and castwatch wait for this job,
+        # so none of them is initialised with a password from .env.example
+        logger.error("refusing to migrate: %s still hold the placeholder from .env.example",
+                     ", ".join(settings.placeholder_secrets))
+        return 2
     url, embedded = database_url_or_embedded(settings)
     try:
         if args.downgrade:
