@@ -198,3 +198,27 @@ def test_a_driver_path_cannot_carry_the_secret_to_another_host(attacker):
 
     asyncio.run(poll())
     assert attacker.seen == []
+
+
+def test_the_manager_gets_the_clear_stream_key_the_api_sealed(database_url, session_factory, db, make_sim):
+    """Issue #11 §5: sealed at rest, opened in the manager (where a driver pushes the output)."""
+    from prometheus_client import CollectorRegistry
+
+    from castwatch.common.sealing import Sealer
+    from castwatch.encoder_manager.manager import EncoderManager
+    from castwatch.encoder_manager.metrics import EncoderMetrics
+    from tests.encoder_manager.helpers import ManagerHandle, encoder_settings
+
+    sealer = Sealer("operator-secret")
+    sim = make_sim("generic_http", streaming=True, password="admin")
+    row = encoder_row(db, sim, "obs-out", output={"protocol": "rtmp", "url": "rtmp://x.example/live",
+                                                   "stream_key": sealer.seal("live_0123456789abcd")})
+    db.commit()
+    manager = EncoderManager(encoder_settings(), session_factory, database_url,
+                             EncoderMetrics(CollectorRegistry()), sealer=sealer)
+    handle = ManagerHandle(manager).start()
+    try:
+        worker = wait_for(lambda: manager.workers.get(row.id))
+        assert worker.row.output["stream_key"] == "live_0123456789abcd"
+    finally:
+        handle.stop()

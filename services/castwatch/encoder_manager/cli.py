@@ -17,6 +17,7 @@ from castwatch.common.influx import InfluxSink
 from castwatch.common.logging import configure_logging
 from castwatch.common.metrics import serve_metrics
 from castwatch.common.migrate_cli import database_url_or_embedded
+from castwatch.common.sealing import Sealer
 from castwatch.encoder_manager.manager import EncoderManager
 from castwatch.encoder_manager.metrics import EncoderMetrics
 
@@ -38,7 +39,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     influx = InfluxSink(settings.influx, registry)
     server = serve_metrics(registry, settings.encoders.metrics_bind)
     try:
-        manager = EncoderManager(settings.encoders, make_session_factory(engine), url, metrics, influx)
+        sealer = Sealer(settings.secret_key) if settings.secret_key else None  # stream keys
+        manager = EncoderManager(settings.encoders, make_session_factory(engine), url, metrics, influx,
+                                 sealer=sealer)
         asyncio.run(_main(manager, args.run_for))
     finally:
         influx.close()
