@@ -153,3 +153,8 @@ def test_the_client_address_honours_trusted_proxies_like_rest():
     assert client_address(environ, 1) == "198.51.100.1"
     assert client_address(environ, 2) == "203.0.113.9"
     assert client_address({"REMOTE_ADDR": "10.0.0.2"}, 1) == "10.0.0.2"
+
+
+def test_a_webhook_key_cannot_listen(session_factory, database_url, make_key):
+    with serve(session_factory, database_url) as url:
+        assert "'read' scope" in refusal(url, make_key("webhook", "alertmanager"))
