@@ -15,6 +15,8 @@ from pathlib import Path
 
 from castwatch.cms_api.settings import ApiSettings
 from castwatch.common.env import (
+    PLACEHOLDER_SECRETS,
+    STACK_SECRETS,
     ConfigError,
     InfluxSettings,
     env_choice,
@@ -44,6 +46,10 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     schedules: ScheduleSettings = field(default_factory=ScheduleSettings)
+    #: seals stream keys at rest (``common.sealing``); the API and the encoder manager share it
+    secret_key: str | None = field(default=None, repr=False)
+    #: names (never values) of the ``STACK_SECRETS`` that still hold a placeholder
+    placeholder_secrets: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +69,8 @@ class Settings:
             notify=NotifySettings.from_env(env),
             incidents=IncidentSettings.from_env(env),
             schedules=ScheduleSettings.from_env(env),
+            secret_key=env_secret(env, "CASTWATCH_SECRET_KEY"),
+            placeholder_secrets=tuple(n for n in STACK_SECRETS if env.get(n) in PLACEHOLDER_SECRETS),
         )
 
     def require_database_url(self) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import secrets
 import signal
 import sys
 import threading
@@ -133,6 +135,20 @@ def _install_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def ensure_secret_key(settings: Settings) -> None:
+    """Without ``CASTWATCH_SECRET_KEY``, use (or make) ``CASTWATCH_DATA_DIR/secret_key`` (0600)
+    for the migration and every child, so stream keys can be sealed on a laptop too."""
+    if settings.secret_key is not None:
+        return
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    os.environ["CASTWATCH_SECRET_KEY_FILE"] = str(path.resolve())  # inherited by the children
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_format, settings.log_level, "up")
     # One line per revision, and initdb's whole output, are noise in the start-up banner.
@@ -143,6 +159,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     database_url, embedded = database_url_or_embedded(settings)
     demo = None
     try:
+        ensure_secret_key(settings)
         upgrade(database_url)
         logger.info("database schema is up to date")
         specs = process_specs(settings, database_url, args.without)

@@ -7,9 +7,15 @@ from typing import Any
 
 from castwatch.settings import Settings
 
+#: seals stream keys at rest in the API tests
+SECRET_KEY = "test-secret-key-for-stream-keys"
+#: the operator's device-secret bindings the API tests run with (docs/security.md)
+BINDINGS = "env:ENCODER_SECRET_HELO = 10.0.0.5 helo-2.studio.lan:8080"
+
 
 def api_settings(database_url: str | None = None, **api: Any) -> Settings:
-    base = Settings.from_env({})
+    base = Settings.from_env({"ENCODERS_CREDENTIALS_BINDINGS": BINDINGS,
+                              "CASTWATCH_SECRET_KEY": SECRET_KEY})
     options = {"rate_limit_per_minute": 100_000, "key_cache_s": 0.0} | api
     return dataclasses.replace(base, database_url=database_url,
                                api=dataclasses.replace(base.api, **options))

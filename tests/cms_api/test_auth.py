@@ -104,3 +104,23 @@ def test_anonymous_callers_and_bad_keys_are_limited_per_address(make_app):
 
 def test_health_needs_no_key(client):
     assert client.get("/api/v1/health").status_code == 200
+
+
+def test_the_webhook_scope_can_post_alertmanager_alerts_and_nothing_else(client, make_key):
+    """Issue #11 §1: Alertmanager's key is narrow; a write key cannot forge stack alerts."""
+    hook = bearer(make_key("webhook"))
+    body = {"alerts": [{"status": "firing", "labels": {"alertname": "CastwatchDown", "job": "api"}}]}
+    resp = client.post("/api/v1/alertmanager/webhook", json=body, headers=hook)
+    assert (resp.status_code, resp.get_json()["opened"]) == (200, 1)
+    for method, path in (("get", "/api/v1/channels"), ("get", "/api/v1/alerts"), ("get", "/api/v1/me"),
+                         ("post", "/api/v1/channels"), ("get", "/api/v1/keys"),
+                         ("get", "/api/v1/encoders")):
+        resp = getattr(client, method)(path, json=channel_body(), headers=hook)
+        assert resp.status_code == 403, path
+        assert "webhook" in resp.get_json()["error"]["message"]
+    for scope, status in (("read", 403), ("write", 403), ("admin", 200)):
+        resp = client.post("/api/v1/alertmanager/webhook", json=body, headers=bearer(make_key(scope)))
+        assert resp.status_code == status, scope
+    made = client.post("/api/v1/keys", json={"name": "am", "scope": "webhook"},
+                       headers=bearer(make_key("admin")))
+    assert (made.status_code, made.get_json()["scope"]) == (201, "webhook")

@@ -110,3 +110,32 @@ def test_metrics_answer_the_newest_sample(client, reader, session_factory):
         assert body["sample"] == {"temperature_c": 61.5, "bitrate_kbps": 5800}
         assert body["state"] == "live"
     assert client.get("/encoders/999/metrics", headers=reader).status_code == 404
+
+
+def test_only_an_admin_key_decides_where_a_device_secret_goes(client, admin, writer):
+    """Issue #11 §1: a write key can rename or regroup an encoder, never re-point its secret."""
+    resp = client.post("/api/v1/encoders", json=ENCODER, headers=writer)
+    assert (resp.status_code, resp.get_json()["error"]["field"]) == (403, "credentials_ref")
+    made = client.post("/api/v1/encoders", json=ENCODER, headers=admin).get_json()
+    url = f"/api/v1/encoders/{made['id']}"
+    for change in ({"address": "127.0.0.1:9999"}, {"driver_kind": "generic_http"},
+                   {"driver_options": {"auth": "basic"}}, {"credentials_ref": "env:ENCODER_SECRET_X"}):
+        resp = client.put(url, json=change, headers=writer)
+        assert resp.status_code == 403, change
+        assert "admin" in resp.get_json()["error"]["message"]
+    assert client.get(url, headers=admin).get_json()["address"] == "10.0.0.5:80"
+    # unchanged values and other fields are fine for a write key
+    resp = client.put(url, json={"name": "helo-renamed", "address": "10.0.0.5:80"}, headers=writer)
+    assert (resp.status_code, resp.get_json()["name"]) == (200, "helo-renamed")
+    # an admin may move it only to an address the operator bound the secret to
+    resp = client.put(url, json={"address": "http://attacker.example:80"}, headers=admin)
+    assert (resp.status_code, resp.get_json()["error"]["field"]) == (400, "credentials_ref")
+    assert "not bound to attacker.example:80" in resp.get_json()["error"]["message"]
+    resp = client.put(url, json={"address": "helo-2.studio.lan:8080"}, headers=admin)
+    assert resp.status_code == 200
+    resp = client.post("/api/v1/encoders", json=ENCODER | {"name": "x", "address": "10.9.9.9:80"},
+                       headers=admin)
+    assert (resp.status_code, resp.get_json()["error"]["field"]) == (400, "credentials_ref")
+    # a write key may still add an encoder without a secret
+    bare = {k: v for k, v in ENCODER.items() if k != "credentials_ref"} | {"name": "bare"}
+    assert client.post("/api/v1/encoders", json=bare, headers=writer).status_code == 201

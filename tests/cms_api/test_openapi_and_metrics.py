@@ -99,3 +99,25 @@ def test_an_oversized_body_is_refused_before_parsing(client, admin):
                        content_type="application/json")
     assert resp.status_code == 413
     assert resp.get_json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_the_explorer_has_the_consoles_csp_and_frame_protection(client):
+    """Issue #11 §5: only the page's own inline script and style may run (by hash)."""
+    import base64
+    import hashlib
+    import re
+
+    from castwatch.cms_api.blueprints.web import CONTENT_SECURITY_POLICY
+
+    resp = client.get("/api/v1/docs")
+    csp = resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    html = resp.get_data(as_text=True)
+    [script] = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'self' 'sha256-{digest}'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and " style=" not in html
+    strip = re.compile(r" 'sha256-[^']+'")
+    assert strip.sub("", csp) == CONTENT_SECURITY_POLICY
+    assert client.get("/").headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY

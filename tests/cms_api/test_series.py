@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from castwatch.cms_api import create_app
 from castwatch.cms_api.series import SCHEMA, flux_query, plan, promql_query
-from castwatch.common.config import InfluxSettings
+from castwatch.common.env import InfluxSettings
 from castwatch.common.influx import InfluxSink
 from tests.support.victoria import free_port, victoria_metrics
 

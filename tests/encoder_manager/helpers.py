@@ -85,7 +85,8 @@ def encoder_settings(**overrides: Any) -> Any:
 
     base = dict(poll_interval_s=0.2, poll_timeout_s=0.5, reload_interval_s=0.5, command_poll_s=0.2,
                 lock_interval_s=0.2, sample_write_interval_s=0.5, metrics_bind=("127.0.0.1", 0),
-                credentials_env={"ENCODER_SECRET_SIM": "admin:admin"})
+                credentials_env={"ENCODER_SECRET_SIM": "admin:admin"},
+                credentials_bindings={"env:ENCODER_SECRET_SIM": (("127.0.0.1", None),)})
     return EncoderSettings(**(base | overrides))
 
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 from prometheus_client import CollectorRegistry
 
-from castwatch.common.config import InfluxSettings
+from castwatch.common.env import InfluxSettings
 from castwatch.common.influx import InfluxSink
 from tests.encoder_manager.helpers import encoder_row, wait_for
 from tests.support.victoria import victoria_metrics

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from castwatch.common.env import ConfigError
-from castwatch.encoder_manager.credentials import CredentialsError, check_ref, resolve
+from castwatch.encoder_manager.credentials import CredentialsError, check_ref
+from castwatch.encoder_manager.credentials import resolve as resolve_for
 from castwatch.encoder_manager.settings import EncoderSettings
 from castwatch.encoder_manager.thermal import CoolDown, Load, Output, choose_encoder, headroom, shed_outputs
 from castwatch.settings import Settings
@@ -52,7 +53,16 @@ def test_cool_down_holds_an_encoder_out_until_it_stays_cool():
 
 
 def settings(**env: str) -> EncoderSettings:
-    return EncoderSettings.from_env(env)
+    bound = {"ENCODERS_CREDENTIALS_BINDINGS": "env:ENCODER_SECRET_HELO = dev; env:ENCODER_SECRET_OBS = dev;"
+                                              "env:DATABASE_URL = dev; env:ENCODER_SECRET_NONE = dev"}
+    if "ENCODERS_CREDENTIALS_DIR" in env:
+        bound["ENCODERS_CREDENTIALS_BINDINGS"] += ("; file:monarch = dev; file:missing = dev;"
+                                                   "file:/etc/passwd = dev")
+    return EncoderSettings.from_env(bound | env)
+
+
+def resolve(ref, cfg, default_user=None):
+    return resolve_for(ref, cfg, default_user, address="dev:80")
 
 
 def test_env_credentials_must_carry_the_prefix():

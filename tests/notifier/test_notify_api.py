@@ -30,7 +30,15 @@ def client(session_factory: sessionmaker[Session]) -> FlaskClient:
 @pytest.fixture()
 def auth(session_factory: sessionmaker[Session]) -> dict[str, str]:
     with transaction(session_factory) as session:
-        _, key = create_key(session, name="alertmanager", scope="write", expires_in=timedelta(days=1))
+        _, key = create_key(session, name="tools", scope="write", expires_in=timedelta(days=1))
+    return bearer(key)
+
+
+@pytest.fixture()
+def am_auth(session_factory: sessionmaker[Session]) -> dict[str, str]:
+    """Alertmanager's key: the narrow webhook scope."""
+    with transaction(session_factory) as session:
+        _, key = create_key(session, name="alertmanager", scope="webhook", expires_in=timedelta(days=1))
     return bearer(key)
 
 
@@ -48,7 +56,7 @@ def test_alertmanager_names_become_stack_alert_types() -> None:
 
 
 def test_a_firing_stack_alert_reaches_people_through_the_same_rules_and_resolves(
-        db: Session, client: FlaskClient, auth: dict[str, str], standin: BotApiStandIn,
+        db: Session, client: FlaskClient, am_auth: dict[str, str], standin: BotApiStandIn,
         notifier: Callable[..., NotifierThread]) -> None:
     add_person(db, "ada", role="engineer", telegram_chat_id=99)
     add_rule(db, "stack", roles=["engineer"], transports=["telegram"],
@@ -57,7 +65,7 @@ def test_a_firing_stack_alert_reaches_people_through_the_same_rules_and_resolves
     notifier(notify_settings(standin))
     body = {"version": "4", "status": "firing", "receiver": "castwatch", "groupKey": "{}",
             "alerts": [am_alert("firing")], "externalURL": "http://am"}
-    reply = client.post("/api/v1/alertmanager/webhook", json=body, headers=auth)
+    reply = client.post("/api/v1/alertmanager/webhook", json=body, headers=am_auth)
     assert reply.status_code == 200, reply.get_json()
     assert reply.get_json()["opened"] == 1
     alert = db.scalars(select(Alert)).one()
@@ -66,19 +74,19 @@ def test_a_firing_stack_alert_reaches_people_through_the_same_rules_and_resolves
     assert alert.details["remediation"] == "See the runbook: https://runbooks/probe"
     [msg] = wait_for(lambda: standin.messages_to(99))
     assert "STACK_CASTWATCH_PROBE_DOWN" in msg["text"] and "probe &lt;down&gt;" in msg["text"]
-    again = client.post("/api/v1/alertmanager/webhook", json=body, headers=auth).get_json()
+    again = client.post("/api/v1/alertmanager/webhook", json=body, headers=am_auth).get_json()
     assert again["refreshed"] == 1 and again["opened"] == 0
     body["alerts"] = [am_alert("resolved")]
-    assert client.post("/api/v1/alertmanager/webhook", json=body, headers=auth).get_json()["cleared"] == 1
+    assert client.post("/api/v1/alertmanager/webhook", json=body, headers=am_auth).get_json()["cleared"] == 1
     db.expire_all()
     assert db.get(Alert, alert.id).state == "resolved"  # type: ignore[union-attr]
     wait_for(lambda: len(standin.messages_to(99)) == 2)
 
 
 def test_the_webhook_refuses_callers_without_a_key_and_bad_payloads(
-        client: FlaskClient, auth: dict[str, str]) -> None:
+        client: FlaskClient, am_auth: dict[str, str]) -> None:
     assert client.post("/api/v1/alertmanager/webhook", json={"alerts": []}).status_code == 401
-    bad = client.post("/api/v1/alertmanager/webhook", json={"alerts": [{"status": "weird"}]}, headers=auth)
+    bad = client.post("/api/v1/alertmanager/webhook", json={"alerts": [{"status": "weird"}]}, headers=am_auth)
     assert bad.status_code == 400 and bad.get_json()["error"]["code"]
 
 

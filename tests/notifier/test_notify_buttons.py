@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from castwatch.common import alerts
 from castwatch.common.alerts import AlertKey
-from castwatch.common.config import ConfigError
+from castwatch.common.env import ConfigError
 from castwatch.common.models import Alert
 from castwatch.notifier.botapi_standin import BotApiStandIn
 from castwatch.notifier.settings import NotifySettings

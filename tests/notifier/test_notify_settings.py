@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from castwatch.common.config import ConfigError
+from castwatch.common.env import ConfigError
 from castwatch.notifier.render import Renderer
 from castwatch.notifier.settings import NotifySettings
 

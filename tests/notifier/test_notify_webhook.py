@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from castwatch.common import alerts
 from castwatch.common.alerts import AlertKey
-from castwatch.common.config import ConfigError
+from castwatch.common.env import ConfigError
 from castwatch.common.models import Alert, Delivery, RecipientAddress, utcnow
 from castwatch.notifier.settings import NotifySettings
 from castwatch.notifier.transports.http import classify, retry_after

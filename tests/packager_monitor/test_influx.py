@@ -15,7 +15,7 @@ import pytest
 import requests
 from prometheus_client import CollectorRegistry
 
-from castwatch.common.config import InfluxSettings
+from castwatch.common.env import InfluxSettings
 from castwatch.common.influx import InfluxSink
 from castwatch.packager_monitor.context import ChannelConfig, TemplateSpec
 from castwatch.packager_monitor.service import StaticSource

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.db import transaction
 from castwatch.common.models import Alert, ScheduleItem, ScheduleSource, utcnow
-from castwatch.schedules.settings import ScheduleSettings
 from castwatch.schedules.service import ScheduleService
+from castwatch.schedules.settings import ScheduleSettings
 from castwatch.simulators.schedules.server import ScheduleSimulator
 from tests.schedules.documents import legistar_html, redesigned_html
 from tests.schedules.test_service import CHI

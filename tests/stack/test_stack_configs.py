@@ -170,3 +170,34 @@ def test_kubernetes_manifests_parse_and_probe_is_a_scalable_deployment() -> None
     container = probe["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["probe"] and "readinessProbe" in container and "livenessProbe" in container
     assert ("HorizontalPodAutoscaler", "castwatch-probe") in kinds
+
+
+def test_no_store_of_the_stack_starts_before_migrate_has_refused_placeholder_secrets(
+        tmp_path: Path) -> None:
+    """Issue #11 §5: compose passes secrets to InfluxDB and Grafana too; `castwatch migrate`
+    (which they wait for) refuses every "change-me" of .env, not only castwatch's own."""
+    import subprocess
+    import sys
+
+    from castwatch.common.env import STACK_SECRETS
+    from castwatch.settings import Settings
+
+    services = yaml.safe_load(run_tool("docker-compose", "config", cwd=_compose_dir(tmp_path)).stdout)[
+        "services"]
+    for name in ("influxdb", "grafana"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    example = _env_example(commented=False)
+    passed = {"GRAFANA_ADMIN_PASSWORD", "GRAFANA_DB_PASSWORD", "INFLUXDB_ADMIN_PASSWORD",
+              "POSTGRES_PASSWORD", "INFLUXDB_TOKEN"}
+    assert passed <= set(STACK_SECRETS)
+    assert all(example[name] == "change-me" for name in passed)
+    assert Settings.from_env(example | {"API_SECRET_KEY": "x", "CASTWATCH_SECRET_KEY": "x",
+                                        "INFLUXDB_TOKEN": "x", "POSTGRES_PASSWORD": "x"}
+                             ).placeholder_secrets == ("GRAFANA_DB_PASSWORD", "GRAFANA_ADMIN_PASSWORD",
+                                                       "INFLUXDB_ADMIN_PASSWORD")
+    env = {"PATH": "/usr/bin:/bin", "GRAFANA_ADMIN_PASSWORD": "change-me",
+           "CASTWATCH_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/x"}
+    done = subprocess.run([sys.executable, "-m", "castwatch.cli", "migrate"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "GRAFANA_ADMIN_PASSWORD" in done.stdout + done.stderr and "change-me" not in done.stderr

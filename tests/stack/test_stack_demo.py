@@ -49,3 +49,54 @@ def test_the_rotation_breaks_a_playlist_first_and_every_fault_can_be_cleared() -
         "channel": "B", "rendition": None, "fault": "playlist_status", "value": 500})
     assert all(f.inject and f.clear for f in plan)
     assert plan[1].inject[0].url == "http://p/_sim/faults"
+
+
+def test_the_demo_puts_no_secret_on_a_command_line_and_binds_its_token(tmp_path) -> None:
+    """Issue #11 §5: `ps` shows every command line; the token goes by environment instead, and
+    it is bound to the two simulated encoders only (§1)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from castwatch.demo import SIM_PASSWORD_ENV, Demo, DemoOptions
+    from castwatch.encoder_manager.settings import EncoderSettings
+    from castwatch.settings import Settings
+    from tests.support.processes import stop_process
+
+    demo = Demo(DemoOptions(base_port=0), Settings.from_env({}), "postgresql://unused")
+    token = demo.child_env()[demo.secret_env]
+    specs = {s.name: s for s in demo.simulator_specs()}
+    assert all(token not in " ".join(s.argv) for s in specs.values())
+    assert specs["sim-primary"].env[SIM_PASSWORD_ENV] == token
+    cfg = EncoderSettings.from_env(demo.child_env())
+    bound = cfg.credentials_bindings[f"env:{demo.secret_env}"]
+    assert sorted(bound) == sorted(("127.0.0.1", int(a.rsplit(":", 1)[1])) for a in
+                                   (demo.topology.primary_address, demo.topology.backup_address))
+    # the simulator really takes its password from the environment
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [sys.executable, "-m", "castwatch.cli", "sim", "encoder", "--kind", "generic_http",
+            "--port", str(port), "--password-env", SIM_PASSWORD_ENV]
+    proc = subprocess.Popen(argv, env=os.environ | {SIM_PASSWORD_ENV: token},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/api/status"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                resp = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the simulator did not start"
+                time.sleep(0.2)
+        assert resp.status_code == 200
+        assert requests.get(url, headers={"Authorization": "Bearer admin"}, timeout=2).status_code == 401
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+            assert token.encode() not in f.read()
+    finally:
+        stop_process(proc)

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import select, update
 
 from castwatch.common.alerts import AlertKey, fire
-from castwatch.common.config import InfluxSettings
+from castwatch.common.env import InfluxSettings
 from castwatch.common.influx import InfluxSink
 from castwatch.common.models import EncoderCommand, Incident
 from tests.support.victoria import victoria_metrics

@@ -92,9 +92,10 @@ def create_app(
     keys = KeyStore(session_factory, cache_ttl_s=settings.api.key_cache_s)
     versions = TableVersions()
     versions.track_commits(session_factory)
+    limiter = RateLimiter(settings.api.rate_limit_per_minute)
     app.extensions["castwatch"] = ApiContext(
         settings=settings, session_factory=session_factory, keys=keys,
-        limiter=RateLimiter(settings.api.rate_limit_per_minute), database_url=url,
+        limiter=limiter, database_url=url,
         cache=ResponseCache(versions),
     )
     metrics = ApiMetrics(registry or CollectorRegistry())
@@ -105,5 +106,7 @@ def create_app(
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     attach_live(app, session_factory, url, keys, metrics, versions,
-                anonymous_read=settings.api.anonymous_read, start_listener=start_listener)
+                anonymous_read=settings.api.anonymous_read, start_listener=start_listener,
+                limiter=limiter, trusted_proxies=settings.api.trusted_proxies,
+                recheck_s=settings.api.key_cache_s)
     return app

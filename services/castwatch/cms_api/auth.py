@@ -1,7 +1,8 @@
 """API keys: creation, hashing, lookup (cached briefly) and scope checks.
 
 A key looks like ``cw_<22 random chars>…``; only its SHA-256 is stored, with its first 11
-characters as ``prefix`` to show in lists. Scopes are ordered ``read < write < admin``. A key
+characters as ``prefix`` to show in lists. Scopes are ordered ``read < write < admin``; the
+narrow ``webhook`` scope (Alertmanager's key) may post the Alertmanager webhook and nothing else. A key
 is valid when it exists, is not revoked and has not expired. Lookups are cached for
 ``cache_ttl_s`` seconds per worker, so a revocation takes effect within that time.
 """
@@ -20,8 +21,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.models import SCOPES, ApiKey, utcnow
+from castwatch.common.models.access import RANKED_SCOPES
 
-SCOPE_RANK = {name: rank for rank, name in enumerate(SCOPES)}
+SCOPE_RANK = {name: rank for rank, name in enumerate(RANKED_SCOPES)}
+#: the narrow scope of Alertmanager's webhook key: that one operation, nothing else
+WEBHOOK_SCOPE = "webhook"
 KEY_PREFIX_LEN = 11
 LAST_USED_EVERY_S = 60.0
 
@@ -40,6 +44,12 @@ class Principal:
         return self.key_id is None
 
     def allows(self, needed: str) -> bool:
+        """Whether this key may do what needs ``needed``: ranked scopes allow every lower one;
+        ``webhook`` allows only the webhook (which an admin key may also post)."""
+        if needed == WEBHOOK_SCOPE:
+            return self.scope in (WEBHOOK_SCOPE, "admin")
+        if self.scope == WEBHOOK_SCOPE:
+            return False
         return SCOPE_RANK[self.scope] >= SCOPE_RANK[needed]
 
 
@@ -59,7 +69,7 @@ def create_key(
     now: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Store a new key and return ``(row, plaintext)``; the plaintext is never stored."""
-    if scope not in SCOPE_RANK:
+    if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     now = now or utcnow()
     key = generate_key()

@@ -48,6 +48,9 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
         "proc_name": "castwatch-api",
+        # gunicorn ≥ 25.1 opens a control socket under $HOME (gunicornc); castwatch does not use
+        # it, and under a read-only root file system (docker --read-only) it logs an error
+        "control_socket_disable": True,
     }
 
 
@@ -58,7 +61,8 @@ def serve_with_gunicorn(factory: Callable[[], Any], options: dict[str, Any]) -> 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in options.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:  # e.g. control_socket_disable on gunicorn < 25.1
+                    self.cfg.set(key, value)
 
         def load(self) -> Any:
             return factory()

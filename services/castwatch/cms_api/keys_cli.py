@@ -49,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     create = sub.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True, help="who or what uses the key (shown as actor)")
-    create.add_argument("--scope", choices=SCOPES, default="read", help="read, write or admin")
+    create.add_argument("--scope", choices=SCOPES, default="read",
+                        help="read, write, admin, or webhook (Alertmanager: that webhook only)")
     create.add_argument("--expires", type=_expiry, default=timedelta(days=90),
                         help="lifetime: 90d, 12h, 30m, 2w or never (default 90d)")
     listing = sub.add_parser("list", help="list keys (never shows the keys themselves)")
@@ -94,12 +95,12 @@ def _list(args: argparse.Namespace, factory) -> int:  # type: ignore[no-untyped-
             stmt = stmt.where(ApiKey.revoked_at.is_(None),
                               or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now))
         rows = list(session.scalars(stmt))
-    print(f"{'ID':>4}  {'PREFIX':<12} {'NAME':<24} {'SCOPE':<6} {'EXPIRES':<20} {'LAST USED':<20} STATE")
+    print(f"{'ID':>4}  {'PREFIX':<12} {'NAME':<24} {'SCOPE':<7} {'EXPIRES':<20} {'LAST USED':<20} STATE")
     for row in rows:
         state = key_state(row, now)
         expires = row.expires_at.strftime("%Y-%m-%d %H:%M") if row.expires_at else "never"
         used = row.last_used_at.strftime("%Y-%m-%d %H:%M") if row.last_used_at else "-"
-        print(f"{row.id:>4}  {row.prefix:<12} {row.name[:24]:<24} {row.scope:<6} {expires:<20} "
+        print(f"{row.id:>4}  {row.prefix:<12} {row.name[:24]:<24} {row.scope:<7} {expires:<20} "
               f"{used:<20} {state}")
     return 0
 

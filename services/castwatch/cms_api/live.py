@@ -1,7 +1,10 @@
 """Socket.IO live updates on namespace ``/live``, fed by PostgreSQL LISTEN/NOTIFY.
 
 Clients authenticate on connect with ``auth={"token": key}`` or the same headers as the REST
-API (``API_ANONYMOUS_READ`` lets anonymous clients in); others are refused. A
+API (``API_ANONYMOUS_READ`` lets anonymous clients in); others are refused. A connect attempt
+spends a token of the client address's REST rate-limit bucket. Every socket's key is checked
+again every ``API_KEY_CACHE_SECONDS`` (at least every 0.2 s): a revoked, expired or deleted key's
+socket gets a ``revoked`` event and is disconnected. A
 :class:`castwatch.common.bus.Listener` thread per worker receives every committed change of the
 watched tables — made by this process or any other — reads the row fresh and emits it:
 
@@ -30,18 +33,29 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, request
 from flask_socketio import SocketIO
 from pydantic import BaseModel
+from socketio.exceptions import ConnectionRefusedError  # carries its message to the client
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from castwatch.cms_api.auth import ANONYMOUS, InvalidKey, KeyStore, Principal, presented_key
+from castwatch.cms_api.auth import (
+    ANONYMOUS,
+    InvalidKey,
+    KeyStore,
+    Principal,
+    hash_key,
+    presented_key,
+)
 from castwatch.cms_api.cache import TableVersions
 from castwatch.cms_api.metrics import ApiMetrics
+from castwatch.cms_api.ratelimit import RateLimiter
 from castwatch.cms_api.schemas.alerts import AlertEventOut, AlertOut
 from castwatch.cms_api.schemas.catalog import ChannelOut, ProbeOut
 from castwatch.cms_api.schemas.encoders import CommandOut, EncoderOut, FailoverEventOut, GroupOut
@@ -50,6 +64,7 @@ from castwatch.common.bus import Listener, channel_for
 from castwatch.common.models import (
     Alert,
     AlertEvent,
+    ApiKey,
     Channel,
     Delivery,
     Encoder,
@@ -57,6 +72,7 @@ from castwatch.common.models import (
     EncoderGroup,
     FailoverEvent,
     Probe,
+    utcnow,
 )
 
 logger = logging.getLogger(__name__)
@@ -85,18 +101,60 @@ FEEDS: dict[str, Feed] = {
 }
 
 
-def connect_principal(auth: Any, headers: Any, keys: KeyStore, anonymous_read: bool) -> Principal:
-    """Who is connecting; raises ``ConnectionRefusedError`` for a missing or bad key."""
+def stale_digests(rows: Mapping[str, tuple[datetime | None, datetime | None]],
+                  wanted: set[str], now: datetime) -> set[str]:
+    """Which of the ``wanted`` key digests may no longer be used at ``now``.
+
+    ``rows`` maps each digest found in ``api_keys`` to ``(revoked_at, expires_at)``; a digest
+    not found (the key was deleted) is stale too.
+    """
+    stale = set()
+    for digest in wanted:
+        found = rows.get(digest)
+        if found is None:
+            stale.add(digest)
+            continue
+        revoked_at, expires_at = found
+        if revoked_at is not None or (expires_at is not None and expires_at <= now):
+            stale.add(digest)
+    return stale
+
+
+def presented_token(auth: Any, headers: Any) -> str | None:
+    """The key a connecting client presents (``auth={'token': …}`` or the REST headers)."""
     token = auth.get("token") if isinstance(auth, dict) else None
     token = token or presented_key(headers)
+    return str(token) if token else None
+
+
+def connect_principal(auth: Any, headers: Any, keys: KeyStore, anonymous_read: bool) -> Principal:
+    """Who is connecting; raises ``ConnectionRefusedError`` for a missing or bad key."""
+    token = presented_token(auth, headers)
     if not token:
         if anonymous_read:
             return ANONYMOUS
         raise ConnectionRefusedError("an API key is required (auth={'token': key})")
     try:
-        return keys.resolve(str(token))
+        who = keys.resolve(token)
     except InvalidKey as exc:
         raise ConnectionRefusedError(str(exc)) from None
+    if not who.allows("read"):
+        raise ConnectionRefusedError(f"live updates need the 'read' scope; the key has {who.scope!r}")
+    return who
+
+
+def client_address(environ: Mapping[str, Any], trusted_proxies: int) -> str:
+    """The connecting client's address, as REST rate limits see it.
+
+    Socket.IO requests bypass Flask's ``ProxyFix``, so with ``trusted_proxies`` (nginx in front)
+    the address is taken from ``X-Forwarded-For`` here, the same way.
+    """
+    if trusted_proxies:
+        forwarded = [a.strip() for a in str(environ.get("HTTP_X_FORWARDED_FOR", "")).split(",")
+                     if a.strip()]
+        if len(forwarded) >= trusted_proxies:
+            return forwarded[-trusted_proxies]
+    return str(environ.get("REMOTE_ADDR") or "unknown")
 
 
 class LiveHub:
@@ -105,6 +163,7 @@ class LiveHub:
     def __init__(
         self, socketio: SocketIO, session_factory: sessionmaker[Session], database_url: str | None,
         keys: KeyStore, metrics: ApiMetrics, versions: TableVersions, *, anonymous_read: bool,
+        limiter: RateLimiter | None = None, trusted_proxies: int = 0, recheck_s: float = 5.0,
     ) -> None:
         self.socketio = socketio
         self._factory = session_factory
@@ -121,6 +180,12 @@ class LiveHub:
         self._stopping = threading.Event()
         self._pusher: threading.Thread | None = None
         self._sids: set[str] = set()
+        self._limiter = limiter
+        self._trusted_proxies = trusted_proxies
+        #: how often every socket's key is checked again (revoked / expired → disconnected)
+        self.recheck_s = max(0.2, recheck_s)
+        self._keyed: dict[str, str] = {}  # sid → SHA-256 of the key it connected with
+        self._rechecker: threading.Thread | None = None
         self.closing = False
         versions.is_live = self._listening
 
@@ -131,10 +196,14 @@ class LiveHub:
         def _connect(auth: Any = None) -> None:
             if self.closing:
                 raise ConnectionRefusedError("the API is restarting; reconnect in a moment")
+            self._limit_connect(request.environ)
             who = connect_principal(auth, request.headers, self._keys, self._anonymous_read)
+            token = presented_token(auth, request.headers)
             with self._lock:
                 self.clients += 1
                 self._sids.add(request.sid)  # type: ignore[attr-defined]
+                if token and not who.anonymous:
+                    self._keyed[request.sid] = hash_key(token)  # type: ignore[attr-defined]
             self._metrics.live_clients.inc()
             logger.info("live client connected name=%s", who.name)
             sio.emit("hello", {"name": who.name, "scope": who.scope,
@@ -146,7 +215,60 @@ class LiveHub:
             with self._lock:
                 self.clients = max(0, self.clients - 1)
                 self._sids.discard(request.sid)  # type: ignore[attr-defined]
+                self._keyed.pop(request.sid, None)  # type: ignore[attr-defined]
             self._metrics.live_clients.dec()
+
+    def _limit_connect(self, environ: Mapping[str, Any]) -> None:
+        """A connect attempt spends a token of the client address's REST bucket."""
+        if self._limiter is None:
+            return
+        wait = self._limiter.take(f"addr:{client_address(environ, self._trusted_proxies)}")
+        if wait:
+            raise ConnectionRefusedError(f"too many requests; retry in {wait} s")
+
+    def start_rechecks(self) -> None:
+        """Start the thread that checks every socket's key each ``recheck_s`` (idempotent)."""
+        if self._rechecker is not None:
+            return
+        self._rechecker = threading.Thread(target=self._recheck_loop, name="live-keys", daemon=True)
+        self._rechecker.start()
+
+    def _recheck_loop(self) -> None:
+        while not self._stopping.wait(self.recheck_s):
+            try:
+                self.recheck()
+            except Exception:  # a database hiccup must not end the checks for good
+                logger.exception("live key re-check failed")
+
+    def recheck(self, now: datetime | None = None) -> int:
+        """Disconnect every socket whose key was revoked, expired or deleted; returns how many.
+
+        One query for all distinct keys, straight from the database (not the key cache), so a
+        revocation reaches every open socket within ``recheck_s``.
+        """
+        with self._lock:
+            keyed = dict(self._keyed)
+        if not keyed:
+            return 0
+        wanted = set(keyed.values())
+        with self._factory() as session:
+            rows = {r.key_hash: (r.revoked_at, r.expires_at) for r in session.execute(
+                select(ApiKey.key_hash, ApiKey.revoked_at, ApiKey.expires_at)
+                .where(ApiKey.key_hash.in_(wanted)))}
+        stale = stale_digests(rows, wanted, now or utcnow())
+        gone = [sid for sid, digest in keyed.items() if digest in stale]
+        for sid in gone:
+            self._keys.forget(keyed[sid])  # REST requests with it fail at once too
+            logger.info("live client disconnected: its API key is no longer valid sid=%s", sid)
+            try:
+                self.socketio.emit("revoked", {"reason": "the API key was revoked or has expired"},
+                                   namespace=NAMESPACE, to=sid)
+                self.socketio.server.disconnect(sid, namespace=NAMESPACE)
+            except Exception:  # already gone
+                logger.debug("live disconnect failed sid=%s", sid, exc_info=True)
+            with self._lock:
+                self._keyed.pop(sid, None)
+        return len(gone)
 
     def _listening(self) -> bool:
         listener = self.listener
@@ -154,9 +276,10 @@ class LiveHub:
 
     def start(self) -> None:
         """Start LISTENing and pushing (one listener and one pusher thread per process)."""
+        self._stopping.clear()
+        self.start_rechecks()
         if self._url is None or self.listener is not None:
             return
-        self._stopping.clear()
         self._pusher = threading.Thread(target=self._push_loop, name="live-pusher", daemon=True)
         self._pusher.start()
         self.listener = Listener(self._url, [channel_for(t) for t in FEEDS], self.on_notify,
@@ -171,6 +294,9 @@ class LiveHub:
         if self._pusher is not None:
             self._pusher.join(5)
             self._pusher = None
+        if self._rechecker is not None:
+            self._rechecker.join(5)
+            self._rechecker = None
 
     def close_clients(self) -> int:
         """Disconnect every ``/live`` client now (the worker is stopping); returns how many.
@@ -252,12 +378,14 @@ class LiveHub:
 def attach_live(
     app: Flask, session_factory: sessionmaker[Session], database_url: str | None, keys: KeyStore,
     metrics: ApiMetrics, versions: TableVersions, *, anonymous_read: bool, start_listener: bool,
+    limiter: RateLimiter | None = None, trusted_proxies: int = 0, recheck_s: float = 5.0,
 ) -> LiveHub:
     """Create the Socket.IO server on ``app`` (threading mode) and its ``/live`` hub."""
     socketio = SocketIO(app, async_mode="threading", logger=False,
                         engineio_logger=False)
     hub = LiveHub(socketio, session_factory, database_url, keys, metrics, versions,
-                  anonymous_read=anonymous_read)
+                  anonymous_read=anonymous_read, limiter=limiter, trusted_proxies=trusted_proxies,
+                  recheck_s=recheck_s)
     hub.install()
     if start_listener:
         hub.start()

@@ -31,7 +31,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from castwatch.cms_api.errors import ApiError, validation_error
 
-Scope = Literal["read", "write", "admin"]
+Scope = Literal["read", "write", "admin", "webhook"]
 _ANY: TypeAdapter[Any] = TypeAdapter(Any)
 View = Callable[..., Any]
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import requests
 
-from castwatch.common.config import InfluxSettings
+from castwatch.common.env import InfluxSettings
 
 
 @dataclass(frozen=True)

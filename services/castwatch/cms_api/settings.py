@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from castwatch.common.config import env_bind, env_bool, env_choice, env_float, env_int, env_secret
+from castwatch.common.env import env_bind, env_bool, env_choice, env_float, env_int, env_secret
 
 QUERY_LANGUAGES = ("flux", "victoriametrics")
 

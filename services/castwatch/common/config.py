@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from castwatch.common.env import (
     PLACEHOLDER_SECRETS,
+    STACK_SECRETS,
     ConfigError,
     InfluxSettings,
     env_bind,
@@ -22,6 +23,7 @@ from castwatch.common.env import (
 )
 
 __all__ = [
-    "PLACEHOLDER_SECRETS", "ConfigError", "InfluxSettings", "env_bind", "env_bool", "env_choice",
+    "PLACEHOLDER_SECRETS", "STACK_SECRETS", "ConfigError", "InfluxSettings", "env_bind", "env_bool",
+    "env_choice",
     "env_float", "env_int", "env_required", "env_secret", "env_str",
 ]

@@ -16,6 +16,10 @@ from pathlib import Path
 
 #: Values shipped in deploy/.env.example; start-up refuses them as secrets.
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "CHANGE_ME", "replace-me"})
+#: Secrets compose passes to the other services of the stack (PostgreSQL, InfluxDB, Grafana);
+#: ``castwatch migrate``, which every service of the stack waits for, refuses their placeholders.
+STACK_SECRETS = ("POSTGRES_PASSWORD", "GRAFANA_DB_PASSWORD", "GRAFANA_ADMIN_PASSWORD",
+                 "INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_TOKEN", "CASTWATCH_SECRET_KEY")
 
 
 class ConfigError(ValueError):

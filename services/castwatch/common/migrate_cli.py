@@ -24,6 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: ProcessSettings) -> int:
     configure_logging(settings.log_format, settings.log_level, "migrate")
+    if settings.placeholder_secrets:
+        # compose starts PostgreSQL first; InfluxDB, Grafana and castwatch wait for this job,
+        # so none of them is initialised with a password from .env.example
+        logger.error("refusing to migrate: %s still hold the placeholder from .env.example",
+                     ", ".join(settings.placeholder_secrets))
+        return 2
     url, embedded = database_url_or_embedded(settings)
     try:
         if args.downgrade:

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "DEMO_"
 CHANNELS = 4
+SIM_PASSWORD_ENV = "CASTWATCH_SIM_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -83,23 +84,30 @@ class Demo:
         return notify.telegram.configured or notify.smtp.configured
 
     def child_env(self) -> dict[str, str]:
-        """Environment the castwatch processes need for the demo (the encoders' token)."""
-        return {self.secret_env: self._token}
+        """Environment the castwatch processes need for the demo: the encoders' token, and its
+        binding to the two simulated encoders' addresses (the only places it may be sent)."""
+        _origin, primary, backup = self._ports
+        return {self.secret_env: self._token,
+                "ENCODERS_CREDENTIALS_BINDINGS":
+                    f"env:{self.secret_env} = 127.0.0.1:{primary} 127.0.0.1:{backup}"}
 
     def simulator_specs(self) -> list[ChildSpec]:
         cli = [sys.executable, "-m", "castwatch.cli", "sim"]
         origin, primary, backup = self._ports
+        # the token goes through the environment: a command line is visible to every local user
+        token_env = {SIM_PASSWORD_ENV: self._token}
         return [
             ChildSpec("sim-origin", [*cli, "origin", "--port", str(origin), "--channels", str(CHANNELS),
                                      "--prefix", CHANNEL_PREFIX, "--segment-seconds",
                                      str(SEGMENT_SECONDS)], url=f"{self.origin_url}/_sim/channels"),
             # The primary is on air; the backup waits idle until the group fails over to it.
             ChildSpec("sim-primary", [*cli, "encoder", "--kind", "generic_http", "--port", str(primary),
-                                      "--name", "demo-primary", "--password", self._token, "--streaming"],
+                                      "--name", "demo-primary", "--password-env", SIM_PASSWORD_ENV,
+                                      "--streaming"], env=token_env,
                       url=f"http://127.0.0.1:{primary}/_sim/state"),
             ChildSpec("sim-backup", [*cli, "encoder", "--kind", "generic_http", "--port", str(backup),
-                                     "--name", "demo-backup", "--password", self._token],
-                      url=f"http://127.0.0.1:{backup}/_sim/state"),
+                                     "--name", "demo-backup", "--password-env", SIM_PASSWORD_ENV],
+                      env=token_env, url=f"http://127.0.0.1:{backup}/_sim/state"),
         ]
 
     def seed(self) -> Seeded:

@@ -10,6 +10,7 @@ import logging
 
 from castwatch.common.influx import InfluxSink
 from castwatch.common.runtime import process_runtime, run_until_signalled
+from castwatch.common.sealing import Sealer
 from castwatch.encoder_manager.manager import EncoderManager
 from castwatch.encoder_manager.metrics import EncoderMetrics
 from castwatch.settings import Settings
@@ -29,7 +30,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         metrics = EncoderMetrics(rt.registry)
         influx = InfluxSink(settings.influx, rt.registry)
         try:
-            manager = EncoderManager(settings.encoders, rt.session_factory, rt.url, metrics, influx)
+            sealer = Sealer(settings.secret_key) if settings.secret_key else None  # stream keys
+            manager = EncoderManager(settings.encoders, rt.session_factory, rt.url, metrics, influx,
+                                     sealer=sealer)
             run_until_signalled(lambda stop: _main(manager, stop), run_for=args.run_for)
         finally:
             influx.close()

@@ -35,6 +35,7 @@ from castwatch.common.db import transaction
 from castwatch.common.hysteresis import ConditionTracker
 from castwatch.common.influx import InfluxSink
 from castwatch.common.models import Alert, utcnow
+from castwatch.common.sealing import Sealer, SealingError, is_sealed
 from castwatch.encoder_manager import credentials, store
 from castwatch.encoder_manager.commands import CommandRunner
 from castwatch.encoder_manager.controller import GroupController
@@ -56,8 +57,10 @@ SHUTDOWN_STEP_S = 5.0
 class EncoderManager:
     def __init__(self, cfg: EncoderSettings, session_factory: sessionmaker[Session], database_url: str,
                  metrics: EncoderMetrics, influx: InfluxSink | None = None, *,
-                 listen: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+                 listen: bool = True, clock: Callable[[], float] = time.monotonic,
+                 sealer: Sealer | None = None) -> None:
         self.cfg = cfg
+        self._sealer = sealer  # opens sealed stream keys (CASTWATCH_SECRET_KEY) for the rows
         self.metrics = metrics
         self._factory = session_factory
         self._url = database_url
@@ -180,6 +183,7 @@ class EncoderManager:
 
     async def _reload_once(self) -> float:
         encoders, groups = await self.db(store.load_fleet)
+        encoders = [self._opened(row) for row in encoders]
         self.groups = {g.id: g for g in groups}
         wanted = {row.id: row for row in encoders if row.enabled}
         for eid in set(self.workers) - set(wanted):
@@ -212,11 +216,23 @@ class EncoderManager:
         self.ready.set()
         return self.cfg.reload_interval_s
 
+    def _opened(self, row: store.EncoderRow) -> store.EncoderRow:
+        """``row`` with its clear stream key, for the drivers that push an output to a device."""
+        if self._sealer is None or not is_sealed(row.output.get("stream_key")):
+            return row
+        try:
+            return replace(row, output=self._sealer.open_output(row.output))
+        except SealingError as exc:
+            logger.error("encoder=%s output.stream_key: %s", row.name, exc)
+            return row
+
     def _make_worker(self, row: store.EncoderRow) -> EncoderWorker:
         driver, error = None, None
         try:
+            # the binding is checked here, for this row's address, before the secret is read
             user, password = credentials.resolve(row.credentials_ref, self.cfg,
-                                                 row.driver_options.get("username"))
+                                                 row.driver_options.get("username"),
+                                                 address=row.address)
             config = DriverConfig(address=row.address, username=user, password=password,
                                   options=row.driver_options, timeout_s=self.cfg.poll_timeout_s,
                                   retries=self.cfg.poll_retries)

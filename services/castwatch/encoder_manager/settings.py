@@ -4,17 +4,25 @@ Device secrets are never stored in the database: an encoder's ``credentials_ref`
 (``env:NAME`` or ``file:/path``). Only environment variables whose name starts with
 ``ENCODERS_CREDENTIALS_ENV_PREFIX`` and files under ``ENCODERS_CREDENTIALS_DIR`` may be
 referenced, so a row written through the API cannot make the manager send, say,
-``DATABASE_URL`` to a device of the writer's choosing.
+``DATABASE_URL`` to a device of the writer's choosing. ``ENCODERS_CREDENTIALS_DIR`` must not be
+(or contain) the folder of castwatch's own ``*_FILE`` secrets. And each secret goes only to the
+device addresses the operator bound it to in ``ENCODERS_CREDENTIALS_BINDINGS`` (see
+:mod:`castwatch.encoder_manager.bindings`).
 """
 
 from __future__ import annotations
 
+import posixpath
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from castwatch.common.config import env_bind, env_float, env_int, env_str
+from castwatch.common.env import ConfigError, env_bind, env_float, env_int, env_secret, env_str
+from castwatch.encoder_manager.bindings import BindingsError, Target, parse_bindings
+
+DEFAULT_CREDENTIALS_DIR = "/run/secrets/encoders"
+BINDINGS_VAR = "ENCODERS_CREDENTIALS_BINDINGS"
 
 
 @dataclass(frozen=True)
@@ -34,13 +42,20 @@ class EncoderSettings:
     alert_refresh_s: float = 60.0
     max_concurrent_polls: int = 1000
     credentials_env_prefix: str = "ENCODER_SECRET_"
-    credentials_dir: str = "/run/secrets"
+    credentials_dir: str = DEFAULT_CREDENTIALS_DIR
+    #: normalised ``credentials_ref`` → the device addresses the operator allows it to reach
+    credentials_bindings: Mapping[str, tuple[Target, ...]] = field(default_factory=dict)
     #: the environment variables ``credentials_ref`` may name (captured once, at start-up)
     credentials_env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EncoderSettings:
         prefix = env_str(env, "ENCODERS_CREDENTIALS_ENV_PREFIX", "ENCODER_SECRET_") or "ENCODER_SECRET_"
+        credentials_dir = _credentials_dir(env)
+        try:
+            bindings = parse_bindings(env_secret(env, BINDINGS_VAR) or "", credentials_dir)
+        except BindingsError as exc:
+            raise ConfigError(BINDINGS_VAR, str(exc)) from None
         return cls(
             metrics_bind=env_bind(env, "ENCODERS_METRICS_BIND", "127.0.0.1:9102"),
             replica_name=env_str(env, "ENCODERS_REPLICA_NAME") or f"encoders@{socket.gethostname()}",
@@ -56,6 +71,28 @@ class EncoderSettings:
             alert_refresh_s=env_float(env, "ENCODERS_ALERT_REFRESH_S", 60.0, minimum=1.0),
             max_concurrent_polls=env_int(env, "ENCODERS_MAX_CONCURRENT_POLLS", 1000, minimum=1),
             credentials_env_prefix=prefix,
-            credentials_dir=env_str(env, "ENCODERS_CREDENTIALS_DIR", "/run/secrets") or "/run/secrets",
+            credentials_dir=credentials_dir,
+            credentials_bindings=MappingProxyType(bindings),
             credentials_env=MappingProxyType({k: v for k, v in env.items() if k.startswith(prefix)}),
         )
+
+
+def _credentials_dir(env: Mapping[str, str]) -> str:
+    """``ENCODERS_CREDENTIALS_DIR``, refused when it holds castwatch's own ``*_FILE`` secrets.
+
+    A device secret may be sent to a device; castwatch's own secrets (database URL, API secret
+    key, bot token…) never may, so they must not be nameable as ``file:`` references.
+    """
+    raw = env_str(env, "ENCODERS_CREDENTIALS_DIR", DEFAULT_CREDENTIALS_DIR) or DEFAULT_CREDENTIALS_DIR
+    if not raw.startswith("/"):
+        raise ConfigError("ENCODERS_CREDENTIALS_DIR", "must be an absolute path")
+    folder = posixpath.normpath(raw)
+    for name, path in sorted(env.items()):
+        if not name.endswith("_FILE") or name == f"{BINDINGS_VAR}_FILE" or not path.startswith("/"):
+            continue
+        own = posixpath.dirname(posixpath.normpath(path))
+        if own == folder or own.startswith(folder.rstrip("/") + "/"):
+            raise ConfigError("ENCODERS_CREDENTIALS_DIR",
+                              f"{folder} holds castwatch's own secret {name}; keep device "
+                              f"secrets in their own folder (default {DEFAULT_CREDENTIALS_DIR})")
+    return folder

@@ -11,15 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from castwatch.common.config import (
-    ConfigError,
-    env_bind,
-    env_choice,
-    env_float,
-    env_int,
-    env_secret,
-    env_str,
-)
+from castwatch.common.env import ConfigError, env_bind, env_choice, env_float, env_int, env_secret, env_str
 
 SMTP_SECURITY = ("starttls", "tls", "none")
 ROLES = ("cablecaster", "technician", "engineer", "management")

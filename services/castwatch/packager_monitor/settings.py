@@ -10,7 +10,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from castwatch.common.config import ConfigError, env_bind, env_float, env_int, env_str
+from castwatch.common.env import ConfigError, env_bind, env_float, env_int, env_str
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ class KeyCreate(Model):
     """A new key. ``expires_in_days`` omitted → 90 days (as the CLI); ``null`` → never expires."""
 
     name: Text(100)  # type: ignore[valid-type]
-    scope: Literal["read", "write", "admin"] = "read"
+    scope: Literal["read", "write", "admin", "webhook"] = "read"
     expires_in_days: int | None = Field(90, ge=1, le=3650)
 
 

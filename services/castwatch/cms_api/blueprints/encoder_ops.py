@@ -13,6 +13,7 @@ from castwatch.cms_api.crud import get_or_404
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import JsonObject, Model
 from castwatch.common.models import Encoder
+from castwatch.common.sealing import is_sealed
 from castwatch.encoder_manager.validator import validate_output
 
 bp = Blueprint("encoder_ops", __name__)
@@ -46,6 +47,8 @@ def validate_encoder_output(encoder_id: int, body: ValidateRequest) -> ValidateR
     """
     encoder = get_or_404(Encoder, encoder_id, "encoder")
     output = body.output if body.output is not None else dict(encoder.output or {})
+    if is_sealed(output.get("stream_key")):
+        output["stream_key"] = "sealed"  # was valid when stored; its clear value stays unread
     problems = [OutputProblem(field=f"output.{p.field}" if p.field else "output", message=p.message)
                 for p in validate_output(output)]
     return ValidateResult(encoder_id=encoder.id, valid=not problems, errors=problems)

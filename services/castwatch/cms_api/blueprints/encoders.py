@@ -14,7 +14,15 @@ from pydantic import Field
 from sqlalchemy import or_, select
 
 from castwatch.cms_api.context import api_context, db, principal
-from castwatch.cms_api.crud import CrudNames, check_refs, crud_resource, get_or_404
+from castwatch.cms_api.crud import (
+    CrudNames,
+    apply,
+    changes,
+    check_refs,
+    check_unique,
+    crud_resource,
+    get_or_404,
+)
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import Id, QueryModel
@@ -31,6 +39,7 @@ from castwatch.cms_api.schemas.encoders import (
     GroupUpdate,
 )
 from castwatch.common.models import Encoder, EncoderCommand, EncoderGroup, FailoverEvent
+from castwatch.common.sealing import Sealer, SealingError, is_redacted
 from castwatch.encoder_manager.credentials import check_ref
 from castwatch.encoder_manager.validator import validate_output
 
@@ -50,33 +59,117 @@ def _check_output(output: dict[str, Any] | None) -> None:
         raise ApiError(400, "invalid_value", f"{field}: {first.message}", field)
 
 
-def _check_credentials(ref: str | None) -> None:
-    """400 on a reference the encoder manager would refuse (it must not leak other secrets)."""
+#: Where a device's secret goes and how it is used: only an admin key may change these
+DEVICE_FIELDS = ("address", "driver_kind", "driver_options", "credentials_ref")
+
+
+def _require_admin_for_device_fields(changed: list[str]) -> None:
+    """403 unless the caller is admin when ``changed`` touches what decides a secret's route."""
+    device = [f for f in DEVICE_FIELDS if f in changed]
+    if device and not principal().allows("admin"):
+        raise ApiError(403, "forbidden", f"changing {', '.join(device)} needs the 'admin' scope; "
+                       f"the key has {principal().scope!r}", device[0])
+
+
+def _sealed_output(output: dict[str, Any], stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``output`` as stored: its clear ``stream_key`` sealed with ``CASTWATCH_SECRET_KEY``.
+
+    The redacted value a client read back (``sk-…1234``) keeps the stored key. 400 when a stream
+    key is sent and no ``CASTWATCH_SECRET_KEY`` is set: a clear key is never stored.
+    """
+    if output.get("stream_key") is None:
+        return output
+    secret = api_context().settings.secret_key
+    if secret is None:
+        raise ApiError(400, "invalid_value", "output.stream_key: stream keys are stored encrypted; "
+                       "the operator must set CASTWATCH_SECRET_KEY", "output.stream_key")
+    try:
+        return Sealer(secret).seal_output(output, stored)
+    except SealingError as exc:
+        raise ApiError(400, "invalid_value", f"output.{exc}", "output.stream_key") from None
+
+
+def _check_credentials(ref: str | None, address: str) -> None:
+    """400 on a reference the encoder manager would refuse: malformed, outside the allowed
+    variables or folder, or not bound by the operator to ``address`` (the secret is not read)."""
     if ref is None:
         return
-    problem = check_ref(ref, api_context().settings.encoders)
+    problem = check_ref(ref, api_context().settings.encoders, address=address)
     if problem:
         raise ApiError(400, "invalid_value", f"credentials_ref: {problem}", "credentials_ref")
 
 
-def _check_encoder(values: dict[str, Any], _row: Any) -> None:
-    check_refs(EncoderGroup, [values.get("group_id")], "group_id")
-    _check_credentials(values.get("credentials_ref"))
-    _check_output(values.get("output"))
+@api_route(bp, "/api/v1/encoders", response=list[EncoderOut], tag="encoders")
+def list_encoders() -> list[EncoderOut]:
+    """All encoders with their state and newest sample."""
+    rows = db().scalars(select(Encoder).order_by(Encoder.id))
+    return [EncoderOut.model_validate(e) for e in rows]
 
 
-crud_resource(
-    bp, "/api/v1/encoders", Encoder, EncoderCreate, EncoderUpdate, EncoderOut, what="encoder",
-    tag="encoders", validate=_check_encoder, validate_merged=False, names=CrudNames(
-        param="encoder_id",
-        views={"list": "list_encoders", "create": "create_encoder", "get": "get_encoder",
-               "update": "update_encoder", "delete": "delete_encoder"},
-        docs={"list": "All encoders with their state and newest sample.",
-              "create": "Create an encoder; its ``output`` configuration is validated first.",
-              "get": "One encoder.",
-              "update": "Change the fields given; a new ``output`` is validated first.",
-              "delete": "Delete an encoder (its pending commands go with it; failover history "
-                        "keeps a null)."}))
+@api_route(bp, "/api/v1/encoders", ["POST"], body=EncoderCreate, response=EncoderOut, status=201,
+           scope="write", errors=(409,), tag="encoders")
+def create_encoder(body: EncoderCreate) -> EncoderOut:
+    """Create an encoder; its ``output`` configuration is validated first.
+
+    A ``credentials_ref`` needs the admin scope and must be bound by the operator to ``address``
+    (``ENCODERS_CREDENTIALS_BINDINGS``); see docs/security.md.
+    """
+    if body.credentials_ref is not None:
+        _require_admin_for_device_fields(["credentials_ref"])
+    check_unique(Encoder, "name", body.name, "name")
+    check_refs(EncoderGroup, [body.group_id], "group_id")
+    _check_credentials(body.credentials_ref, body.address)
+    _check_output(body.output)
+    encoder = Encoder(**body.model_dump())
+    encoder.output = _sealed_output(body.output)
+    session = db()
+    session.add(encoder)
+    session.commit()
+    return EncoderOut.model_validate(encoder)
+
+
+@api_route(bp, ENCODER, response=EncoderOut, errors=(404,), tag="encoders")
+def get_encoder(encoder_id: int) -> EncoderOut:
+    """One encoder."""
+    return EncoderOut.model_validate(get_or_404(Encoder, encoder_id, "encoder"))
+
+
+@api_route(bp, ENCODER, ["PUT"], body=EncoderUpdate, response=EncoderOut, scope="write",
+           errors=(404, 409), tag="encoders")
+def update_encoder(encoder_id: int, body: EncoderUpdate) -> EncoderOut:
+    """Change the fields given; a new ``output`` is validated first.
+
+    Changing ``address``, ``driver_kind``, ``driver_options`` or ``credentials_ref`` needs the
+    admin scope, and the (new) secret must be bound to the (new) address.
+    """
+    encoder = get_or_404(Encoder, encoder_id, "encoder")
+    values = changes(body)
+    _require_admin_for_device_fields(
+        [k for k in DEVICE_FIELDS if k in values and values[k] != getattr(encoder, k)])
+    if body.name is not None and body.name != encoder.name:
+        check_unique(Encoder, "name", body.name, "name", exclude_id=encoder.id)
+    check_refs(EncoderGroup, [body.group_id], "group_id")
+    if "credentials_ref" in values or "address" in values:
+        _check_credentials(values.get("credentials_ref", encoder.credentials_ref),
+                           values.get("address", encoder.address))
+    if body.output is not None:
+        stored = dict(encoder.output or {})
+        keep = is_redacted(body.output.get("stream_key")) and stored.get("stream_key") is not None
+        # a redacted key sent back stands for the stored one: validate the rest around it
+        _check_output({k: v for k, v in body.output.items() if not (keep and k == "stream_key")}
+                      | ({"stream_key": "kept"} if keep else {}))
+        values["output"] = _sealed_output(body.output, stored)
+    apply(encoder, values)
+    db().commit()
+    return EncoderOut.model_validate(encoder)
+
+
+@api_route(bp, ENCODER, ["DELETE"], status=204, scope="write", errors=(404,), tag="encoders")
+def delete_encoder(encoder_id: int) -> None:
+    """Delete an encoder (its pending commands go with it; failover history keeps a null)."""
+    session = db()
+    session.delete(get_or_404(Encoder, encoder_id, "encoder"))
+    session.commit()
 
 
 @api_route(bp, [f"{ENCODER}/control", "/encoders/<int:encoder_id>/control"], ["POST"],

@@ -228,13 +228,14 @@ def _key(alert: AmAlert) -> AlertKey:
 
 
 @api_route(bp, "/api/v1/alertmanager/webhook", ["POST"], body=AmWebhook, response=AmResult,
-           scope="write", tag="notifications")
+           scope="webhook", tag="notifications")
 def alertmanager_webhook(body: AmWebhook) -> AmResult:
     """Alertmanager's webhook (v4): firing alerts open ``STACK_*`` alerts, resolved ones clear them.
 
     Alert type: ``STACK_`` + ``labels.alertname`` in upper snake case; subject: ``instance``,
     else ``job``; severity from ``labels.severity`` (warning → minor, unknown → major); summary
     from ``annotations.summary`` (else ``description``); ``runbook_url`` becomes the remediation.
+    Needs a key of the narrow ``webhook`` scope (or admin); such a key can do nothing else.
     """
     session = db()
     actor = principal().name

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from castwatch.cms_api.schemas.base import Id, Int32, JsonObject, Model, OutModel, Text
+from castwatch.common.sealing import redact_output
 
 DriverKind = Literal["aja_helo", "matrox_monarch", "haivision_makito", "obs", "blackmagic",
                      "generic_http"]
@@ -78,6 +79,12 @@ class EncoderOut(OutModel):
     last_seen_at: datetime | None
     last_sample: dict[str, Any]
     instability_score: float | None
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _redact_stream_key(cls, value: Any) -> Any:
+        """``output.stream_key`` is write-only: every response and live event shows ``sk-…1234``."""
+        return redact_output(value) if isinstance(value, dict) else value
     created_at: datetime
     updated_at: datetime
 

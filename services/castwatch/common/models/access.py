@@ -9,7 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from castwatch.common.models.base import Base, created_at, enum_check
 
-SCOPES = ("read", "write", "admin")
+#: ordered scopes: each allows what the ones before it allow
+RANKED_SCOPES = ("read", "write", "admin")
+#: every scope; ``webhook`` is narrow: it may only post Alertmanager's webhook (and admin may too)
+SCOPES = (*RANKED_SCOPES, "webhook")
 
 
 class ApiKey(Base):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 import aiohttp
+from yarl import URL
 
 from castwatch.encoder_manager.sample import HealthSample
 
@@ -238,7 +239,13 @@ class HttpDriver(EncoderDriver):
         **kwargs: Any,
     ) -> tuple[int, str]:
         """``(status, body)`` for a 2xx reply; auth statuses → DriverAuthExpired, others → HTTPError."""
-        async with self.session.request(method, self.config.base_url + path, **kwargs) as resp:
+        url = URL(self.config.base_url + path)
+        base = URL(self.config.base_url)
+        if (url.host, url.port, url.user) != (base.host, base.port, base.user):
+            # a path from driver_options such as "@elsewhere/x" must not carry the device's
+            # credentials to another host (they are bound to this address only)
+            raise DriverError(f"path {path[:60]!r} leaves the device's address")
+        async with self.session.request(method, url, **kwargs) as resp:
             body = await resp.text(errors="replace")
             if resp.status in expired_statuses:
                 raise DriverAuthExpired(f"HTTP {resp.status} on {path}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 
@@ -25,6 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default="sim-encoder", help="device name it reports")
     parser.add_argument("--username", default="admin")
     parser.add_argument("--password", default="admin", help="device password ('' for none)")
+    parser.add_argument("--password-env", default=None, metavar="NAME",
+                        help="read the device password from this environment variable instead "
+                             "(keeps it off the command line, where `ps` shows it)")
     parser.add_argument("--streaming", action="store_true", help="start with the stream on air")
     parser.add_argument("--faults", default="{}",
                         help='initial fault plan as JSON, e.g. \'{"flapping": 0.3}\'')
@@ -38,7 +42,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except (ValueError, TypeError) as exc:
         print(f"castwatch sim encoder: bad --faults: {exc}", file=sys.stderr)
         return 2
-    state = SimState(name=args.name, username=args.username, password=args.password,
+    password = args.password
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if password is None:
+            print(f"castwatch sim encoder: {args.password_env} is not set", file=sys.stderr)
+            return 2
+    state = SimState(name=args.name, username=args.username, password=password,
                      streaming=args.streaming, faults=faults)
     sim = simulator_class(args.kind)(state, host=args.host, port=args.port, control_port=args.control_port)
     asyncio.run(_serve(sim, args.run_for))
