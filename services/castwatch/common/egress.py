@@ -122,6 +122,14 @@ class EgressPolicy:
             hosts.add(name)
         return cls(tuple(nets), frozenset(hosts), max_redirects)
 
+    def as_env(self) -> str:
+        """The ``EGRESS_ALLOW`` value that gives this allow list (for child processes)."""
+        return ",".join([str(n) for n in self.allow_networks] + sorted(self.allow_hosts))
+
+    def allowing(self, *entries: str) -> EgressPolicy:
+        """This policy with more ``EGRESS_ALLOW`` entries (the demo adds its loopback)."""
+        return EgressPolicy.parse(",".join([self.as_env(), *entries]), max_redirects=self.max_redirects)
+
     def host_allowed(self, host: str) -> bool:
         name = host.lower().rstrip(".")
         return name in self.allow_hosts or any(

@@ -83,8 +83,10 @@ class Demo:
         return notify.telegram.configured or notify.smtp.configured
 
     def child_env(self) -> dict[str, str]:
-        """Environment the castwatch processes need for the demo (the encoders' token)."""
-        return {self.secret_env: self._token}
+        """Environment the castwatch processes need for the demo: the encoders' token, and the
+        egress allow list plus loopback (the simulators listen on 127.0.0.1)."""
+        egress = self.settings.probe.egress.allowing("127.0.0.1/32", "::1/128")
+        return {self.secret_env: self._token, "EGRESS_ALLOW": egress.as_env()}
 
     def simulator_specs(self) -> list[ChildSpec]:
         cli = [sys.executable, "-m", "castwatch.cli", "sim"]

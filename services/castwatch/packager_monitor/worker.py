@@ -85,7 +85,7 @@ class ChannelWorker:
             due = [hp for hp, at in self.tls_hosts.items() if at <= now]
             for host, port in due:
                 self.tls_hosts[(host, port)] = now + settings.cert_interval_s
-                result = await asyncio.to_thread(check_certificate, host, port,
+                result = await asyncio.to_thread(check_certificate, host, port, policy=settings.egress,
                                                  timeout_s=settings.timeout_s, ca_file=settings.ca_file)
                 if result is not None:
                     results[(host, port)] = (result.days_left, result.error)
@@ -140,7 +140,8 @@ class ChannelWorker:
         self.note_origin(url)
         res = await self.ctx.fetcher.get(url, "segment")
         body = res.body or b""
-        invalid = check_segment(body, url) if res.status == 200 and res.error is None else None
+        invalid = res.too_large or (
+            check_segment(body, url) if res.status == 200 and res.error is None else None)
         sample = SegmentSample(url, res.status, res.error, res.elapsed, len(body), duration_s, invalid)
         tpl = self.cfg.template
         limits = SegmentLimits(

@@ -18,8 +18,10 @@ def reachability(channel: str, rendition: str | None, status: int | None, error:
     if error is None and status in (200, 304):
         return ok(PLAYLIST_UNREACHABLE, rendition)
     why = error or f"HTTP {status}"
+    # "unreachable" is all the fetcher says of any failure to get an HTTP answer (no port scan)
+    detail = "" if why == "unreachable" else f" ({why})"
     return Verdict(PLAYLIST_UNREACHABLE, rendition, True,
-                   f"{label(channel, rendition)}: {what} unreachable ({why})",
+                   f"{label(channel, rendition)}: {what} unreachable{detail}",
                    {"status": status, "error": error, "what": what})
 
 
