@@ -113,7 +113,7 @@ def test_a_hostile_origin_gets_its_alerts_while_rss_stays_bounded_and_the_others
         def all_raised() -> dict[str, tuple[str, str]] | None:
             firing = _firing(session_factory)
             return firing if all(firing.get(c, ("",))[0] == t for c, t in expected.items()) else None
-        firing = wait_for(all_raised, 45, f"the hostile channels' alerts {expected}")
+        firing = wait_for(all_raised, 60, f"the hostile channels' alerts {expected}")
         for code in ("CH_ENDLESS", "CH_BOMB"):
             assert "too large: more than 4194304 bytes" in firing[code][1], firing[code]
         assert "too large: announced 10000000000000 bytes" in firing["CH_LIAR"][1]
