@@ -31,8 +31,9 @@ from castwatch.notifier.planner import Planner
 from castwatch.schedules.check import ALERT_TYPE
 from castwatch.schedules.service import ScheduleService
 from castwatch.simulators.schedules.server import ScheduleSimulator
+from tests.support.egress import LOOPBACK
 
-SETTINGS = IncidentSettings(not_live_lead_min=15, schedule_import_interval_s=60)
+SETTINGS = IncidentSettings(not_live_lead_min=15, schedule_import_interval_s=60, egress=LOOPBACK)
 
 
 def _source(factory: sessionmaker[Session], channel: int, kind: str, url: str, **options: Any) -> int:

@@ -10,7 +10,8 @@ Paths:
 - ``/bomb.m3u8`` — 200, ``Content-Encoding: gzip``, ~1 MB that inflates to 1 GiB;
 - ``/slow.m3u8`` — 200, ``Content-Length: 4096``, then one byte per second;
 - ``/liar.m3u8`` — 200, ``Content-Length: 10000000000000``, then endless bytes;
-- ``/secret`` and ``/secret.m3u8`` — 200 / 500 with a body holding :data:`SECRET`;
+- ``/secret`` and ``/secret.m3u8`` — 200 / 500 with an HTML body holding :data:`SECRET`
+  (``/cablecastapi/v1/scheduleitems`` too, 200: a Cablecast server answering HTML);
 - ``/redirect/<n>?to=<url>`` — ``n`` redirects in a row, then to ``to``;
 - ``/ok`` — 200 ``ok``.
 """
@@ -81,9 +82,9 @@ async def _respond(path: str, query: dict[str, list[str]], w: asyncio.StreamWrit
         while True:
             w.write(_LINE)
             await w.drain()
-    elif path in ("/secret", "/secret.m3u8"):
+    elif path in ("/secret", "/secret.m3u8", "/cablecastapi/v1/scheduleitems"):
         body = f"<html>{SECRET} stack trace: password=hunter2</html>".encode()
-        w.write(_head("200 OK" if path == "/secret" else "500 Internal Server Error",
+        w.write(_head("500 Internal Server Error" if path == "/secret.m3u8" else "200 OK",
                       {"Content-Type": "text/html", "Content-Length": str(len(body))}) + body)
     elif path.startswith("/redirect/"):
         n = int(path.rsplit("/", 1)[1])

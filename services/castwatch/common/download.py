@@ -109,6 +109,22 @@ class Download:
         return content_type(self.headers)
 
 
+def safe_text(text: str, limit: int = 120) -> str:
+    """``text`` made safe to store and show when part of it may come from a remote peer:
+    printable ASCII only, whitespace collapsed, at most ``limit`` characters."""
+    cleaned = " ".join("".join(c if " " <= c <= "~" else " " for c in text).split())
+    return cleaned if len(cleaned) <= limit else cleaned[:limit - 1] + "…"
+
+
+def safe_word(text: str | None, limit: int = 32) -> str | None:
+    """A remote status word reduced to letters, digits and ``_-.`` (at most ``limit``); None when
+    nothing is left. For values such as an encoder's ``vendor_state``."""
+    if text is None:
+        return None
+    word = "".join(c for c in text.strip().replace(" ", "_") if c.isascii() and (c.isalnum() or c in "_-."))
+    return word[:limit] or None
+
+
 def content_type(headers: Mapping[str, str]) -> str:
     """The media type, reduced to a short safe token (it is shown in error messages)."""
     raw = (headers.get("Content-Type") or "none").split(";", 1)[0].strip().lower()[:64]
@@ -175,11 +191,14 @@ async def fetch(session: aiohttp.ClientSession, url: str, *, policy: EgressPolic
     :class:`EgressDenied`. ``kwargs`` go to ``session.request`` (``json``, ``auth``…); a 303
     turns the method into GET and drops the body."""
     state: dict[str, Any] = {"status": None, "received": 0}
+    deadline = asyncio.timeout(deadline_s)
     try:
-        async with asyncio.timeout(deadline_s):
+        async with deadline:
             return await _fetch_hops(session, _checked_url(url), policy, max_bytes, method,
                                      dict(headers or {}), kwargs, state)
     except TimeoutError:
+        if not deadline.expired():
+            raise  # the session's own timeout (a driver's): the caller's to report
         if state["status"] is None:
             raise Unreachable() from None
         raise DeadlineExceeded(deadline_s, state["status"], state["received"]) from None
@@ -209,6 +228,8 @@ async def _fetch_hops(session: aiohttp.ClientSession, url: str, policy: EgressPo
             raise NameNotResolved() from None
         except aiohttp.InvalidURL:
             raise BadUrl("cannot be requested") from None
+        except TimeoutError:
+            raise
         except aiohttp.ClientPayloadError:
             raise DownloadError(f"broken body (HTTP {state['status']})") from None
         except (aiohttp.ClientError, OSError):
@@ -340,4 +361,4 @@ def _read_sync(resp: requests.Response, max_bytes: int, deadline: float, deadlin
 
 __all__ = ["IDENTITY", "BadUrl", "DeadlineExceeded", "Download", "DownloadError", "EgressDenied",
            "NameNotResolved", "PolicyConnector", "TooLarge", "TooManyRedirects", "Unreachable",
-           "connector", "fetch", "fetch_sync", "read_capped", "session"]
+           "connector", "fetch", "fetch_sync", "read_capped", "safe_text", "safe_word", "session"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from castwatch.common.config import env_bind, env_float, env_int, env_str
+from castwatch.common.egress import EgressPolicy
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class EncoderSettings:
     credentials_dir: str = "/run/secrets"
     #: the environment variables ``credentials_ref`` may name (captured once, at start-up)
     credentials_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: which device addresses may be reached (``EGRESS_ALLOW``: devices are usually on a
+    #: private network, which must be allowed explicitly)
+    egress: EgressPolicy = EgressPolicy()
+    #: decoded-byte cap of one device reply
+    max_reply_bytes: int = 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EncoderSettings:
@@ -58,4 +64,7 @@ class EncoderSettings:
             credentials_env_prefix=prefix,
             credentials_dir=env_str(env, "ENCODERS_CREDENTIALS_DIR", "/run/secrets") or "/run/secrets",
             credentials_env=MappingProxyType({k: v for k, v in env.items() if k.startswith(prefix)}),
+            egress=EgressPolicy.from_env(env),
+            max_reply_bytes=env_int(env, "ENCODERS_MAX_REPLY_BYTES", 1024 * 1024, minimum=1024,
+                                    maximum=64 * 1024 * 1024),
         )

@@ -49,6 +49,8 @@ def effective(settings: Settings, args: argparse.Namespace) -> IncidentSettings:
         not_live_lead_min=args.lead_minutes or base.not_live_lead_min, horizon_days=base.horizon_days,
         metrics_bind=env_bind({"BIND": args.metrics_bind}, "BIND", "") if args.metrics_bind
         else base.metrics_bind,
+        schedule_max_bytes=base.schedule_max_bytes,
+        schedule_fetch_timeout_s=base.schedule_fetch_timeout_s, egress=base.egress,
     )
 
 

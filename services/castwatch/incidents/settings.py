@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from castwatch.common.config import ConfigError, env_bind, env_float, env_str
+from castwatch.common.config import ConfigError, env_bind, env_float, env_int, env_str
+from castwatch.common.egress import EgressPolicy
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class IncidentSettings:
     horizon_days: float = 14.0
     #: Prometheus /metrics (INCIDENTS_METRICS_BIND)
     metrics_bind: tuple[str, int] = ("127.0.0.1", 9104)
+    #: decoded-byte cap of one schedule download (SCHEDULE_MAX_BYTES)
+    schedule_max_bytes: int = 20 * 1024 * 1024
+    #: deadline of one whole schedule download (SCHEDULE_FETCH_TIMEOUT_S)
+    schedule_fetch_timeout_s: float = 30.0
+    #: where schedule sources may be fetched from (EGRESS_ALLOW)
+    egress: EgressPolicy = EgressPolicy()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> IncidentSettings:
@@ -53,4 +60,8 @@ class IncidentSettings:
             not_live_lead_min=positive("SCHEDULE_NOT_LIVE_LEAD_MIN", 15.0),
             horizon_days=positive("SCHEDULE_HORIZON_DAYS", 14.0),
             metrics_bind=env_bind(env, "INCIDENTS_METRICS_BIND", "127.0.0.1:9104"),
+            schedule_max_bytes=env_int(env, "SCHEDULE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024,
+                                       maximum=1 << 30),
+            schedule_fetch_timeout_s=positive("SCHEDULE_FETCH_TIMEOUT_S", 30.0),
+            egress=EgressPolicy.from_env(env),
         )

@@ -99,6 +99,8 @@ class Fetcher:
                                      too_large=str(exc))
             except (DownloadError, EgressDenied) as exc:
                 result = FetchResult(None, None, str(exc), time.perf_counter() - start)
+            except TimeoutError:  # a session-level timeout (the probe sets none): no answer
+                result = FetchResult(None, None, "unreachable", time.perf_counter() - start)
         hist.observe(result.elapsed)
         return result
 

@@ -8,13 +8,13 @@ its reels' ``length``, else until the next item, else ``duration_min`` (default 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
-import requests
-
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import ImportedItem, ScheduleError, classify
 
 PAGE_SIZE = 200
@@ -61,8 +61,8 @@ def parse_scheduleitems(pages: Sequence[Mapping[str, Any]], options: Mapping[str
     return out
 
 
-def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime,
-          timeout_s: float = 10.0, page_size: int = PAGE_SIZE) -> list[ImportedItem]:
+def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime, *,
+          http: ScheduleHttp, page_size: int = PAGE_SIZE) -> list[ImportedItem]:
     """Fetch every page for the window from the server at ``url`` (its base URL)."""
     channel = options.get("cablecast_channel")
     if channel is None:
@@ -72,13 +72,13 @@ def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime,
     for n in range(MAX_PAGES):
         params = {"start": start.isoformat(), "end": end.isoformat(), "channel": channel,
                   "include": "show,reel", "page_size": page_size, "offset": n * page_size}
+        body, ctype = http.get("cablecast", endpoint, params=params, headers={"Accept": "application/json"})
         try:
-            resp = requests.get(endpoint, params=params, timeout=timeout_s,
-                                headers={"Accept": "application/json"})
-            resp.raise_for_status()
-            page = resp.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise ScheduleError(f"cablecast: {endpoint}: {exc}") from exc
+            page = json.loads(body)
+        except ValueError:
+            raise ScheduleError(f"cablecast: not JSON ({ctype}, {len(body)} bytes)") from None
+        if not isinstance(page, dict):
+            raise ScheduleError(f"cablecast: not a JSON object ({len(body)} bytes)")
         pages.append(page)
         if len(page.get("scheduleItems") or []) < page_size:
             break

@@ -8,9 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import requests
 from dateutil.rrule import rrulestr
 
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import ImportedItem, ScheduleError, classify
 
 MAX_OCCURRENCES = 500
@@ -63,11 +63,7 @@ def parse_ical(data: bytes, options: Mapping[str, Any], start: datetime, end: da
     return sorted(out, key=lambda i: i.starts_at)
 
 
-def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime,
-          timeout_s: float = 10.0) -> list[ImportedItem]:
-    try:
-        resp = requests.get(url, timeout=timeout_s)
-        resp.raise_for_status()
-    except requests.RequestException as exc:
-        raise ScheduleError(f"ical: {url}: {exc}") from exc
-    return parse_ical(resp.content, options, start, end)
+def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime, *,
+          http: ScheduleHttp) -> list[ImportedItem]:
+    body, _ = http.get("ical", url)
+    return parse_ical(body, options, start, end)

@@ -19,8 +19,7 @@ from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import requests
-
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import ImportedItem, ScheduleError, classify
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -207,11 +206,7 @@ def parse_meetings(text: str, options: Mapping[str, Any], start: datetime,
 
 
 def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime, *, pdf: bool,
-          timeout_s: float = 15.0) -> list[ImportedItem]:
-    try:
-        resp = requests.get(url, timeout=timeout_s)
-        resp.raise_for_status()
-    except requests.RequestException as exc:
-        raise ScheduleError(f"{'pdf' if pdf else 'html'}: {url}: {exc}") from exc
-    text = pdf_text(resp.content) if pdf else html_text(resp.text)
+          http: ScheduleHttp) -> list[ImportedItem]:
+    body, _ = http.get("pdf" if pdf else "html", url)
+    text = pdf_text(body) if pdf else html_text(body.decode("utf-8", "replace"))
     return parse_meetings(text, options, start, end)

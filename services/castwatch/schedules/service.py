@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common import alerts
 from castwatch.common.db import transaction
+from castwatch.common.download import safe_text
 from castwatch.common.models import (
     Alert,
     Channel,
@@ -37,6 +38,7 @@ from castwatch.common.models import (
 from castwatch.incidents.settings import IncidentSettings
 from castwatch.schedules import cablecast, ical, meetings
 from castwatch.schedules.check import ALERT_TYPE, SOURCE, LiveEvent, decide
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import ImportedItem, ScheduleError
 
 logger = logging.getLogger(__name__)
@@ -55,13 +57,14 @@ CABLECASTER_RULE = {
 WINDOW_TAG = "schedule"
 
 
-def fetch_source(source: ScheduleSource, start: datetime, end: datetime) -> list[ImportedItem]:
+def fetch_source(source: ScheduleSource, start: datetime, end: datetime,
+                 http: ScheduleHttp) -> list[ImportedItem]:
     options = dict(source.options or {})
     if source.kind == "cablecast":
-        return cablecast.fetch(source.url, options, start, end)
+        return cablecast.fetch(source.url, options, start, end, http=http)
     if source.kind == "ical":
-        return ical.fetch(source.url, options, start, end)
-    return meetings.fetch(source.url, options, start, end, pdf=source.kind == "pdf")
+        return ical.fetch(source.url, options, start, end, http=http)
+    return meetings.fetch(source.url, options, start, end, pdf=source.kind == "pdf", http=http)
 
 
 class ScheduleService:
@@ -70,6 +73,8 @@ class ScheduleService:
         self._factory = factory
         self._settings = settings
         self._clock = clock
+        self._http = ScheduleHttp(settings.egress, settings.schedule_max_bytes,
+                                  settings.schedule_fetch_timeout_s)
 
     def import_due(self) -> int:
         """Import every due source; returns how many imported successfully."""
@@ -89,13 +94,14 @@ class ScheduleService:
                 return False
             session.expunge(source)
         try:
-            items = fetch_source(source, start, end)
+            items = fetch_source(source, start, end, self._http)
         except ScheduleError as exc:
-            logger.warning("schedule source=%s import failed: %s", source.name, exc)
+            logger.warning("schedule source=%s import failed: %s", source.name, safe_text(str(exc), 300))
             with transaction(self._factory) as session:
                 row = session.get(ScheduleSource, source_id)
                 if row is not None:
-                    row.last_import_at, row.last_error = now, str(exc)[:2000]
+                    # parser messages may quote the document: keep them short and printable
+                    row.last_import_at, row.last_error = now, safe_text(str(exc), 300)
             return False
         with transaction(self._factory) as session:
             self._store(session, source, items, start, now)
