@@ -132,3 +132,12 @@ def test_remote_bodies_never_reach_the_error_or_the_result_of_a_failure(origin: 
     with pytest.raises(TooLarge) as info:
         get(f"{origin.url}/secret", max_bytes=10, deadline_s=5)
     assert SECRET not in str(info.value) and "text/html" in str(info.value)
+
+
+def test_safe_text_and_safe_word_keep_remote_text_short_and_printable() -> None:
+    short = download.safe_text("bad\x1b[31m tag:\n\t'<script>'" + "x" * 500, 40)
+    assert short.startswith("bad [31m tag: '<script>'xxx") and short.endswith("x…") and len(short) == 40
+    assert download.safe_word("Streaming") == "Streaming"
+    assert download.safe_word(" on air <b>now</b> ") == "on_airbnowb"
+    assert download.safe_word("\u202e\x00") is None
+    assert len(download.safe_word("a" * 100) or "") == 32

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from castwatch.common.download import safe_text
 from castwatch.packager_monitor.alerting import AlertBook, policies
 from castwatch.packager_monitor.certs import check_certificate
 from castwatch.packager_monitor.context import ChannelConfig, ProbeContext
@@ -119,7 +120,7 @@ class ChannelWorker:
 
     def error_point(self, rendition: str | None, message: str) -> None:
         tags = dict(self.tags, rendition=rendition or "")
-        self.ctx.points.write("channel_error", tags, {"error": message[:500]})
+        self.ctx.points.write("channel_error", tags, {"error": safe_text(message, 200)})
 
     def summary(self) -> dict[str, Any]:
         """The channels.last_check JSON: renditions' latest facts and open alerts."""
