@@ -138,6 +138,6 @@ def test_safe_text_and_safe_word_keep_remote_text_short_and_printable() -> None:
     short = download.safe_text("bad\x1b[31m tag:\n\t'<script>'" + "x" * 500, 40)
     assert short.startswith("bad [31m tag: '<script>'xxx") and short.endswith("x…") and len(short) == 40
     assert download.safe_word("Streaming") == "Streaming"
-    assert download.safe_word(" on air <b>now</b> ") == "on_airbnowb"
+    assert download.safe_word(" on air <b>now</b> ") == "on_air_bnowb"
     assert download.safe_word("\u202e\x00") is None
     assert len(download.safe_word("a" * 100) or "") == 32
