@@ -95,3 +95,23 @@ def test_hostile_origin_fixture_serves(origin: HostileOrigin) -> None:
 def origin() -> HostileOrigin:
     with HostileOrigin() as o:
         yield o  # type: ignore[misc]
+
+
+def test_every_area_that_fetches_reads_the_same_policy_and_its_caps_from_the_environment() -> None:
+    from castwatch.common.config import Settings
+
+    env = {"EGRESS_ALLOW": "10.20.0.0/16,encoders.lan", "EGRESS_MAX_REDIRECTS": "2",
+           "PROBE_MAX_PLAYLIST_BYTES": "2048", "PROBE_MAX_SEGMENT_BYTES": "4096",
+           "ENCODERS_MAX_REPLY_BYTES": "8192", "SCHEDULE_MAX_BYTES": "16384",
+           "SCHEDULE_FETCH_TIMEOUT_S": "7"}
+    settings = Settings.from_env(env)
+    policy = EgressPolicy.parse("10.20.0.0/16,encoders.lan", max_redirects=2)
+    assert settings.probe.egress == settings.encoders.egress == settings.incidents.egress == policy
+    assert (settings.probe.max_playlist_bytes, settings.probe.max_segment_bytes) == (2048, 4096)
+    assert settings.encoders.max_reply_bytes == 8192
+    assert (settings.incidents.schedule_max_bytes, settings.incidents.schedule_fetch_timeout_s) == (16384, 7)
+    defaults = Settings.from_env({})
+    assert defaults.probe.egress == EgressPolicy() and defaults.probe.max_playlist_bytes == 4 * 1024 * 1024
+    with pytest.raises(ConfigError, match="PROBE_MAX_PLAYLIST_BYTES"):
+        Settings.from_env({"PROBE_MAX_PLAYLIST_BYTES": "10"})
+    assert policy.allowing("127.0.0.1/32").as_env() == "10.20.0.0/16,127.0.0.1/32,encoders.lan"

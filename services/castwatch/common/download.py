@@ -71,8 +71,9 @@ class TooLarge(DownloadError):
     """The body is (or announced to be) larger than the cap."""
 
     def __init__(self, max_bytes: int, status: int, content_type: str, announced: int | None = None) -> None:
-        seen = f"announced {announced} bytes" if announced is not None else f"more than {max_bytes} bytes"
-        super().__init__(f"too large: {seen}, limit {max_bytes} (HTTP {status}, {content_type})")
+        seen = (f"announced {announced} bytes, limit {max_bytes}" if announced is not None
+                else f"more than {max_bytes} bytes")
+        super().__init__(f"too large: {seen} (HTTP {status}, {content_type})")
         self.max_bytes, self.status = max_bytes, status
 
 
