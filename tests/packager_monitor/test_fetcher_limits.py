@@ -14,10 +14,15 @@ from prometheus_client import CollectorRegistry
 
 from castwatch.common import download
 from castwatch.common.egress import EgressPolicy
+from castwatch.packager_monitor.context import ChannelConfig
 from castwatch.packager_monitor.fetcher import Fetcher, FetchResult, error_kind
 from castwatch.packager_monitor.metrics import ProbeMetrics
+from castwatch.packager_monitor.service import StaticSource
+from castwatch.packager_monitor.settings import ProbeSettings
 from tests.support.egress import LOOPBACK
 from tests.support.hostile import HostileOrigin
+
+from .conftest import ProbeThread, wait_for
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -83,3 +88,23 @@ def test_failures_are_a_few_safe_words(origin: HostileOrigin) -> None:
     (slow,) = get_all([(f"{origin.url}/slow.m3u8", "playlist")])
     assert slow.error is not None and slow.error.startswith("timeout: answer not complete within 2 s")
     assert error_kind(slow) == "timeout" and error_kind(refused) == "connect"
+
+
+def test_over_cap_mpds_and_segments_raise_their_own_invalid_alerts(origin: HostileOrigin) -> None:
+    """The in-process probe loop: a DASH MPD over the cap is MPD_INVALID "too large", a segment
+    over the cap is SEGMENT_INVALID "too large" (the playlist itself stays valid)."""
+    channels = [ChannelConfig(None, "CH_MPD", f"{origin.url}/endless.m3u8", "DASH"),
+                ChannelConfig(None, "CH_SEG", f"{origin.url}/bigseg.m3u8", "HLS")]
+    settings = ProbeSettings(name="probe-caps", egress=LOOPBACK, timeout_s=3,
+                             max_playlist_bytes=64 * 1024, max_segment_bytes=1024 * 1024)
+    with ProbeThread(settings, source=StaticSource(channels)) as probe:
+        def raised() -> dict[str, str] | None:
+            fired = {f"{op.subject} {op.alert_type}": op.summary for op in probe.alert_ops()
+                     if op.kind == "fire"}
+            wanted = ("CH_MPD MPD_INVALID", "CH_SEG/main SEGMENT_INVALID")
+            return fired if all(w in fired for w in wanted) else None
+        fired = wait_for(raised, 20, "MPD_INVALID and SEGMENT_INVALID")
+    assert "too large: more than 65536 bytes" in fired["CH_MPD MPD_INVALID"]
+    assert "too large: more than 1048576 bytes" in fired["CH_SEG/main SEGMENT_INVALID"]
+    assert not any(k.startswith("CH_SEG") and k.endswith(("PLAYLIST_INVALID", "PLAYLIST_UNREACHABLE"))
+                   for k in fired)

@@ -12,6 +12,7 @@ Paths:
 - ``/liar.m3u8`` — 200, ``Content-Length: 10000000000000``, then endless bytes;
 - ``/secret`` and ``/secret.m3u8`` — 200 / 500 with an HTML body holding :data:`SECRET`
   (``/cablecastapi/v1/scheduleitems`` too, 200: a Cablecast server answering HTML);
+- ``/bigseg.m3u8`` — a live media playlist (a new 2 s segment every 2 s) whose segments never end;
 - ``/redirect/<n>?to=<url>`` — ``n`` redirects in a row, then to ``to``;
 - ``/ok`` — 200 ``ok``.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 import zlib
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -91,6 +93,18 @@ async def _respond(path: str, query: dict[str, list[str]], w: asyncio.StreamWrit
         to = unquote(query.get("to", ["/ok"])[0])
         location = f"/redirect/{n - 1}?to={to}" if n > 1 else to
         w.write(_head("302 Found", {"Location": location, "Content-Length": "0"}))
+    elif path == "/bigseg.m3u8":
+        seq = int(time.time() / 2)  # a live window: a new 2 s segment every 2 s
+        body = (f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:{seq}\n"
+                + "".join(f"#EXTINF:2.0,\n/endless.ts?n={n}\n" for n in range(seq, seq + 3))).encode()
+        w.write(_head("200 OK", {**playlist, "Content-Length": str(len(body))}) + body)
+    elif path == "/endless.ts":
+        w.write(_head("200 OK", {"Content-Type": "video/mp2t", "Transfer-Encoding": "chunked"}))
+        packet = b"G" + bytes(187)
+        chunk = packet * 348
+        while True:
+            w.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await w.drain()
     elif path == "/ok":
         w.write(_head("200 OK", {"Content-Type": "text/plain", "Content-Length": "2"}) + b"ok")
     else:
