@@ -5,13 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from castwatch.common.db import transaction
 from castwatch.common.egress import EgressPolicy
+from castwatch.common.models import ScheduleSource
+from castwatch.incidents.settings import IncidentSettings
 from castwatch.schedules import cablecast, ical, meetings
 from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import ScheduleError
+from castwatch.schedules.service import ScheduleService
 from tests.support.egress import LOOPBACK
 from tests.support.hostile import SECRET, HostileOrigin
 
@@ -60,3 +67,20 @@ def test_sources_on_refused_addresses_are_never_fetched(origin: HostileOrigin) -
         ical.fetch(f"{origin.url}/ok", {}, NOW, END, http=ScheduleHttp(EgressPolicy()))
     with pytest.raises(ScheduleError, match=r"^ical: refused by egress policy \(link-local\)$"):
         ical.fetch(f"{origin.url}/redirect/1?to=http://169.254.169.254/", {}, NOW, END, http=HTTP)
+
+
+def test_the_service_records_a_refused_source_and_a_parser_error_without_quoting_the_document(
+        origin: HostileOrigin, council: dict[str, Any], session_factory: sessionmaker[Session]) -> None:
+    settings = IncidentSettings(egress=LOOPBACK, schedule_max_bytes=1024 * 1024, schedule_fetch_timeout_s=5)
+    with transaction(session_factory) as s:
+        metadata = ScheduleSource(name="meta", kind="ical", channel_id=council["channel"],
+                                  url="http://169.254.169.254/latest/meta-data/")
+        page = ScheduleSource(name="page", kind="ical", channel_id=council["channel"],
+                              url=f"{origin.url}/secret")
+        s.add_all([metadata, page])
+    service = ScheduleService(session_factory, settings)
+    assert service.import_due() == 0
+    with session_factory() as s:
+        errors = {src.name: src.last_error or "" for src in s.scalars(select(ScheduleSource))}
+    assert errors["meta"] == "ical: refused by egress policy (link-local)"
+    assert errors["page"] == "ical: not a calendar (69 bytes)"  # nothing of the page quoted

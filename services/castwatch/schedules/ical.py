@@ -28,7 +28,8 @@ def parse_ical(data: bytes, options: Mapping[str, Any], start: datetime, end: da
     try:
         cal = icalendar.Calendar.from_ical(data)
     except ValueError as exc:
-        raise ScheduleError(f"ical: not a calendar: {exc}") from exc
+        # not the parser's message: it quotes the offending line of the remote document
+        raise ScheduleError(f"ical: not a calendar ({len(data)} bytes)") from exc
     default = timedelta(minutes=float(options.get("duration_min") or 60))
     out = []
     for ev in cal.walk("VEVENT"):

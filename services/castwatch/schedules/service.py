@@ -96,12 +96,12 @@ class ScheduleService:
         try:
             items = fetch_source(source, start, end, self._http)
         except ScheduleError as exc:
-            logger.warning("schedule source=%s import failed: %s", source.name, safe_text(str(exc), 300))
+            logger.warning("schedule source=%s import failed: %s", source.name, safe_text(str(exc), 200))
             with transaction(self._factory) as session:
                 row = session.get(ScheduleSource, source_id)
                 if row is not None:
                     # parser messages may quote the document: keep them short and printable
-                    row.last_import_at, row.last_error = now, safe_text(str(exc), 300)
+                    row.last_import_at, row.last_error = now, safe_text(str(exc), 200)
             return False
         with transaction(self._factory) as session:
             self._store(session, source, items, start, now)
