@@ -141,3 +141,11 @@ def test_safe_text_and_safe_word_keep_remote_text_short_and_printable() -> None:
     assert download.safe_word(" on air <b>now</b> ") == "on_air_bnowb"
     assert download.safe_word("\u202e\x00") is None
     assert len(download.safe_word("a" * 100) or "") == 32
+
+
+def test_unquoted_drops_what_a_peer_said_and_keeps_our_words() -> None:
+    assert download.unquoted("unexpected line 'SECRET stuff'") == "unexpected line ..."
+    assert download.unquoted("GetStatus reply without a stream status: b'<xml>pw=1</xml>'") == (
+        "GetStatus reply without a stream status: ...")
+    assert download.unquoted('malformed frame "half') == "malformed frame ..."
+    assert download.unquoted("HTTP 500: text/html") == "HTTP 500: text/html"

@@ -25,6 +25,7 @@ from a filtered one or from a non-HTTP service. The policy's own refusal is
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from collections.abc import Mapping
@@ -115,6 +116,13 @@ def safe_text(text: str, limit: int = 120) -> str:
     printable ASCII only, whitespace collapsed, at most ``limit`` characters."""
     cleaned = " ".join("".join(c if " " <= c <= "~" else " " for c in text).split())
     return cleaned if len(cleaned) <= limit else cleaned[:limit - 1] + "…"
+
+
+def unquoted(text: str, limit: int = 120) -> str:
+    """:func:`safe_text` with every quoted part (``'…'`` or ``"…"``, where integrations put
+    what a peer said, by ``!r`` convention) replaced by ``...``: for messages shown to users who
+    could otherwise read a device's or service's reply through them."""
+    return safe_text(re.sub(r"b?(['\"]).*?(?:\1|$)", "...", text), limit)
 
 
 def safe_word(text: str | None, limit: int = 32) -> str | None:
@@ -362,4 +370,5 @@ def _read_sync(resp: requests.Response, max_bytes: int, deadline: float, deadlin
 
 __all__ = ["IDENTITY", "BadUrl", "DeadlineExceeded", "Download", "DownloadError", "EgressDenied",
            "NameNotResolved", "PolicyConnector", "TooLarge", "TooManyRedirects", "Unreachable",
-           "connector", "fetch", "fetch_sync", "read_capped", "safe_text", "safe_word", "session"]
+           "connector", "fetch", "fetch_sync", "read_capped", "safe_text", "safe_word", "session",
+           "unquoted"]
