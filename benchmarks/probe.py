@@ -39,6 +39,8 @@ from typing import Any
 import aiohttp
 from prometheus_client import CollectorRegistry
 
+from castwatch.common import download
+from castwatch.common.egress import EgressPolicy
 from castwatch.packager_monitor.context import ChannelConfig, ProbeContext, TemplateSpec
 from castwatch.packager_monitor.fetcher import Fetcher
 from castwatch.packager_monitor.hls_worker import HlsChannelWorker, RenditionPoller
@@ -48,6 +50,9 @@ from castwatch.packager_monitor.service import ProbeService, StaticSource, tune_
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import OriginSimulator
+
+#: the benchmark origins listen on loopback
+LOOPBACK = EgressPolicy.parse("127.0.0.1/32,::1/128")
 
 NGINX_CONF = """daemon off; worker_processes 1; pid {dir}/nginx.pid; error_log stderr error;
 events {{ worker_connections 4096; }}
@@ -171,11 +176,12 @@ async def fetch_ceiling(urls: list[str], seconds: float, concurrency: int) -> fl
 async def validated_polls(versions: list[str], playlists: int, seconds: float,
                           concurrency: int) -> dict[str, float]:
     """``playlists`` pollers, each walking through ``versions`` (one new segment per poll)."""
-    settings = ProbeSettings(name="bench", segment_sampling=0.0, max_per_host=concurrency)
+    settings = ProbeSettings(egress=LOOPBACK, name="bench", segment_sampling=0.0, max_per_host=concurrency)
     metrics = ProbeMetrics(CollectorRegistry())
     ops: list[Any] = []
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        ctx = ProbeContext(settings, Fetcher(session, metrics, max_per_host=concurrency), metrics, ops.extend)
+    async with aiohttp.ClientSession(connector=download.connector(LOOPBACK, limit=0)) as session:
+        fetcher = Fetcher(session, metrics, policy=LOOPBACK, max_per_host=concurrency)
+        ctx = ProbeContext(settings, fetcher, metrics, ops.extend)
         pollers = []
         step = len(versions) // max(playlists, 1)
         for i in range(playlists):
@@ -223,7 +229,8 @@ async def schedule_lag(origin: Origin, channels: int, renditions: int, seconds: 
         configs.append(ChannelConfig(c, f"CH_{c:04d}", origin.url(f"c{c}/master.m3u8"), "HLS",
                                      TemplateSpec(6.0, 0.5, 2000, 1.5)))
     samples: list[float] = []
-    settings = ProbeSettings(name="bench", segment_sampling=0.05, max_per_host=256, master_interval_s=60,
+    settings = ProbeSettings(egress=LOOPBACK,
+                             name="bench", segment_sampling=0.05, max_per_host=256, master_interval_s=60,
                              status_interval_s=60)
     ops: list[Any] = []
     service = ProbeService(settings, CollectorRegistry(), StaticSource(configs), ops.extend,
@@ -267,7 +274,7 @@ async def stale_latency(trials: int) -> list[tuple[float, float]]:
     configs = [ChannelConfig(i, code, sim.master_url(code), "HLS", TemplateSpec(1.0, 0.25, 800, 1.0))
                for i, code in enumerate(sim.model.channels)]
     stop = asyncio.Event()
-    task = asyncio.create_task(ProbeService(ProbeSettings(name="bench"), CollectorRegistry(),
+    task = asyncio.create_task(ProbeService(ProbeSettings(egress=LOOPBACK, name="bench"), CollectorRegistry(),
                                             StaticSource(configs), emit).run(stop))
     await asyncio.sleep(3)
     results = []

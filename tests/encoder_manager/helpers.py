@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from castwatch.encoder_manager.drivers import DriverConfig, EncoderDriver, create_driver
 from castwatch.simulators.encoders import EncoderSimulator
+from tests.support.egress import LOOPBACK
 
 T = TypeVar("T")
 
@@ -15,7 +16,7 @@ T = TypeVar("T")
 def driver_for(sim: EncoderSimulator, *, timeout_s: float = 1.0, **options: Any) -> EncoderDriver:
     return create_driver(sim.kind, DriverConfig(
         address=sim.address, username=sim.state.username, password=sim.state.password,
-        options=options, timeout_s=timeout_s, retries=1,
+        options=options, timeout_s=timeout_s, retries=1, egress=LOOPBACK,
     ))
 
 
@@ -85,7 +86,7 @@ def encoder_settings(**overrides: Any) -> Any:
 
     base = dict(poll_interval_s=0.2, poll_timeout_s=0.5, reload_interval_s=0.5, command_poll_s=0.2,
                 lock_interval_s=0.2, sample_write_interval_s=0.5, metrics_bind=("127.0.0.1", 0),
-                credentials_env={"ENCODER_SECRET_SIM": "admin:admin"},
+                credentials_env={"ENCODER_SECRET_SIM": "admin:admin"}, egress=LOOPBACK,
                 credentials_bindings={"env:ENCODER_SECRET_SIM": (("127.0.0.1", None),)})
     return EncoderSettings(**(base | overrides))
 

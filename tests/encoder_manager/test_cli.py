@@ -11,6 +11,7 @@ import sys
 import requests
 
 from tests.encoder_manager.helpers import encoder_row, wait_for
+from tests.support.egress import LOOPBACK_ALLOW
 
 
 def free_port() -> int:
@@ -27,7 +28,8 @@ def test_the_encoders_command_polls_and_serves_metrics(database_url, db, make_si
     env = os.environ | {"DATABASE_URL": database_url.replace("postgresql+psycopg2://", "postgresql://"),
                         "ENCODERS_METRICS_BIND": f"127.0.0.1:{port}", "ENCODER_SECRET_SIM": "admin:admin",
                         "ENCODERS_CREDENTIALS_BINDINGS": "env:ENCODER_SECRET_SIM = 127.0.0.1",
-                        "ENCODERS_RELOAD_INTERVAL_S": "0.5", "ENCODERS_LOCK_INTERVAL_S": "0.2"}
+                        "ENCODERS_RELOAD_INTERVAL_S": "0.5", "EGRESS_ALLOW": LOOPBACK_ALLOW,
+                        "ENCODERS_LOCK_INTERVAL_S": "0.2"}
     proc = subprocess.Popen([sys.executable, "-m", "castwatch.cli", "encoders", "--run-for", "60"], env=env,
                             stderr=subprocess.DEVNULL)
     try:

@@ -25,6 +25,7 @@ from castwatch.encoder_manager.credentials import UnboundCredentialsError, resol
 from castwatch.encoder_manager.settings import EncoderSettings
 from castwatch.settings import Settings
 from tests.encoder_manager.helpers import encoder_row, wait_for
+from tests.support.egress import LOOPBACK_ALLOW
 from tests.support.processes import stop_process
 
 SECRET = "studio-a-token-4711"
@@ -98,6 +99,9 @@ def test_the_manager_sends_a_secret_only_to_the_device_it_is_bound_to(
         "ENCODERS_CREDENTIALS_BINDINGS": f"env:ENCODER_SECRET_STUDIO_A = {sim.address}",
         "ENCODERS_RELOAD_INTERVAL_S": "0.3", "ENCODERS_LOCK_INTERVAL_S": "0.2",
         "ENCODERS_POLL_INTERVAL_S": "0.2",
+        # egress allows loopback (where the device and the attacker both listen): the binding
+        # alone must keep the secret from the attacker
+        "EGRESS_ALLOW": LOOPBACK_ALLOW,
     }
     proc = subprocess.Popen([sys.executable, "-m", "castwatch.cli", "encoders", "--run-for", "60"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -19,6 +19,7 @@ from castwatch.encoder_manager.drivers import (
 from castwatch.encoder_manager.sample import HealthSample
 from tests.encoder_manager.conftest import KINDS
 from tests.encoder_manager.helpers import driver_for, run
+from tests.support.egress import LOOPBACK
 
 HTTP_KINDS = ("aja_helo", "matrox_monarch", "haivision_makito", "obs", "generic_http")
 
@@ -196,7 +197,8 @@ def test_wrong_obs_password_is_auth_expired(make_sim):
     from castwatch.encoder_manager.drivers import DriverConfig, create_driver
 
     sim = make_sim("obs")
-    driver = create_driver("obs", DriverConfig(address=sim.address, password="wrong", timeout_s=1.0))
+    driver = create_driver("obs", DriverConfig(address=sim.address, password="wrong", timeout_s=1.0,
+                                                egress=LOOPBACK))
     with pytest.raises(DriverAuthExpired):
         run(poll_twice(driver, pause=0))
 
@@ -236,7 +238,8 @@ def test_generic_driver_follows_a_custom_mapping(make_sim):
 def test_an_unreachable_address_is_a_driver_error():
     from castwatch.encoder_manager.drivers import DriverConfig, create_driver
 
-    driver = create_driver("aja_helo", DriverConfig(address="127.0.0.1:9", password="x", timeout_s=0.5))
+    driver = create_driver("aja_helo", DriverConfig(address="127.0.0.1:9", password="x", timeout_s=0.5,
+                                                     egress=LOOPBACK))
     with pytest.raises(DriverError):
         run(poll_twice(driver, pause=0))
 

@@ -17,6 +17,7 @@ from castwatch.common.models import Incident, NotificationRule
 from castwatch.schedules.service import CABLECASTER_RULE
 from tests.notifier.conftest import free_port
 from tests.packager_monitor.conftest import wait_for
+from tests.support.egress import LOOPBACK_ALLOW
 
 RUN = ("import argparse, sys\n"
        "from castwatch.settings import Settings\n"
@@ -30,7 +31,8 @@ def test_the_process_correlates_serves_metrics_and_stops_on_sigterm(
     session_factory: sessionmaker[Session],
 ) -> None:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url.replace("+psycopg2", ""), "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": database_url.replace("+psycopg2", ""), "LOG_LEVEL": "WARNING",
+           "EGRESS_ALLOW": LOOPBACK_ALLOW}
     proc = subprocess.Popen([sys.executable, "-c", RUN, "--metrics-bind", f"127.0.0.1:{port}",
                              "--poll-interval", "0.5"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)

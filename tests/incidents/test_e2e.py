@@ -42,6 +42,7 @@ from castwatch.simulators.origin.server import SimulatorThread
 from tests.encoder_manager.helpers import ManagerHandle, encoder_row, encoder_settings, fast_group
 from tests.notifier.conftest import NotifierThread, SmtpRecorder, free_port, notify_settings
 from tests.packager_monitor.conftest import ProbeThread, sim_template, wait_for
+from tests.support.egress import LOOPBACK
 
 CODES = ("CH_A", "CH_B", "CH_C")
 
@@ -109,7 +110,8 @@ def test_origin_down_is_one_incident_one_edited_telegram_message_and_one_email_t
             tpl = sim_template(s)
             for code, sim_code in zip(CODES, config.codes(), strict=False):
                 s.add(Channel(code=code, name=code, input_url=sim.master_url(sim_code), template_id=tpl.id))
-        settings = ProbeSettings(name="probe-inc", lease_ttl_s=3, clear_hold_s=2, master_interval_s=1,
+        settings = ProbeSettings(egress=LOOPBACK,
+                                 name="probe-inc", lease_ttl_s=3, clear_hold_s=2, master_interval_s=1,
                                  status_interval_s=1, timeout_s=5)
         with ProbeThread(settings, session_factory), \
                 NotifierThread(database_url, notify_settings(standin, smtp_port=port)):

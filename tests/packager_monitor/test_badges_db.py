@@ -8,6 +8,7 @@ from castwatch.common.models import Alert, Channel
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import SimulatorThread
+from tests.support.egress import LOOPBACK
 
 from .conftest import ProbeThread, wait_for
 
@@ -17,7 +18,7 @@ def test_a_uhd_hdr_atmos_channel_gets_its_badges_and_an_hd_one_none(session_fact
         with session_factory() as s, s.begin():
             for code in sim.model.channels:
                 s.add(Channel(code=code, name=code, input_url=sim.master_url(code)))
-        settings = ProbeSettings(name="probe-badges", lease_ttl_s=3, status_interval_s=1)
+        settings = ProbeSettings(egress=LOOPBACK, name="probe-badges", lease_ttl_s=3, status_interval_s=1)
         with ProbeThread(settings, session_factory):
             def rows() -> dict[str, Channel] | None:
                 with session_factory() as s:

@@ -22,6 +22,7 @@ from castwatch.packager_monitor.service import StaticSource
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import SimulatorThread
+from tests.support.egress import LOOPBACK
 
 from .conftest import ProbeThread, wait_for
 
@@ -54,18 +55,20 @@ def _server_context(pki: Path) -> ssl.SSLContext:
 
 def test_the_certificate_check_reads_days_left_or_the_verification_error(pki: Path):
     with SimulatorThread(SimConfig(channels=1), ssl_context=_server_context(pki)) as sim:
-        trusted = check_certificate("127.0.0.1", sim.port, ca_file=str(pki / "ca.pem"))
-        untrusted = check_certificate("127.0.0.1", sim.port)
+        trusted = check_certificate("127.0.0.1", sim.port, policy=LOOPBACK, ca_file=str(pki / "ca.pem"))
+        untrusted = check_certificate("127.0.0.1", sim.port, policy=LOOPBACK)
     assert trusted is not None and trusted.error is None and 4.9 < (trusted.days_left or 0) <= 5.0
     assert untrusted is not None and untrusted.days_left is None and untrusted.error
-    assert check_certificate("127.0.0.1", 9, timeout_s=1) is None  # nothing listening: not a cert issue
+    # nothing listening: not a certificate issue
+    assert check_certificate("127.0.0.1", 9, policy=LOOPBACK, timeout_s=1) is None
 
 
 @pytest.mark.parametrize("trust, expected", [(True, "expires in 5 days"), (False, "does not verify")])
 def test_an_https_channel_raises_cert_expiring(pki: Path, trust: bool, expected: str):
     with SimulatorThread(SimConfig(channels=1), ssl_context=_server_context(pki)) as sim:
         channel = ChannelConfig(None, "CH_TLS", sim.master_url("CH_SIM_001"), "HLS")
-        settings = ProbeSettings(name="probe-tls", ca_file=str(pki / "ca.pem") if trust else None)
+        settings = ProbeSettings(egress=LOOPBACK,
+                                 name="probe-tls", ca_file=str(pki / "ca.pem") if trust else None)
         with ProbeThread(settings, source=StaticSource([channel])) as probe:
             def cert_op():  # type: ignore[no-untyped-def]
                 return next((o for o in probe.alert_ops() if o.alert_type == "CERT_EXPIRING"), None)
@@ -113,7 +116,7 @@ def test_the_https_host_of_a_rendition_is_checked_even_when_the_master_is_plain_
                              for line in text.splitlines())
         with _plain_master(absolute) as plain_url:
             channel = ChannelConfig(None, "CH_CDN", plain_url, "HLS")
-            settings = ProbeSettings(name="probe-cdn", ca_file=str(pki / "ca.pem"))
+            settings = ProbeSettings(egress=LOOPBACK, name="probe-cdn", ca_file=str(pki / "ca.pem"))
             with ProbeThread(settings, source=StaticSource([channel])) as probe:
                 op = wait_for(lambda: next((o for o in probe.alert_ops()
                                             if o.alert_type == "CERT_EXPIRING"), None),

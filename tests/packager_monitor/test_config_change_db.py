@@ -8,6 +8,7 @@ from castwatch.common.models import Alert, Channel
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import SimulatorThread
+from tests.support.egress import LOOPBACK
 
 from .conftest import ProbeThread, wait_for
 
@@ -16,7 +17,8 @@ def test_an_alert_opened_before_a_channel_edit_resolves_after_it(session_factory
     with SimulatorThread(SimConfig(channels=1, segment_s=1.0)) as sim:
         with session_factory() as s, s.begin():
             s.add(Channel(code="CH_SIM_001", name="one", input_url=sim.master_url("CH_SIM_001")))
-        settings = ProbeSettings(name="probe-edit", lease_ttl_s=1.5, clear_hold_s=2, status_interval_s=1)
+        settings = ProbeSettings(egress=LOOPBACK,
+                                 name="probe-edit", lease_ttl_s=1.5, clear_hold_s=2, status_interval_s=1)
         with ProbeThread(settings, session_factory) as probe:
             wait_for(lambda: any(len(w.facts) == 4 for w in probe.workers()), 15, "all renditions polled")
             sim.model.set_fault("CH_SIM_001", "720p", "stall")

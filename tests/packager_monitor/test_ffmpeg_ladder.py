@@ -18,6 +18,7 @@ from aiohttp import web
 from castwatch.packager_monitor.context import ChannelConfig
 from castwatch.packager_monitor.service import StaticSource
 from castwatch.packager_monitor.settings import ProbeSettings
+from tests.support.egress import LOOPBACK
 
 from .conftest import ProbeThread, wait_for
 
@@ -97,7 +98,7 @@ def test_the_probe_finds_an_ffmpeg_hls_and_dash_ladder_healthy(ladder: str):
     points = Points()
     channels = [ChannelConfig(None, "CH_FFMPEG_HLS", f"{ladder}/hls/master.m3u8", "HLS"),
                 ChannelConfig(None, "CH_FFMPEG_DASH", f"{ladder}/dash/manifest.mpd", "DASH")]
-    settings = ProbeSettings(name="probe-ffmpeg", clear_hold_s=2, master_interval_s=2)
+    settings = ProbeSettings(egress=LOOPBACK, name="probe-ffmpeg", clear_hold_s=2, master_interval_s=2)
     with ProbeThread(settings, source=StaticSource(channels), points=points) as probe:
         def checked(minimum: int) -> bool:
             seen = {(t["channel"], t["rendition"]) for m, t, f in points.items

@@ -22,6 +22,7 @@ from castwatch.packager_monitor.service import StaticSource
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import SimulatorThread
+from tests.support.egress import LOOPBACK
 from tests.support.victoria import victoria_metrics
 
 from .conftest import ProbeThread, wait_for
@@ -48,7 +49,7 @@ def test_segment_playlist_and_ladder_points_reach_the_v2_write_endpoint(victoria
         with SimulatorThread(SimConfig(channels=1, segment_s=1.0)) as sim:
             cfg = ChannelConfig(None, "CH_SIM_001", sim.master_url("CH_SIM_001"), "HLS",
                                 TemplateSpec(1.0, 0.25, 800, 1.0))
-            settings = ProbeSettings(name="probe-influx", clear_hold_s=2)
+            settings = ProbeSettings(egress=LOOPBACK, name="probe-influx", clear_hold_s=2)
             with ProbeThread(settings, source=StaticSource([cfg]), points=sink):
                 series = wait_for(lambda: _export(victoria, "segment_metric_download_time_ms"), 20,
                                   "segment_metric points in victoria-metrics")

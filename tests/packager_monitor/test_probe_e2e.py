@@ -21,6 +21,7 @@ from castwatch.common.models import Alert, AlertEvent, Base, Channel, Lease, Pro
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import OriginSimulator, SimulatorThread
+from tests.support.egress import LOOPBACK
 
 from .conftest import ProbeThread, sim_template, wait_for
 
@@ -83,7 +84,8 @@ def probe(factory: sessionmaker[Session], sim: OriginSimulator) -> Iterator[dict
             url = sim.master_url(sc.code) if sc.protocol == "HLS" else sim.mpd_url(sc.code)
             s.add(Channel(code=sc.code, name=sc.code, protocol=sc.protocol, input_url=url,
                           template_id=tpl.id))
-    settings = ProbeSettings(name="probe-e2e", lease_ttl_s=3, clear_hold_s=2, master_interval_s=1,
+    settings = ProbeSettings(egress=LOOPBACK,
+                             name="probe-e2e", lease_ttl_s=3, clear_hold_s=2, master_interval_s=1,
                              status_interval_s=1, timeout_s=5)
     with ProbeThread(settings, factory):
         def all_checked() -> bool:  # every rendition polled once, so faults are seen as changes

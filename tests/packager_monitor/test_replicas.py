@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from castwatch.common.models import Alert, Channel, Lease, Probe
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import OriginSimulator, SimulatorThread
+from tests.support.egress import LOOPBACK_ALLOW
 from tests.support.processes import stop_process
 
 from .conftest import sim_template, wait_for
@@ -47,7 +48,7 @@ def start_probe(database_url: str, tmp_path: Path) -> Iterator:
         env = dict(os.environ, DATABASE_URL=database_url, PROBE_NAME=name,
                    PROBE_LEASE_TTL_S=str(TTL), PROBE_CLEAR_HOLD_S="2", PROBE_MASTER_INTERVAL_S="1",
                    PROBE_STATUS_INTERVAL_S="1", PROBE_METRICS_BIND=f"127.0.0.1:{metrics_port}",
-                   LOG_LEVEL="WARNING")
+                   LOG_LEVEL="WARNING", EGRESS_ALLOW=LOOPBACK_ALLOW)
         env.pop("INFLUXDB_URL", None)
         log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
         proc = subprocess.Popen([sys.executable, "-m", "castwatch.cli", "probe"], env=env,

@@ -7,17 +7,20 @@ from datetime import timedelta
 import pytest
 
 from castwatch.schedules import cablecast, ical, meetings
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import ScheduleError, classify
 from castwatch.simulators.schedules.server import ScheduleSimulator
+from tests.support.egress import LOOPBACK
 
 CHICAGO = {"timezone": "America/Chicago"}
+HTTP = ScheduleHttp(LOOPBACK)
 
 
 def test_cablecast_items_get_their_show_lengths_from_run_time_or_reels_across_pages(
     sim: ScheduleSimulator, now,  # type: ignore[no-untyped-def]
 ) -> None:
     items = cablecast.fetch(sim.url, {"cablecast_channel": 1}, now - timedelta(days=1),
-                            now + timedelta(days=14), page_size=2).items
+                            now + timedelta(days=14), page_size=2, http=HTTP).items
     assert [i.title for i in items] == ["Library Story Hour", "Off Air - transmitter work",
                                         "City Council Meeting", "Planning Commission"]
     assert [(i.ends_at - i.starts_at).total_seconds() / 60 for i in items] == [30, 45, 120, 90]
@@ -28,14 +31,15 @@ def test_cablecast_items_get_their_show_lengths_from_run_time_or_reels_across_pa
 
 def test_cablecast_needs_its_channel_and_reports_a_down_server(sim: ScheduleSimulator, now) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ScheduleError, match="cablecast_channel"):
-        cablecast.fetch(sim.url, {}, now, now + timedelta(days=1))
+        cablecast.fetch(sim.url, {}, now, now + timedelta(days=1), http=HTTP)
     sim.fail = True
     with pytest.raises(ScheduleError, match="503"):
-        cablecast.fetch(sim.url, {"cablecast_channel": 1}, now, now + timedelta(days=1))
+        cablecast.fetch(sim.url, {"cablecast_channel": 1}, now, now + timedelta(days=1), http=HTTP)
 
 
 def test_ical_events_and_weekly_recurrences_in_the_window(sim: ScheduleSimulator, now) -> None:  # type: ignore[no-untyped-def]
-    items = ical.fetch(f"{sim.url}/calendar.ics", {}, now - timedelta(days=1), now + timedelta(days=14)).items
+    items = ical.fetch(f"{sim.url}/calendar.ics", {}, now - timedelta(days=1), now + timedelta(days=14),
+                       http=HTTP).items
     titles = [i.title for i in items]
     assert titles.count("Weekly Board Session") == 2  # days 1 and 8 of COUNT=4 weekly
     assert "Old Show" not in titles and "City Council Meeting" in titles
@@ -46,7 +50,7 @@ def test_ical_events_and_weekly_recurrences_in_the_window(sim: ScheduleSimulator
 
 def test_a_city_meetings_page_is_read_by_the_fallback(sim: ScheduleSimulator, now) -> None:  # type: ignore[no-untyped-def]
     items = meetings.fetch(f"{sim.url}/meetings.html", CHICAGO, now, now + timedelta(days=14),
-                           pdf=False).items
+                           pdf=False, http=HTTP).items
     council = next(i for i in items if i.title == "City Council Meeting")
     assert council.kind == "live_event" and council.starts_at.strftime("%H:%M") == "19:30"
     assert council.details["found_by"] == "fallback"
@@ -55,7 +59,7 @@ def test_a_city_meetings_page_is_read_by_the_fallback(sim: ScheduleSimulator, no
 
 def test_a_non_standard_page_is_read_by_the_fallback_too(sim: ScheduleSimulator, now) -> None:  # type: ignore[no-untyped-def]
     items = meetings.fetch(f"{sim.url}/meetings-odd.html", CHICAGO, now, now + timedelta(days=14),
-                           pdf=False).items
+                           pdf=False, http=HTTP).items
     council = next(i for i in items if i.title == "City Council Meeting")
     assert council.starts_at.strftime("%H") == "19"  # "7pm" on a "Mon 1/5/26" line
 
@@ -67,11 +71,12 @@ def test_a_source_pattern_reads_a_pdf_agenda_with_date_and_time_on_separate_line
         "pattern": r"MEETING OF THE (?P<title>[A-Z ]+)\n\w+, (?P<date>\w+ \d{1,2}, \d{4})\n"
                    r"(?P<time>[\d:]+ [AP]\.M\.)",
         "date_format": "%B %d, %Y", "time_format": "%I:%M %p"}
-    (item,) = meetings.fetch(f"{sim.url}/agenda.pdf", options, now, now + timedelta(days=14), pdf=True).items
+    (item,) = meetings.fetch(f"{sim.url}/agenda.pdf", options, now, now + timedelta(days=14), pdf=True,
+                             http=HTTP).items
     assert item.title == "CITY COUNCIL MEETING" and item.starts_at.strftime("%H:%M") == "19:30"
     assert item.details["found_by"] == "pattern"
     (fallback,) = meetings.fetch(f"{sim.url}/agenda.pdf", CHICAGO, now, now + timedelta(days=14),
-                                 pdf=True).items
+                                 pdf=True, http=HTTP).items
     assert fallback.starts_at == item.starts_at and fallback.details["found_by"] == "fallback"
 
 

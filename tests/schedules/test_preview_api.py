@@ -16,6 +16,7 @@ from castwatch.schedules.settings import ScheduleSettings
 from castwatch.simulators.schedules.server import ScheduleSimulator
 from tests.schedules.documents import legistar_html, redesigned_html
 from tests.schedules.test_service import CHI
+from tests.support.egress import LOOPBACK
 
 
 @pytest.fixture()
@@ -71,7 +72,7 @@ def test_a_source_preview_shows_what_would_be_imported_and_ignored_and_saves_not
         assert row is not None and row.last_import_at is None
 
     # after a good import, a redesigned page previews as the failure it would be
-    assert ScheduleService(session_factory, ScheduleSettings()).import_source(source_id)
+    assert ScheduleService(session_factory, ScheduleSettings(egress=LOOPBACK)).import_source(source_id)
     sim.documents["/calendar.aspx"] = ("text/html", redesigned_html())
     preview = client.post(f"/api/v1/schedules/sources/{source_id}/preview?days=7", headers=auth).get_json()
     assert preview["would_import"] == []
@@ -83,7 +84,7 @@ def test_a_source_preview_shows_what_would_be_imported_and_ignored_and_saves_not
     assert "503" in down["error"] and down["would_import"] == [] and down["stats"] == {}
 
     # the real import fails the same way; deleting the source resolves its failing alert
-    assert not ScheduleService(session_factory, ScheduleSettings()).import_source(source_id)
+    assert not ScheduleService(session_factory, ScheduleSettings(egress=LOOPBACK)).import_source(source_id)
     failing = select(Alert.state).where(Alert.alert_type == "SCHEDULE_SOURCE_FAILING")
     with session_factory() as s:
         assert s.scalar(failing) == "firing"

@@ -35,8 +35,9 @@ from castwatch.schedules.service import ScheduleService
 from castwatch.schedules.settings import ScheduleSettings
 from castwatch.simulators.schedules.server import ScheduleSimulator
 from tests.schedules.documents import dateless_pdf, legistar_html, redesigned_html
+from tests.support.egress import LOOPBACK
 
-SETTINGS = ScheduleSettings(not_live_lead_min=15, schedule_import_interval_s=60)
+SETTINGS = ScheduleSettings(not_live_lead_min=15, schedule_import_interval_s=60, egress=LOOPBACK)
 
 
 def _source(factory: sessionmaker[Session], channel: int, kind: str, url: str, **options: Any) -> int:

@@ -39,7 +39,8 @@ class ApiServer:
 
     def start(self, timeout_s: float = 30.0) -> None:
         env = dict(os.environ, DATABASE_URL=self.database_url, LOG_LEVEL="WARNING",
-                   API_BIND=f"127.0.0.1:{self.port}", API_KEY_CACHE_SECONDS="1", **self.extra_env)
+                   API_BIND=f"127.0.0.1:{self.port}", API_KEY_CACHE_SECONDS="1",
+                   EGRESS_ALLOW="127.0.0.1/32,::1/128", **self.extra_env)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(

@@ -84,12 +84,15 @@ class Demo:
         return notify.telegram.configured or notify.smtp.configured
 
     def child_env(self) -> dict[str, str]:
-        """Environment the castwatch processes need for the demo: the encoders' token, and its
-        binding to the two simulated encoders' addresses (the only places it may be sent)."""
+        """Environment the castwatch processes need for the demo: the encoders' token, its
+        binding to the two simulated encoders' addresses (the only places it may be sent), and
+        the egress allow list plus loopback (the simulators listen on 127.0.0.1)."""
         _origin, primary, backup = self._ports
+        egress = self.settings.probe.egress.allowing("127.0.0.1/32", "::1/128")
         return {self.secret_env: self._token,
                 "ENCODERS_CREDENTIALS_BINDINGS":
-                    f"env:{self.secret_env} = 127.0.0.1:{primary} 127.0.0.1:{backup}"}
+                    f"env:{self.secret_env} = 127.0.0.1:{primary} 127.0.0.1:{backup}",
+                "EGRESS_ALLOW": egress.as_env()}
 
     def simulator_specs(self) -> list[ChildSpec]:
         cli = [sys.executable, "-m", "castwatch.cli", "sim"]

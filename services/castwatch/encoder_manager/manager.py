@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from castwatch.common import download
 from castwatch.common.bus import Listener, channel_for
 from castwatch.common.db import transaction
 from castwatch.common.hysteresis import ConditionTracker
@@ -101,7 +102,7 @@ class EncoderManager:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; then cancel every task and close every connection."""
         loop = asyncio.get_running_loop()
-        self._connector = aiohttp.TCPConnector(limit=0, limit_per_host=4, ttl_dns_cache=300)
+        self._connector = download.connector(self.cfg.egress, limit=0, limit_per_host=4, ttl_dns_cache=300)
         listener = None
         if self._listen:
             listener = Listener(self._url, [channel_for(t) for t in ("encoders", "encoder_groups",
@@ -235,7 +236,8 @@ class EncoderManager:
                                                  address=row.address)
             config = DriverConfig(address=row.address, username=user, password=password,
                                   options=row.driver_options, timeout_s=self.cfg.poll_timeout_s,
-                                  retries=self.cfg.poll_retries)
+                                  retries=self.cfg.poll_retries, egress=self.cfg.egress,
+                                  max_reply_bytes=self.cfg.max_reply_bytes)
             driver = create_driver(row.driver_kind, config, connector=self._connector)
         except (credentials.CredentialsError, DriverError) as exc:
             error = str(exc)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from castwatch.common.egress import EgressPolicy
 from castwatch.common.env import ConfigError, env_bind, env_float, env_int, env_secret, env_str
 from castwatch.encoder_manager.bindings import BindingsError, Target, parse_bindings
 
@@ -47,6 +48,11 @@ class EncoderSettings:
     credentials_bindings: Mapping[str, tuple[Target, ...]] = field(default_factory=dict)
     #: the environment variables ``credentials_ref`` may name (captured once, at start-up)
     credentials_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: which device addresses may be reached (``EGRESS_ALLOW``: devices are usually on a
+    #: private network, which must be allowed explicitly)
+    egress: EgressPolicy = EgressPolicy()
+    #: decoded-byte cap of one device reply
+    max_reply_bytes: int = 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EncoderSettings:
@@ -74,6 +80,9 @@ class EncoderSettings:
             credentials_dir=credentials_dir,
             credentials_bindings=MappingProxyType(bindings),
             credentials_env=MappingProxyType({k: v for k, v in env.items() if k.startswith(prefix)}),
+            egress=EgressPolicy.from_env(env),
+            max_reply_bytes=env_int(env, "ENCODERS_MAX_REPLY_BYTES", 1024 * 1024, minimum=1024,
+                                    maximum=64 * 1024 * 1024),
         )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from castwatch.common.download import unquoted
 from castwatch.common.hysteresis import ConditionTracker, Debounce
 from castwatch.encoder_manager.drivers import DriverError, EncoderDriver
 from castwatch.encoder_manager.health import UNREACHABLE, Assessment, EncoderHealth, Thresholds
@@ -108,7 +109,8 @@ class EncoderWorker:
             self._count("ok")
         except DriverError as exc:
             self._count(error_result(exc))
-            sample = HealthSample.unreachable(f"{type(exc).__name__}: {exc}")
+            # drivers quote what the device said (``!r``): not for the API or alert summaries
+            sample = HealthSample.unreachable(f"{type(exc).__name__}: {unquoted(str(exc))}")
         self._child("seconds", lambda: self.metrics.poll_seconds.labels(kind)).observe(
             time.monotonic() - started)
         return sample

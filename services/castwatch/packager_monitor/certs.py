@@ -6,10 +6,11 @@ Blocking (``ssl`` + ``socket``); the poll loop calls it through ``asyncio.to_thr
 
 from __future__ import annotations
 
-import socket
 import ssl
 import time
 from dataclasses import dataclass
+
+from castwatch.common.egress import EgressDenied, EgressPolicy
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,18 @@ def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
     return ctx
 
 
-def check_certificate(host: str, port: int, *, timeout_s: float = 5.0, ca_file: str | None = None,
-                      now: float | None = None) -> CertResult | None:
-    """Connect and verify; None when the host cannot be reached at all (that is
-    PLAYLIST_UNREACHABLE's business, not a certificate problem)."""
+def check_certificate(host: str, port: int, *, policy: EgressPolicy, timeout_s: float = 5.0,
+                      ca_file: str | None = None, now: float | None = None) -> CertResult | None:
+    """Connect (to an address ``policy`` allows, checked after DNS) and verify; None when the
+    host cannot be reached at all or is refused by the policy (that is PLAYLIST_UNREACHABLE's
+    business, not a certificate problem). The whole handshake shares ``timeout_s``."""
     try:
-        with socket.create_connection((host, port), timeout=timeout_s) as sock, \
+        with policy.connect(host, port, timeout_s) as sock, \
                 tls_context(ca_file).wrap_socket(sock, server_hostname=host) as tls:
             cert = tls.getpeercert()
     except ssl.SSLCertVerificationError as exc:
         return CertResult(None, exc.verify_message or str(exc))
-    except (OSError, ssl.SSLError):
+    except (OSError, ssl.SSLError, EgressDenied):
         return None
     not_after = ssl.cert_time_to_seconds(str(cert["notAfter"])) if cert else None
     if not_after is None:

@@ -75,6 +75,8 @@ class DashChannelWorker(ChannelWorker):
             return
         if res.status != 304 or self.mpd is None:
             try:
+                if res.too_large is not None:  # the body passed the cap: invalid, not unreachable
+                    raise MpdError(res.too_large)
                 self.mpd = parse_mpd(res.body or b"", self.cfg.url)
                 self.etag = res.etag
             except MpdError as exc:

@@ -79,6 +79,8 @@ class RenditionPoller:
         else:
             self.etag, self.last_modified = res.etag, res.last_modified
             try:
+                if res.too_large is not None:  # the body passed the cap: invalid, not unreachable
+                    raise PlaylistError(res.too_large)
                 cur = self.parser.parse((res.body or b"").decode("utf-8", "replace"))
             except PlaylistError as exc:
                 ctx.metrics.poll("hls", "invalid")
@@ -161,6 +163,11 @@ class HlsChannelWorker(ChannelWorker):
             ctx.metrics.error(error_kind(res))
             self.apply([reach])
             self.error_point(None, reach.summary)
+            return retry
+        if res.too_large is not None:  # the body passed the cap: invalid, not unreachable
+            ctx.metrics.error("invalid")
+            self.apply([reach, fetch_rules.validity(code, None, f"master playlist: {res.too_large}")])
+            self.error_point(None, res.too_large)
             return retry
         text = (res.body or b"").decode("utf-8", "replace")
         if not is_master(text):  # the channel URL is a media playlist: one rendition

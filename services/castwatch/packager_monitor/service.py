@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch import __version__
-from castwatch.common import alerts
+from castwatch.common import alerts, download
 from castwatch.common.db import transaction
 from castwatch.packager_monitor import leases
 from castwatch.packager_monitor.alerting import SOURCE
@@ -137,11 +137,14 @@ class ProbeService:
         self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300,
-                                         ssl=tls_context(self.settings.ca_file))
+        s = self.settings
+        connector = download.connector(s.egress, limit=0, limit_per_host=0, ttl_dns_cache=300,
+                                       ssl=tls_context(s.ca_file))
         async with aiohttp.ClientSession(connector=connector) as session:
-            fetcher = Fetcher(session, self.metrics, max_per_host=self.settings.max_per_host,
-                              timeout_s=self.settings.timeout_s)
+            fetcher = Fetcher(session, self.metrics, policy=s.egress, max_per_host=s.max_per_host,
+                              timeout_s=s.timeout_s,
+                              max_bytes={"playlist": s.max_playlist_bytes, "mpd": s.max_playlist_bytes,
+                                         "segment": s.max_segment_bytes})
             self.ctx = ProbeContext(self.settings, fetcher, self.metrics, self.emit, self.points,
                                     lag_samples=self.lag_samples)
             try:

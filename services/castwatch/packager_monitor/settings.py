@@ -10,6 +10,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from castwatch.common.egress import EgressPolicy
 from castwatch.common.env import ConfigError, env_bind, env_float, env_int, env_str
 
 
@@ -24,8 +25,14 @@ class ProbeSettings:
     lease_ttl_s: float = 30.0
     #: Concurrent requests to one origin host.
     max_per_host: int = 32
-    #: Timeout of one HTTP request (connect + read).
+    #: Deadline of one whole download (connect, redirects, headers and body together).
     timeout_s: float = 5.0
+    #: Decoded-byte cap of a playlist or MPD body; over it → PLAYLIST_INVALID / MPD_INVALID.
+    max_playlist_bytes: int = 4 * 1024 * 1024
+    #: Decoded-byte cap of a segment body; over it → SEGMENT_INVALID.
+    max_segment_bytes: int = 64 * 1024 * 1024
+    #: Where the probe may connect (``EGRESS_ALLOW``; the default allows public addresses only).
+    egress: EgressPolicy = EgressPolicy()
     #: Fraction (0..1) of new segments whose newest segment is downloaded and checked.
     segment_sampling: float = 1.0
     #: How long a condition must stay clear before its alert resolves.
@@ -57,6 +64,11 @@ class ProbeSettings:
             lease_ttl_s=ttl,
             max_per_host=env_int(env, "PROBE_MAX_PER_HOST", 32, minimum=1, maximum=10_000),
             timeout_s=env_float(env, "PROBE_TIMEOUT_S", 5.0, minimum=0.1),
+            max_playlist_bytes=env_int(env, "PROBE_MAX_PLAYLIST_BYTES", 4 * 1024 * 1024,
+                                       minimum=1024, maximum=1 << 30),
+            max_segment_bytes=env_int(env, "PROBE_MAX_SEGMENT_BYTES", 64 * 1024 * 1024,
+                                      minimum=1024, maximum=1 << 32),
+            egress=EgressPolicy.from_env(env),
             segment_sampling=sampling,
             clear_hold_s=env_float(env, "PROBE_CLEAR_HOLD_S", 30.0, minimum=0.0),
             master_interval_s=env_float(env, "PROBE_MASTER_INTERVAL_S", 30.0, minimum=0.5),

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from castwatch.common.download import safe_text
 from castwatch.packager_monitor.alerting import AlertBook, policies
 from castwatch.packager_monitor.certs import check_certificate
 from castwatch.packager_monitor.context import ChannelConfig, ProbeContext
@@ -85,7 +86,7 @@ class ChannelWorker:
             due = [hp for hp, at in self.tls_hosts.items() if at <= now]
             for host, port in due:
                 self.tls_hosts[(host, port)] = now + settings.cert_interval_s
-                result = await asyncio.to_thread(check_certificate, host, port,
+                result = await asyncio.to_thread(check_certificate, host, port, policy=settings.egress,
                                                  timeout_s=settings.timeout_s, ca_file=settings.ca_file)
                 if result is not None:
                     results[(host, port)] = (result.days_left, result.error)
@@ -119,7 +120,7 @@ class ChannelWorker:
 
     def error_point(self, rendition: str | None, message: str) -> None:
         tags = dict(self.tags, rendition=rendition or "")
-        self.ctx.points.write("channel_error", tags, {"error": message[:500]})
+        self.ctx.points.write("channel_error", tags, {"error": safe_text(message, 200)})
 
     def summary(self) -> dict[str, Any]:
         """The channels.last_check JSON: renditions' latest facts and open alerts."""
@@ -140,7 +141,8 @@ class ChannelWorker:
         self.note_origin(url)
         res = await self.ctx.fetcher.get(url, "segment")
         body = res.body or b""
-        invalid = check_segment(body, url) if res.status == 200 and res.error is None else None
+        invalid = res.too_large or (
+            check_segment(body, url) if res.status == 200 and res.error is None else None)
         sample = SegmentSample(url, res.status, res.error, res.elapsed, len(body), duration_s, invalid)
         tpl = self.cfg.template
         limits = SegmentLimits(

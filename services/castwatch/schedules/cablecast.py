@@ -10,13 +10,13 @@ A ``runDateTime`` without a UTC offset is local time in the source's time zone
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urljoin
 
-import requests
-
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import ImportedItem, Parsed, ScheduleError, classify, ignored, zone
 
 PAGE_SIZE = 200
@@ -68,8 +68,8 @@ def parse_scheduleitems(pages: Sequence[Mapping[str, Any]], options: Mapping[str
     return Parsed(out, skipped, {"found": len(out)})
 
 
-def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime,
-          timeout_s: float = 10.0, page_size: int = PAGE_SIZE) -> Parsed:
+def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime, *,
+          http: ScheduleHttp, page_size: int = PAGE_SIZE) -> Parsed:
     """Fetch every page for the window from the server at ``url`` (its base URL)."""
     channel = options.get("cablecast_channel")
     if channel is None:
@@ -79,13 +79,13 @@ def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime,
     for n in range(MAX_PAGES):
         params = {"start": start.isoformat(), "end": end.isoformat(), "channel": channel,
                   "include": "show,reel", "page_size": page_size, "offset": n * page_size}
+        body, ctype = http.get("cablecast", endpoint, params=params, headers={"Accept": "application/json"})
         try:
-            resp = requests.get(endpoint, params=params, timeout=timeout_s,
-                                headers={"Accept": "application/json"})
-            resp.raise_for_status()
-            page = resp.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise ScheduleError(f"cablecast: {endpoint}: {exc}") from exc
+            page = json.loads(body)
+        except ValueError:
+            raise ScheduleError(f"cablecast: not JSON ({ctype}, {len(body)} bytes)") from None
+        if not isinstance(page, dict):
+            raise ScheduleError(f"cablecast: not a JSON object ({len(body)} bytes)")
         pages.append(page)
         if len(page.get("scheduleItems") or []) < page_size:
             break

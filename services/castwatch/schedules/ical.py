@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 import recurring_ical_events
-import requests
 import x_wr_timezone
 
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import (
     Ignored,
     ImportedItem,
@@ -147,7 +147,8 @@ def parse_ical(data: bytes, options: Mapping[str, Any], start: datetime, end: da
     try:
         cal = icalendar.Calendar.from_ical(data)
     except (ValueError, TypeError, KeyError) as exc:
-        raise ScheduleError(f"ical: not a calendar: {type(exc).__name__}") from exc
+        # not the parser's message: it quotes the offending line of the remote document
+        raise ScheduleError(f"ical: not a calendar ({len(data)} bytes)") from exc
     if _known_zone(cal.get("X-WR-TIMEZONE")):
         cal = x_wr_timezone.to_standard(cal)
     elif "X-WR-TIMEZONE" in cal:  # an unknown one is dropped: the events' own zones hold
@@ -202,11 +203,7 @@ def _item(ev: icalendar.Event, options: Mapping[str, Any], tz: ZoneInfo,
         details={"location": str(ev.get("LOCATION") or "") or None})
 
 
-def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime,
-          timeout_s: float = 10.0) -> Parsed:
-    try:
-        resp = requests.get(url, timeout=timeout_s)
-        resp.raise_for_status()
-    except requests.RequestException as exc:
-        raise ScheduleError(f"ical: {url}: {exc}") from exc
-    return parse_ical(resp.content, options, start, end)
+def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime, *,
+          http: ScheduleHttp) -> Parsed:
+    body, _ = http.get("ical", url)
+    return parse_ical(body, options, start, end)

@@ -26,8 +26,7 @@ from datetime import date, datetime, time, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
-import requests
-
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import (
     Ignored,
     ImportedItem,
@@ -360,10 +359,6 @@ def parse_document(data: bytes, options: Mapping[str, Any], start: datetime, end
 
 
 def fetch(url: str, options: Mapping[str, Any], start: datetime, end: datetime, *, pdf: bool,
-          timeout_s: float = 15.0) -> Parsed:
-    try:
-        resp = requests.get(url, timeout=timeout_s)
-        resp.raise_for_status()
-    except requests.RequestException as exc:
-        raise ScheduleError(f"{'pdf' if pdf else 'html'}: {url}: {exc}") from exc
-    return parse_document(resp.content, options, start, end, pdf=pdf)
+          http: ScheduleHttp) -> Parsed:
+    body, _ = http.get("pdf" if pdf else "html", url)
+    return parse_document(body, options, start, end, pdf=pdf)

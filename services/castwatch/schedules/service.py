@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common import alerts
 from castwatch.common.db import transaction
+from castwatch.common.download import safe_text
 from castwatch.common.models import (
     Alert,
     Channel,
@@ -48,6 +49,7 @@ from castwatch.schedules.check import (
     decide,
     subject_of,
 )
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.items import Parsed, ScheduleError
 from castwatch.schedules.judge import judge
 from castwatch.schedules.settings import ScheduleSettings
@@ -86,13 +88,14 @@ def source_options(source: ScheduleSource) -> dict[str, object]:
     return options
 
 
-def fetch_source(source: ScheduleSource, start: datetime, end: datetime) -> Parsed:
+def fetch_source(source: ScheduleSource, start: datetime, end: datetime,
+                 http: ScheduleHttp) -> Parsed:
     options = source_options(source)
     if source.kind == "cablecast":
-        return cablecast.fetch(source.url, options, start, end)
+        return cablecast.fetch(source.url, options, start, end, http=http)
     if source.kind == "ical":
-        return ical.fetch(source.url, options, start, end)
-    return meetings.fetch(source.url, options, start, end, pdf=source.kind == "pdf")
+        return ical.fetch(source.url, options, start, end, http=http)
+    return meetings.fetch(source.url, options, start, end, pdf=source.kind == "pdf", http=http)
 
 
 @dataclass(frozen=True)
@@ -113,13 +116,15 @@ def previous_stats(session: Session, source: ScheduleSource) -> dict[str, int]:
 
 
 def try_import(source: ScheduleSource, start: datetime, end: datetime,
-               before: dict[str, int]) -> Outcome:
-    """Fetch and parse ``source`` for ``[start, end)`` and judge the result; stores nothing
-    (the import and the API's preview share it)."""
+               before: dict[str, int], http: ScheduleHttp) -> Outcome:
+    """Fetch (through ``http``: egress policy, byte cap, deadline) and parse ``source`` for
+    ``[start, end)`` and judge the result; stores nothing (the import and the API's preview
+    share it)."""
     try:
-        parsed = fetch_source(source, start, end)
+        parsed = fetch_source(source, start, end, http)
     except ScheduleError as exc:
-        return Outcome(None, str(exc))
+        # parser messages may quote the document: keep them short and printable
+        return Outcome(None, safe_text(str(exc), 200))
     return Outcome(parsed, judge(source.kind, parsed.stats, before))
 
 
@@ -129,6 +134,7 @@ class ScheduleService:
         self._factory = factory
         self._settings = settings
         self._clock = clock
+        self._http = ScheduleHttp.from_settings(settings)
 
     def import_due(self) -> int:
         """Import every due source; returns how many imported successfully."""
@@ -150,7 +156,7 @@ class ScheduleService:
                 return False
             before = previous_stats(session, source)
             session.expunge(source)
-        outcome = try_import(source, start, end, before)
+        outcome = try_import(source, start, end, before, self._http)
         if outcome.error is not None:
             logger.warning("schedule source=%s import failed: %s", source.name, outcome.error)
             with transaction(self._factory) as session:

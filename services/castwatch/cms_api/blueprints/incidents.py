@@ -18,7 +18,7 @@ from flask import Blueprint
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import case, select
 
-from castwatch.cms_api.context import db
+from castwatch.cms_api.context import api_context, db
 from castwatch.cms_api.crud import get_or_404, paged
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import AwareDatetime, Id, Model, OutModel, Page, QueryModel, Text
@@ -35,6 +35,7 @@ from castwatch.common.models import (
 from castwatch.common.vocab import SEVERITIES
 from castwatch.incidents.store import timeline
 from castwatch.schedules.check import SOURCE, SOURCE_FAILING_TYPE
+from castwatch.schedules.http import ScheduleHttp
 from castwatch.schedules.service import previous_stats, try_import
 
 bp = Blueprint("incidents", __name__)
@@ -321,7 +322,9 @@ class PreviewOut(BaseModel):
 def _preview(source: ScheduleSource, before: dict[str, int], days: int) -> PreviewOut:
     now = utcnow()
     start, end = now - timedelta(days=1), now + timedelta(days=days)
-    outcome = try_import(source, start, end, before)
+    # the API fetches like the importer does: same egress policy, byte cap and deadline
+    http = ScheduleHttp.from_settings(api_context().settings.schedules)
+    outcome = try_import(source, start, end, before, http)
     parsed = outcome.parsed
     items = [PreviewItem(external_id=i.external_id, title=i.title, kind=i.kind, status=i.status,
                          starts_at=i.starts_at, ends_at=i.ends_at, details=i.details)

@@ -11,11 +11,19 @@ A driver talks to one device. Contract:
 Subclasses implement ``_login``, ``_poll``, ``_start``, ``_stop`` (and ``_close`` when they hold
 a connection). Re-login after :class:`DriverAuthExpired`, retries of transient failures (HTTP
 502/503/504, connection refused, device "busy") and the timeout are done here, once.
+
+Every connection goes through ``config.egress`` (the operator's egress policy, checked after
+DNS on every connection and redirect): HTTP drivers through :meth:`HttpDriver.request` and a
+policy connector, socket drivers through :meth:`EncoderDriver.open_tcp`. Replies are capped at
+``config.max_reply_bytes`` decoded bytes. Error messages never carry a device's reply: status,
+content type and sizes only; a device that cannot be reached for any reason is "unreachable".
+``vendor_state`` is reduced to a short word here, whatever the driver read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -26,6 +34,9 @@ from typing import Any, ClassVar, TypeVar
 import aiohttp
 from yarl import URL
 
+from castwatch.common import download
+from castwatch.common.download import DownloadError, TooLarge, safe_word
+from castwatch.common.egress import EgressDenied, EgressPolicy
 from castwatch.encoder_manager.sample import HealthSample
 
 logger = logging.getLogger(__name__)
@@ -84,6 +95,10 @@ class DriverConfig:
     timeout_s: float = 2.0
     retries: int = 1
     retry_backoff_s: float = 0.05
+    #: where this device may be reached (the default allows public addresses only)
+    egress: EgressPolicy = EgressPolicy()
+    #: decoded-byte cap of one reply
+    max_reply_bytes: int = 1024 * 1024
 
     @property
     def base_url(self) -> str:
@@ -119,8 +134,15 @@ class EncoderDriver(ABC):
             self._connected = True
 
     async def poll(self) -> HealthSample:
-        """One health sample, within the timeout, with one re-login and transient retries."""
-        return await self._with_deadline(lambda: self._call(self._poll, idempotent=True))
+        """One health sample, within the timeout, with one re-login and transient retries.
+        ``vendor_state`` comes back as a short word (:func:`safe_word`), never remote text."""
+        sample = await self._with_deadline(lambda: self._call(self._poll, idempotent=True))
+        word = safe_word(sample.vendor_state)
+        return sample if word == sample.vendor_state else dataclasses.replace(sample, vendor_state=word)
+
+    async def open_tcp(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A TCP stream to a checked address of ``host`` (for socket-protocol drivers)."""
+        return await self.config.egress.open_connection(host, port)
 
     async def start_output(self, output: str | None = None) -> None:
         await self._with_deadline(lambda: self._call(lambda: self._start(output), idempotent=False))
@@ -196,15 +218,22 @@ class EncoderDriver(ABC):
             return await fn()
         except DriverError:
             raise
-        except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
-            raise DriverTimeout(str(exc) or "timed out") from exc
-        except (aiohttp.ClientConnectionError, ConnectionError, OSError) as exc:
+        # Messages are fixed words: the exception texts can carry addresses, ports, OS error
+        # names (a port scan) or bytes of the reply.
+        except EgressDenied as exc:
             self._connected = False
-            raise DriverConnectionError(str(exc) or type(exc).__name__) from exc
-        except aiohttp.ClientError as exc:
-            raise DriverProtocolError(str(exc) or type(exc).__name__) from exc
+            raise DriverConnectionError(str(exc)) from exc
+        except TooLarge as exc:
+            raise DriverProtocolError(str(exc)) from exc
+        except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
+            raise DriverTimeout("timed out") from exc
+        except (aiohttp.ClientConnectionError, ConnectionError, OSError, download.Unreachable) as exc:
+            self._connected = False
+            raise DriverConnectionError("unreachable") from exc
+        except (aiohttp.ClientError, DownloadError) as exc:
+            raise DriverProtocolError(f"unreadable reply ({type(exc).__name__})") from exc
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-            raise DriverProtocolError(f"unreadable reply: {exc!r}") from exc
+            raise DriverProtocolError(f"unreadable reply ({type(exc).__name__})") from exc
 
 
 class HttpDriver(EncoderDriver):
@@ -215,6 +244,10 @@ class HttpDriver(EncoderDriver):
     """
 
     def __init__(self, config: DriverConfig, *, connector: aiohttp.BaseConnector | None = None) -> None:
+        """``connector``, when given, must be a :func:`castwatch.common.download.connector`
+        (it enforces the egress policy for every driver sharing it)."""
+        if connector is not None and not isinstance(connector, download.PolicyConnector):
+            raise TypeError("drivers share only an egress-policy connector (download.connector)")
         super().__init__(config)
         self._connector = connector
         self._session: aiohttp.ClientSession | None = None
@@ -223,7 +256,8 @@ class HttpDriver(EncoderDriver):
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=self._connector, connector_owner=self._connector is None,
+                connector=self._connector or download.connector(self.config.egress),
+                connector_owner=self._connector is None,
                 cookie_jar=aiohttp.CookieJar(unsafe=True),
                 timeout=aiohttp.ClientTimeout(total=self.config.timeout_s),
             )
@@ -238,26 +272,34 @@ class HttpDriver(EncoderDriver):
         self, method: str, path: str, *, expired_statuses: frozenset[int] = frozenset({401, 403}),
         **kwargs: Any,
     ) -> tuple[int, str]:
-        """``(status, body)`` for a 2xx reply; auth statuses → DriverAuthExpired, others → HTTPError."""
+        """``(status, body)`` for a 2xx reply; auth statuses → DriverAuthExpired, others → HTTPError.
+
+        Through the egress policy, with redirects checked and limited, the reply capped at
+        ``config.max_reply_bytes`` and one deadline (``config.timeout_s``); a non-2xx body is
+        not read (its status and content type are all an error says)."""
         url = URL(self.config.base_url + path)
         base = URL(self.config.base_url)
         if (url.host, url.port, url.user) != (base.host, base.port, base.user):
             # a path from driver_options such as "@elsewhere/x" must not carry the device's
             # credentials to another host (they are bound to this address only)
             raise DriverError(f"path {path[:60]!r} leaves the device's address")
-        async with self.session.request(method, url, **kwargs) as resp:
-            body = await resp.text(errors="replace")
-            if resp.status in expired_statuses:
-                raise DriverAuthExpired(f"HTTP {resp.status} on {path}")
-            if resp.status >= 400:
-                raise DriverHTTPError(resp.status, body[:120])
-            return resp.status, body
+        headers = kwargs.pop("headers", None)
+        # the deadline is a backstop: the poll's own timeout (``_with_deadline``) ends first
+        got = await download.fetch(self.session, self.config.base_url + path, policy=self.config.egress,
+                                   max_bytes=self.config.max_reply_bytes,
+                                   deadline_s=self.config.timeout_s + 1.0,
+                                   method=method, headers=headers, **kwargs)
+        if got.status in expired_statuses:
+            raise DriverAuthExpired(f"HTTP {got.status} on {path}")
+        if got.status >= 400:
+            raise DriverHTTPError(got.status, got.content_type)
+        return got.status, (got.body or b"").decode("utf-8", "replace")
 
     async def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
         _status, body = await self.request(method, path, **kwargs)
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise DriverProtocolError(f"malformed JSON from {path}: {body[:60]!r}") from exc
+            raise DriverProtocolError(f"malformed JSON from {path} ({len(body)} characters)") from exc
 
 

@@ -39,7 +39,7 @@ class BlackmagicDriver(EncoderDriver):
     async def _login(self) -> None:
         await self._close()
         host, port = self.config.host_port
-        self._reader, self._writer = await asyncio.open_connection(host, port)
+        self._reader, self._writer = await self.open_tcp(host, port)
         for _ in range(50):
             header, fields = await self._read_block()
             if header == "IDENTITY:":
