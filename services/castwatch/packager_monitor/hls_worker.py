@@ -7,6 +7,7 @@ import logging
 import random
 from urllib.parse import urljoin
 
+from castwatch.packager_monitor.content.channel import RenditionMeta
 from castwatch.packager_monitor.fetcher import error_kind
 from castwatch.packager_monitor.hls import IncrementalMediaParser, MediaPlaylist, PlaylistError
 from castwatch.packager_monitor.master import MasterPlaylist, Variant, badges, is_master, parse_master
@@ -119,7 +120,7 @@ class RenditionPoller:
         if cur.new_segments and cur.segments and self.sampler.take():
             seg = cur.segments[-1]
             ctx.spawn(w.check_segment(name, urljoin(self.url, seg.uri), seg.duration,
-                                      self.variant.bandwidth))
+                                      self.variant.bandwidth, cur.last_sequence))
         if changed:
             w.facts[name] = {"media_sequence": cur.media_sequence, "segments": len(cur.segments),
                              "target_duration": cur.target_duration,
@@ -202,6 +203,9 @@ class HlsChannelWorker(ChannelWorker):
         for name, variant in wanted.items():
             if name not in self.pollers:
                 self.note_origin(variant.uri)
+                self.content.set_meta(name, RenditionMeta(
+                    variant.bandwidth, variant.codecs, variant.width, variant.height,
+                    variant.frame_rate, "video" if variant.kind == "video" else "audio"))
                 poller = self.pollers[name] = RenditionPoller(self, variant)
                 self.tasks[name] = asyncio.ensure_future(poller.run())
 

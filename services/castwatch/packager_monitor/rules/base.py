@@ -25,6 +25,12 @@ VARIANTS_OUT_OF_SYNC = "VARIANTS_OUT_OF_SYNC"
 MPD_INVALID = "MPD_INVALID"
 MPD_STALE = "MPD_STALE"
 CERT_EXPIRING = "CERT_EXPIRING"
+# content layer (issue #14): what the decoded pictures and sounds say
+VIDEO_BLACK = "VIDEO_BLACK"
+VIDEO_FROZEN = "VIDEO_FROZEN"
+AUDIO_SILENCE = "AUDIO_SILENCE"
+LOUDNESS_OUT_OF_RANGE = "LOUDNESS_OUT_OF_RANGE"
+QUALITY_LOW = "QUALITY_LOW"
 
 #: Default severity of each type (a rule may choose another, e.g. by days left).
 SEVERITY: dict[str, str] = {
@@ -35,7 +41,8 @@ SEVERITY: dict[str, str] = {
     SEGMENT_UNREACHABLE: "major", SEGMENT_SLOW: "minor", SEGMENT_INVALID: "major",
     SEGMENT_BITRATE_DEVIATION: "minor", RENDITION_MISSING: "major", LADDER_MISMATCH: "minor",
     VARIANTS_OUT_OF_SYNC: "major", MPD_INVALID: "major", MPD_STALE: "critical",
-    CERT_EXPIRING: "major",
+    CERT_EXPIRING: "major", VIDEO_BLACK: "critical", VIDEO_FROZEN: "critical",
+    AUDIO_SILENCE: "major", LOUDNESS_OUT_OF_RANGE: "minor", QUALITY_LOW: "minor",
 }
 
 
