@@ -8,8 +8,9 @@ the ``av`` wheel) and returns a picklable :class:`SegmentAnalysis`:
   plane is read sub-sampled (every 4th row and column): *black* when at least 98 % of the
   sampled pixels are darker than ``black_luma`` (the threshold of ffmpeg's blackdetect,
   10 % above limited-range black), *unchanged* when the mean absolute difference to the
-  previous decoded frame is below ``freeze_mad`` (out of 255). Each frame stands for the
-  time until the next decoded frame.
+  previous decoded frame is below ``freeze_mad`` (out of 255); the segment's first frame,
+  which has no predecessor here, takes the second frame's verdict (a change exactly at a
+  segment boundary is not seen). Each frame stands for the time until the next decoded frame.
 - audio: every audio stream (track) is decoded to float samples; per 100 ms sub-block the
   K-weighted power (see :mod:`.loudness`) and the loudest channel's RMS in dBFS; the
   segment's true peak.
@@ -122,6 +123,10 @@ def _video(stream: av.VideoStream, packets: list[av.Packet], duration_s: float,
                          else len(times) / 25.0)
             if want_thumb and thumb is None and frame.key_frame:
                 thumb = _jpeg(frame)
+    if len(same) > 1:
+        # the first frame has nothing to compare with in this segment: it takes the verdict of
+        # the second, so a still picture's run carries across segment boundaries
+        same[0] = same[1]
     if len(times) > 1:
         order = np.argsort(times)
         t = np.asarray(times)[order]

@@ -68,7 +68,11 @@ def _clip(x: float, lo: float, hi: float) -> float:
 
 
 def mos_from_r(q: float) -> float:
-    """P.1203 Annex: the R-scale (0..100) to MOS mapping."""
+    """P.1203 Annex: the R-scale (0..100) to MOS mapping (MOS_MIN below 0, MOS_MAX above 100)."""
+    if q <= 0:
+        return MOS_MIN
+    if q >= 100:
+        return MOS_MAX
     mos = MOS_MIN + (MOS_MAX - MOS_MIN) * q / 100 + q * (q - 60) * (100 - q) * 7e-6
     return _clip(mos, MOS_MIN, MOS_MAX)
 
