@@ -214,11 +214,13 @@ class HlsChannelWorker(ChannelWorker):
         if now - self._last_sync < target or len(self.pollers) < 2:
             return
         self._last_sync = now
+        polled = [p for p in self.pollers.values() if p.prev is not None and p.variant.kind == "video"]
         views = {p.name: EdgeView(p.prev.target_duration, p.prev.discontinuity_sequence,
-                                  p.prev.last_sequence)
-                 for p in self.pollers.values()
-                 # only views at most one target old: a late poll is not a rendition falling behind
-                 if p.prev is not None and p.variant.kind == "video" and now - p.polled_at <= target}
-        verdict = variants_sync(self.cfg.code, views)
+                                  p.prev.last_sequence) for p in polled if p.prev is not None}
+        # each rendition is fresh within its *own* target: one with a longer target is polled
+        # less often and must still be compared (RFC 8216 §6.2.4)
+        fresh = {p.name for p in polled if p.prev is not None
+                 and now - p.polled_at <= max(float(p.prev.target_duration), target)}
+        verdict = variants_sync(self.cfg.code, views, fresh=fresh)
         if verdict is not None:
             self.apply([verdict])

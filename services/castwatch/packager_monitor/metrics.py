@@ -36,6 +36,18 @@ class ProbeMetrics:
         self.fetch_mpd = self.fetch.labels("mpd")
         self.content_gauges: ContentGauges | None = ContentGauges(registry)
 
+    def poll(self, protocol: str, result: str) -> None:
+        child = self._polls.get((protocol, result))
+        if child is None:
+            child = self._polls[(protocol, result)] = self.polls.labels(protocol, result)
+        child.inc()
+
+    def error(self, kind: str) -> None:
+        child = self._errors.get(kind)
+        if child is None:
+            child = self._errors[kind] = self.errors.labels(kind)
+        child.inc()
+
 
 class ContentGauges:
     """The content layer's latest figures (labels: channel code, rendition, kind: bounded by
@@ -81,15 +93,3 @@ class ContentGauges:
             for values in labels:
                 with contextlib.suppress(KeyError):
                     gauge.remove(*values)
-
-    def poll(self, protocol: str, result: str) -> None:
-        child = self._polls.get((protocol, result))
-        if child is None:
-            child = self._polls[(protocol, result)] = self.polls.labels(protocol, result)
-        child.inc()
-
-    def error(self, kind: str) -> None:
-        child = self._errors.get(kind)
-        if child is None:
-            child = self._errors[kind] = self.errors.labels(kind)
-        child.inc()

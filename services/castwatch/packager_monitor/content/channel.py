@@ -115,7 +115,9 @@ class ChannelContent:
                                             figures.get("width") or meta.width,
                                             figures.get("height") or meta.height,
                                             meta.frame_rate or figures.get("fps"))
-            if rendition == self.top():
+            if self.worker.cfg.template is None:
+                pass  # QUALITY_LOW judges against a template's threshold; none here
+            elif rendition == self.top():
                 verdicts.append(quality_verdict(self.worker.cfg.code, rendition,
                                                 self.mos[rendition].mos, self.limits))
             elif QUALITY_LOW in (a for _, a in self.worker.book.active):
