@@ -77,13 +77,16 @@ class SegmentAnalysis:
     thumbnail: bytes | None = None
     error: str | None = None
     cpu_s: float = 0.0
+    #: the whole segment's size (video share = video.bitrate_bps / (size_bytes * 8 / duration))
+    size_bytes: int = 0
     extra: dict[str, float] = field(default_factory=dict)
 
 
 def _luma(frame: av.VideoFrame) -> np.ndarray:
     """The luma plane, every 4th row and column, as uint8 (no copy of the full plane)."""
     plane = frame.planes[0]
-    buf = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    buf = np.frombuffer(memoryview(plane), np.uint8).reshape(  # type: ignore[arg-type]
+        plane.height, plane.line_size)
     return buf[::4, : frame.width : 4]
 
 
@@ -114,12 +117,13 @@ def _video(stream: av.VideoStream, packets: list[av.Packet], duration_s: float,
     for packet in [*packets, None]:
         for frame in ctx.decode(packet):
             y = _luma(frame)
-            black.append(np.count_nonzero(y < BLACK_LUMA) >= BLACK_RATIO * y.size)
+            black.append(bool(np.count_nonzero(y < BLACK_LUMA) >= BLACK_RATIO * y.size))
             lumas.append(float(y.mean()))
             cur = y.astype(np.int16)
             same.append(prev is not None and float(np.abs(cur - prev).mean()) < FREEZE_MAD)
             prev = cur
-            times.append(float(frame.pts * stream.time_base) if frame.pts is not None
+            base = stream.time_base
+            times.append(float(frame.pts * base) if frame.pts is not None and base is not None
                          else len(times) / 25.0)
             if want_thumb and thumb is None and frame.key_frame:
                 thumb = _jpeg(frame)
@@ -154,7 +158,7 @@ def _audio(stream: av.AudioStream, packets: list[av.Packet]) -> AudioFacts | Non
             if not frame.format.is_planar:
                 arr = arr.reshape(-1, len(frame.layout.channels)).T
             if arr.dtype.kind == "i":
-                arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
+                arr = arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)  # type: ignore[type-var]
             chunks.append(arr)
     if not chunks:
         return None
@@ -180,7 +184,7 @@ def analyze_segment(data: bytes, duration_s: float, *, video: bool = True, audio
     """Measure one segment (MPEG-TS or fMP4 with its init prepended); never raises."""
     start = time.process_time()
     try:
-        with av.open(io.BytesIO(data), format=_container_format(data)) as container:
+        with av.open(io.BytesIO(data), format=_container_format(data), mode="r") as container:
             vstream = container.streams.video[0] if video and container.streams.video else None
             astreams = list(container.streams.audio) if audio else []
             wanted = {s.index: s for s in [vstream, *astreams] if s is not None}
@@ -192,7 +196,7 @@ def analyze_segment(data: bytes, duration_s: float, *, video: bool = True, audio
                              if vstream is not None else (None, None))
             afacts = [a for s in astreams if (a := _audio(s, packets[s.index])) is not None]
         return SegmentAnalysis(duration_s, vfacts, tuple(afacts), thumb,
-                               cpu_s=time.process_time() - start)
+                               cpu_s=time.process_time() - start, size_bytes=len(data))
     except (av.FFmpegError, ValueError, IndexError, MemoryError) as exc:
         return SegmentAnalysis(duration_s, error=f"{type(exc).__name__}: {str(exc)[:120]}",
                                cpu_s=time.process_time() - start)

@@ -7,8 +7,9 @@ top rendition, and decides whether the segment goes to the worker processes:
 
 - the *chosen* rendition (template ``content_rendition``: lowest by default) on the channel's
   mode: ``continuous`` every segment, ``sampled`` one every ``content_sample_interval_s``;
-- every other video rendition once per ``OTHERS_INTERVAL_S`` (so a picture black on every
-  rendition is seen on every rendition);
+- every other video rendition once per ``OTHERS_FACTOR`` sample intervals (60 s by default),
+  so a picture black on every rendition is seen on every rendition, and each rendition's MOS
+  rests on what its decoder confirmed;
 - ``off``: nothing is decoded (bitrate and MOS still are).
 
 Results come back on the event loop (:meth:`_on_result`) as verdicts, InfluxDB points,
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-OTHERS_INTERVAL_S = 60.0
+#: the other video renditions are decoded once per this many sample intervals (60 s by default)
+OTHERS_FACTOR = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,25 +107,29 @@ class ChannelContent:
         """A segment of ``rendition`` was downloaded intact; returns QUALITY_LOW's verdict."""
         meter = self.bitrate.setdefault(rendition, BitrateMeter())
         meter.add(len(data), duration_s)
-        meta = self.meta.get(rendition)
-        verdicts: list[Verdict] = []
-        if meta is not None and meta.kind == "video":
-            decoded = self.decoded.get(rendition)
-            figures = decoded.figures if decoded is not None else {}
-            self.mos[rendition] = video_mos(figures.get("codec") or meta.codecs,
-                                            (meter.bps or 0) / 1000,
-                                            figures.get("width") or meta.width,
-                                            figures.get("height") or meta.height,
-                                            meta.frame_rate or figures.get("fps"))
-            if self.worker.cfg.template is None:
-                pass  # QUALITY_LOW judges against a template's threshold; none here
-            elif rendition == self.top():
-                verdicts.append(quality_verdict(self.worker.cfg.code, rendition,
-                                                self.mos[rendition].mos, self.limits))
-            elif QUALITY_LOW in (a for _, a in self.worker.book.active):
-                verdicts.append(ok(QUALITY_LOW, rendition))  # it was top before a ladder change
+        verdicts = self._score(rendition)
         self._maybe_decode(rendition, data, duration_s, sequence)
         return verdicts
+
+    def _score(self, rendition: str) -> list[Verdict]:
+        """The rendition's MOS from its measured bitrate and what the decoder confirmed (codec,
+        coding resolution, frame rate, video share of the segment bytes); QUALITY_LOW's verdict
+        on the top rendition. A rendition not decoded yet has no MOS: playlist metadata alone
+        does not prove what the segments carry."""
+        meta, decoded = self.meta.get(rendition), self.decoded.get(rendition)
+        meter = self.bitrate.get(rendition)
+        f = decoded.figures if decoded is not None else {}
+        if meta is None or meta.kind != "video" or not f.get("width") or meter is None:
+            return []
+        self.mos[rendition] = video_mos(f.get("codec"), (meter.bps or 0) * f.get("video_share", 1.0) / 1000,
+                                        f.get("width"), f.get("height"), f.get("fps") or meta.frame_rate)
+        if self.worker.cfg.template is None:
+            return []  # QUALITY_LOW judges against a template's threshold; none here
+        if rendition == self.top():
+            return [quality_verdict(self.worker.cfg.code, rendition, self.mos[rendition].mos, self.limits)]
+        if (rendition, QUALITY_LOW) in self.worker.book.active:
+            return [ok(QUALITY_LOW, rendition)]  # it was the top before a ladder change
+        return []
 
     def _maybe_decode(self, rendition: str, data: bytes, duration_s: float,
                       sequence: int | None) -> None:
@@ -139,7 +145,7 @@ class ChannelContent:
         if rendition == chosen or (chosen is None and meta is None):
             interval = 0.0 if mode == "continuous" else lim.sample_interval_s
         elif meta is not None and meta.kind == "video":
-            interval = OTHERS_INTERVAL_S
+            interval = max(OTHERS_FACTOR * lim.sample_interval_s, 1.0)
         else:
             return
         if now - self.last_submit.get(rendition, float("-inf")) < interval - 0.01:
@@ -162,9 +168,14 @@ class ChannelContent:
             return
         state = self.decoded.setdefault(rendition, RenditionContent(rendition))
         verdicts = state.observe(w.cfg.code, res, self.limits, sequence, w.ctx.clock())
-        if res.video is not None:
-            state.figures["fps"] = res.video.fps
-        w.apply(verdicts)
+        v = res.video
+        if v is not None and v.frames and v.width:
+            total_bps = res.size_bytes * 8 / res.duration_s if res.duration_s > 0 else 0
+            state.figures.update(fps=v.fps, video_share=round(min(1.0, (v.bitrate_bps or 0) / total_bps), 3)
+                                 if total_bps else 1.0)
+        else:
+            state.figures["width"] = None  # nothing decodable: no MOS from this rendition
+        w.apply(verdicts + self._score(rendition))
         self._write_points(rendition, state, res)
         if res.thumbnail and w.cfg.id is not None:
             self.thumbnail_at = datetime.now(UTC)

@@ -139,7 +139,7 @@ class LoudnessHistory:
     def __init__(self, window_s: float = 600.0) -> None:
         self.powers: deque[float] = deque(maxlen=max(int(window_s / SUBBLOCK_S), 30))
 
-    def extend(self, powers: np.ndarray | list[float]) -> None:
+    def extend(self, powers: np.ndarray | list[float] | tuple[float, ...]) -> None:
         self.powers.extend(float(p) for p in powers)
 
     def reset(self) -> None:
