@@ -28,6 +28,9 @@ ENCODER_DISRUPTIVE = frozenset({
 CHANNEL_RANK = {
     "PLAYLIST_UNREACHABLE": 0, "MPD_STALE": 0, "PLAYLIST_STALE": 1, "PLAYLIST_INVALID": 2,
     "MPD_INVALID": 2, "RENDITION_MISSING": 3, "SEGMENT_UNREACHABLE": 3,
+    # content (issue #14): what viewers see and hear, after delivery problems
+    "VIDEO_BLACK": 4, "VIDEO_FROZEN": 4, "AUDIO_SILENCE": 5, "LOUDNESS_OUT_OF_RANGE": 6,
+    "QUALITY_LOW": 6,
 }
 SEVERITY_RANK = {"critical": 3, "major": 2, "minor": 1, "info": 0}
 #: The synthetic root-cause alert the correlator raises for an origin outage.
