@@ -131,6 +131,8 @@ class ProbeService:
         self.settings, self.source, self.emit = settings, source, emit
         self.metrics = ProbeMetrics(registry)
         self.content_metrics = ContentMetrics(registry)
+        #: runs in each content worker process at start (benchmarks pin it to a CPU)
+        self.content_initializer: Callable[[], object] | None = None
         self.points = points or NullSink()
         self.lag_samples = lag_samples
         self.workers: dict[Any, tuple[ChannelWorker, asyncio.Task[None], str]] = {}
@@ -145,7 +147,10 @@ class ProbeService:
             fetcher = Fetcher(session, self.metrics, max_per_host=self.settings.max_per_host,
                               timeout_s=self.settings.timeout_s)
             pool = (ContentPool(self.settings.content_workers, self.settings.content_queue,
-                                self.content_metrics) if self.settings.content_workers > 0 else None)
+                                self.content_metrics, initializer=self.content_initializer)
+                    if self.settings.content_workers > 0 else None)
+            if pool is not None:
+                pool.warm()
             self.ctx = ProbeContext(self.settings, fetcher, self.metrics, self.emit, self.points,
                                     lag_samples=self.lag_samples, content=pool)
             try:

@@ -57,11 +57,13 @@ class ContentMetrics:
 
 class ContentPool:
     def __init__(self, workers: int, max_queue: int, metrics: ContentMetrics,
-                 *, start_method: str = "spawn", analyse: Callable[..., SegmentAnalysis] = analyze_segment
-                 ) -> None:
+                 *, start_method: str = "spawn", analyse: Callable[..., SegmentAnalysis] = analyze_segment,
+                 initializer: Callable[[], object] | None = None) -> None:
         self.workers, self.max_queue, self.metrics = max(1, workers), max(1, max_queue), metrics
         self.start_method = start_method
         self.analyse = analyse
+        #: runs once in each worker process (e.g. to pin it to CPUs of its own)
+        self.initializer = initializer
         self.pending: deque[tuple[ContentJob, Callback]] = deque()
         self.in_flight = 0
         self.dropped = 0
@@ -70,8 +72,16 @@ class ContentPool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             ctx = multiprocessing.get_context(self.start_method)
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                                 initializer=self.initializer)
         return self._executor
+
+    def warm(self) -> None:
+        """Start the worker processes now (each imports the decoder once), not at the first
+        segment: a spawned worker takes seconds to start on a busy machine."""
+        pool = self._pool()
+        for _ in range(self.workers):
+            pool.submit(self.analyse, b"", 0.0)
 
     def submit(self, job: ContentJob, callback: Callback) -> None:
         """Queue a job (on the event loop); drops the oldest waiting job when full."""
