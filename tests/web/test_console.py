@@ -293,3 +293,20 @@ def test_the_channels_grid_shows_each_channels_live_thumbnail(page: Any, sign_in
     expect(img).to_be_visible(timeout=10_000)
     page.wait_for_function(
         "() => { const i = document.querySelector('img.ch-thumb'); return i && i.naturalWidth === 320; }")
+
+
+def test_the_metrics_page_has_the_seeds_mos_loudness_and_bitrate_charts(
+        page: Any, sign_in: Any, rest: Any, session_factory: Any) -> None:
+    made = rest.post("/channels", {"channel_code": "CH_CONTENT", "channel_name": "Content",
+                                   "input_url": "https://origin.example/live/master.m3u8", "tier": 1},
+                     expect=201)
+    with transaction(session_factory) as s:  # a status row as the probe writes it
+        row = s.get(Channel, made["id"])
+        row.last_checked_at = datetime.now(UTC)
+        row.last_check = {"content": {"chosen": "360p", "renditions": {
+            "360p": {"mos": 2.04, "measured_bps": 812_000, "advertised_bps": 800_000}},
+            "decoded": {"360p": {"audio": [{"track": 1, "short_term_lufs": -22.6}]}}}}
+    sign_in("#/metrics")
+    for chart in ("#chart-mos", "#chart-loudness", "#chart-measured"):
+        expect(page.locator(chart)).to_be_visible()
+        expect(page.locator(f"{chart} canvas")).to_have_count(1)

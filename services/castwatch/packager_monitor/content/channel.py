@@ -190,10 +190,11 @@ class ChannelContent:
         if res.video is not None:
             w.ctx.points.write("content_video", tags, {
                 "black_s": f["black_s"], "frozen_s": f["frozen_s"], "mean_luma": f["mean_luma"]})
-        for a in f.get("audio", []):
-            fields = {k: a[k] for k in ("momentary_lufs", "short_term_lufs", "integrated_lufs",
-                                        "true_peak_dbtp", "silent_s") if a.get(k) is not None}
-            w.ctx.points.write("content_audio", dict(tags, track=str(a["track"])), fields)
+        for a in f.get("audio", []):  # None fields are left out by the sink
+            w.ctx.points.write("content_audio", dict(tags, track=str(a["track"])), {
+                "momentary_lufs": a["momentary_lufs"], "short_term_lufs": a["short_term_lufs"],
+                "integrated_lufs": a["integrated_lufs"], "true_peak_dbtp": a["true_peak_dbtp"],
+                "silent_s": a["silent_s"]})
         gauges = w.ctx.metrics.content_gauges
         if gauges is not None:
             gauges.observe_audio(w.cfg.code, f.get("audio", []))
@@ -203,14 +204,9 @@ class ChannelContent:
         w = self.worker
         mos = self.mos.get(rendition)
         bps = self.bitrate[rendition].bps if rendition in self.bitrate else None
-        fields: dict[str, Any] = {"advertised_bps": advertised_bps}
-        if bps is not None:
-            fields["measured_bps"] = round(bps)
-        if mos is not None:
-            fields["model"] = mos.model
-            if mos.mos is not None:
-                fields["mos"] = mos.mos
-        w.ctx.points.write("video_quality", dict(w.tags, rendition=rendition), fields)
+        w.ctx.points.write("video_quality", dict(w.tags, rendition=rendition), {
+            "advertised_bps": advertised_bps, "measured_bps": round(bps) if bps is not None else None,
+            "mos": mos.mos if mos else None, "model": mos.model if mos else None})
         gauges = w.ctx.metrics.content_gauges
         if gauges is not None:
             gauges.observe_rendition(w.cfg.code, rendition, mos.mos if mos else None, bps)
