@@ -310,3 +310,6 @@ def test_the_metrics_page_has_the_seeds_mos_loudness_and_bitrate_charts(
     for chart in ("#chart-mos", "#chart-loudness", "#chart-measured"):
         expect(page.locator(chart)).to_be_visible()
         expect(page.locator(f"{chart} canvas")).to_have_count(1)
+    page.goto(f"/#/channels/{made['id']}")
+    expect(page.locator("#content-renditions")).to_contain_text("2.04")
+    expect(page.locator("#content-figures")).to_contain_text("-22.6")
