@@ -31,7 +31,7 @@ def test_a_full_queue_drops_the_oldest_jobs_and_counts_them():
             t0 = time.perf_counter()
             await asyncio.sleep(0.01)
             assert time.perf_counter() - t0 < 0.1
-            for _ in range(100):
+            for _ in range(600):  # a spawned process starts slowly on a busy machine
                 if len(done) == 4:
                     break
                 await asyncio.sleep(0.1)
@@ -57,7 +57,7 @@ def test_real_segments_are_decoded_in_worker_processes(tmp_path):
         try:
             for _ in range(3):
                 pool.submit(ContentJob("CH", "360p", data, 2.0, thumbnail=True), results.append)
-            for _ in range(300):
+            for _ in range(900):
                 if len(results) == 3:
                     break
                 await asyncio.sleep(0.1)
