@@ -299,7 +299,22 @@ def wall() -> dict[str, Any]:
             {"color": GREEN, "value": None}, {"color": RED, "value": 1}]}}), 6, 4)
     b.add(stat("Channels", PG, [sqltarget(
         f"SELECT code AS metric, {CHANNEL_STATE_VALUE} AS value FROM channels WHERE enabled "
-        "ORDER BY tier, code")], options=tile_opts, defaults={"mappings": STATE_MAPPING}), 24, 14)
+        "ORDER BY tier, code")], options=tile_opts, defaults={"mappings": STATE_MAPPING}), 24, 10)
+    # the content layer (issue #14): loudness against the EBU R128 band, and video MOS
+    b.add(timeseries("Loudness (short-term, LUFS)", INFLUX, [ftarget(flux(
+        "content_audio", ["short_term_lufs"], tail="  |> aggregateWindow(every: v.windowPeriod, "
+        "fn: mean, createEmpty: false)\n  |> group(columns: [\"channel\"])\n"))], unit="short",
+        min=-50, max=0, custom={"thresholdsStyle": {"mode": "area"}, "lineWidth": 2},
+        thresholds={"mode": "absolute", "steps": [
+            {"color": RED, "value": None}, {"color": GREEN, "value": -28}, {"color": RED, "value": -18}]}),
+        12, 4)
+    b.add(timeseries("Video MOS (P.1203.1 mode 0)", INFLUX, [ftarget(flux(
+        "video_quality", ["mos"], tail="  |> aggregateWindow(every: v.windowPeriod, fn: mean, "
+        "createEmpty: false)\n  |> group(columns: [\"channel\", \"rendition\"])\n"))], unit="short",
+        min=1, max=5, custom={"thresholdsStyle": {"mode": "area"}, "lineWidth": 2},
+        thresholds={"mode": "absolute", "steps": [
+            {"color": RED, "value": None}, {"color": AMBER, "value": 3.5}, {"color": GREEN, "value": 4}]}),
+        12, 4)
     b.add(stat("Encoders", PG, [sqltarget(
         f"SELECT name AS metric, {ENCODER_STATE_VALUE} AS value FROM encoders WHERE enabled "
         "ORDER BY name")], options=tile_opts, defaults={"mappings": STATE_MAPPING}), 24, 8)

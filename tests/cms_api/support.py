@@ -14,7 +14,8 @@ BINDINGS = "env:ENCODER_SECRET_HELO = 10.0.0.5 helo-2.studio.lan:8080"
 
 
 def api_settings(database_url: str | None = None, **api: Any) -> Settings:
-    base = Settings.from_env({"ENCODERS_CREDENTIALS_BINDINGS": BINDINGS, "EGRESS_ALLOW": "127.0.0.1/32,::1/128",
+    base = Settings.from_env({"ENCODERS_CREDENTIALS_BINDINGS": BINDINGS,
+                              "EGRESS_ALLOW": "127.0.0.1/32,::1/128",
                               "CASTWATCH_SECRET_KEY": SECRET_KEY})
     options = {"rate_limit_per_minute": 100_000, "key_cache_s": 0.0} | api
     return dataclasses.replace(base, database_url=database_url,

@@ -134,3 +134,33 @@ def test_unknown_channels_are_404_even_for_huge_ids(client, admin):
             resp = getattr(client, method)(path, headers=admin, json={} if method == "put" else None)
             assert resp.status_code == 404, (method, path)
             assert resp.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_thumbnail_is_served_with_an_etag_and_answers_304_when_unchanged(
+        client, admin, reader, session_factory):
+    from datetime import UTC, datetime
+
+    from castwatch.common.db import transaction
+    from castwatch.packager_monitor.content.channel import ThumbnailUpdate
+    from castwatch.packager_monitor.store import write_thumbnail
+
+    made = create(client, admin)
+    url = f"/api/v1/channels/{made['id']}/thumbnail"
+    assert client.get(url, headers=reader).status_code == 404
+    assert client.get(url).status_code == 401  # read scope
+    jpeg = b"\xff\xd8\xff\xe0fake-but-opaque-bytes\xff\xd9"
+    with transaction(session_factory) as s:  # what the probe's database writer does
+        taken = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        write_thumbnail(s, ThumbnailUpdate(made["id"], jpeg, taken, "360p"))
+    resp = client.get(url, headers=reader)
+    assert resp.status_code == 200 and resp.mimetype == "image/jpeg" and resp.data == jpeg
+    etag = resp.headers["ETag"]
+    assert etag.startswith('"') and "max-age" in resp.headers["Cache-Control"]
+    assert resp.headers["Last-Modified"] == "Fri, 02 Jan 2026 03:04:05 GMT"
+    again = client.get(url, headers={**reader, "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    with transaction(session_factory) as s:  # a new picture: a new ETag, the old one misses
+        write_thumbnail(s, ThumbnailUpdate(made["id"], jpeg + b"2", datetime.now(UTC), "360p"))
+    fresh = client.get(url, headers={**reader, "If-None-Match": etag})
+    assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
+    assert client.get("/api/v1/channels/999999/thumbnail", headers=reader).status_code == 404

@@ -83,3 +83,46 @@ def test_it_lists_probes(client, admin, session_factory):
     assert [(p["name"], p["status"]) for p in probes] == [("edge-1", "online")]
     assert client.get(f"/api/v1/probes/{probes[0]['id']}", headers=admin).status_code == 200
     assert client.get("/api/v1/probes/999", headers=admin).status_code == 404
+
+
+def test_content_thresholds_default_to_the_issue_values_and_can_be_edited(client, admin):
+    made = client.post("/api/v1/templates", json={"name": "content"}, headers=admin).get_json()
+    assert {k: made[k] for k in ("content_mode", "black_min_s", "frozen_min_s", "silence_threshold_dbfs",
+                                 "silence_min_s", "loudness_standard", "loudness_target_lufs",
+                                 "loudness_tolerance_lu", "loudness_min_s", "true_peak_max_dbtp",
+                                 "mos_min", "content_rendition")} == {
+        "content_mode": None, "black_min_s": 2.0, "frozen_min_s": 2.0, "silence_threshold_dbfs": -60.0,
+        "silence_min_s": 2.0, "loudness_standard": "ebu_r128", "loudness_target_lufs": None,
+        "loudness_tolerance_lu": 5.0, "loudness_min_s": 10.0, "true_peak_max_dbtp": -1.0,
+        "mos_min": 3.5, "content_rendition": "lowest"}
+    resp = client.put(f"/api/v1/templates/{made['id']}", headers=admin, json={
+        "content_mode": "sampled", "loudness_standard": "atsc_a85", "mos_min": 4.0})
+    assert resp.status_code == 200, resp.get_json()
+    assert (resp.get_json()["content_mode"], resp.get_json()["loudness_standard"],
+            resp.get_json()["mos_min"]) == ("sampled", "atsc_a85", 4.0)
+    for body, field in (({"mos_min": 6}, "mos_min"), ({"content_mode": "always"}, "content_mode"),
+                        ({"black_min_s": None}, None), ({"loudness_standard": "r128"}, "loudness_standard")):
+        bad = client.put(f"/api/v1/templates/{made['id']}", headers=admin, json=body)
+        assert bad.status_code == 400, body
+        if field:
+            assert bad.get_json()["error"]["field"] == field
+
+
+def test_the_seeds_max_download_time_in_seconds_is_accepted(client, admin):
+    resp = client.post("/api/v1/templates", json={"name": "seed", "max_download_time": 2.0},
+                       headers=admin)
+    assert resp.status_code == 201, resp.get_json()
+    made = resp.get_json()
+    assert made["max_download_time_ms"] == 2000
+    upd = client.put(f"/api/v1/templates/{made['id']}", json={"max_download_time": 0.75}, headers=admin)
+    assert upd.get_json()["max_download_time_ms"] == 750
+    both = client.post("/api/v1/templates", json={"name": "both", "max_download_time": 2,
+                                                  "max_download_time_ms": 2000}, headers=admin)
+    assert both.status_code == 201
+    for value in (0, -1, "2", 7200):
+        bad = client.post("/api/v1/templates", json={"name": "bad", "max_download_time": value},
+                          headers=admin)
+        assert bad.status_code == 400, value
+    clash = client.post("/api/v1/templates", json={"name": "clash", "max_download_time": 2,
+                                                   "max_download_time_ms": 500}, headers=admin)
+    assert clash.status_code == 400

@@ -10,7 +10,7 @@ from castwatch.incidents.rules import (
     rendition_scope,
 )
 
-from .support import T0, alert, failover, stale, station
+from .support import RUNGS, T0, alert, failover, stale, station
 
 W = timedelta(seconds=60)
 
@@ -114,3 +114,20 @@ def test_sticky_members_stay_in_their_origin_incident_when_a_channel_recovers() 
     (group,) = correlate([root, news, sport], station(), [], T0, sticky=sticky)
     assert group.key == "origin:origin-a.example" and group.root_alert_id == root.id
     assert set(group.member_ids) == {root.id, news.id, sport.id}
+
+
+def test_a_black_picture_on_every_rendition_after_a_failover_is_one_incident() -> None:
+    fo = alert("FAILOVER_ACTIVATED", "news-pair", source="encoders", group_id=10, at=0)
+    black = [alert("VIDEO_BLACK", f"NEWS/{r}", channel_id=1, severity="critical", at=3) for r in RUNGS]
+    silent = alert("AUDIO_SILENCE", "NEWS/480p", channel_id=1, at=4)
+    groups = correlate([fo, *black, silent], station(), [failover(10, 0)], T0)
+    assert [g.key for g in groups] == ["group:10"]
+    assert set(groups[0].member_ids) == {fo.id, silent.id, *(a.id for a in black)}
+
+
+def test_a_black_picture_on_every_rendition_alone_is_one_channel_incident_rooted_in_black() -> None:
+    silent = alert("AUDIO_SILENCE", "SPORT/720p", channel_id=2, at=0)
+    black = [alert("VIDEO_BLACK", f"SPORT/{r}", channel_id=2, severity="critical", at=1) for r in RUNGS]
+    groups = correlate([silent, *black], station(), [], T0)
+    assert len(groups) == 1 and groups[0].key == "channel:2"
+    assert groups[0].root_alert_id == black[0].id and groups[0].scope == "all renditions"

@@ -118,3 +118,67 @@ def test_the_probe_finds_an_ffmpeg_hls_and_dash_ladder_healthy(ladder: str):
     validations = [f for m, t, f in points.items
                    if m == "playlist_validation" and t["channel"] == "CH_FFMPEG_HLS"]
     assert validations and all(f["is_valid"] and f["segment_count"] >= 3 for f in validations)
+
+
+@pytest.fixture()
+def mixed_targets(tmp_path: Path) -> Iterator[str]:
+    """A live 3-rendition HLS ladder from ffmpeg where the third rendition's key frames are
+    4 s apart (so its segments and EXT-X-TARGETDURATION are 4 s) while the others are 2 s."""
+    if not Path(FFMPEG).exists():
+        pytest.fail("ffmpeg is not installed (Debian package ffmpeg)")
+    out = tmp_path / "hls"
+    out.mkdir()
+    proc = _ffmpeg([
+        "-re", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-t", "60",
+        "-filter_complex", "[0:v]split=3[a][b][c];[b]scale=160:90[bo];[c]scale=240:136[co]",
+        "-map", "[a]", "-map", "[bo]", "-map", "[co]",
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-sc_threshold", "0",
+        "-g:v:0", "50", "-keyint_min:v:0", "50", "-g:v:1", "50", "-keyint_min:v:1", "50",
+        "-g:v:2", "100", "-keyint_min:v:2", "100",
+        "-b:v:0", "300k", "-b:v:1", "100k", "-b:v:2", "200k",
+        "-f", "hls", "-hls_time", "2", "-hls_list_size", "6",
+        "-hls_flags", "delete_segments+independent_segments+temp_file",
+        "-master_pl_name", "master.m3u8", "-var_stream_map", "v:0 v:1 v:2",
+        str(out / "stream_%v" / "index.m3u8")])
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    app = web.Application()
+    app.router.add_static("/", tmp_path)
+    runner = web.AppRunner(app)
+
+    async def start() -> int:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+
+    port = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    try:
+        def ready() -> bool:
+            texts = [p.read_text() for p in out.glob("stream_*/index.m3u8")]
+            return len(texts) == 3 and all(t.count("#EXTINF") >= 2 for t in texts)
+        wait_for(ready, 40, "ffmpeg to write two segments of every rendition")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def test_variants_out_of_sync_fires_when_one_rendition_has_a_longer_target(mixed_targets: str):
+    channel = ChannelConfig(None, "CH_MIXED", f"{mixed_targets}/hls/master.m3u8", "HLS")
+    settings = ProbeSettings(egress=LOOPBACK, name="probe-mixed", clear_hold_s=2, master_interval_s=5,
+                             content_workers=0)
+    with ProbeThread(settings, source=StaticSource([channel])) as probe:
+        op = wait_for(lambda: next((o for o in probe.alert_ops()
+                                    if o.alert_type == "VARIANTS_OUT_OF_SYNC"), None),
+                      30, "VARIANTS_OUT_OF_SYNC")
+        assert probe.service is not None
+        worker = next(w for w, _, _ in probe.service.workers.values())
+        targets = {name: f["target_duration"] for name, f in worker.facts.items()}
+    assert sorted(targets.values()) == [2, 2, 4]
+    assert op.kind == "fire" and op.subject == "CH_MIXED"
+    assert "target durations 2/4" in op.summary

@@ -89,3 +89,13 @@ def test_a_channel_reports_its_worst_certificate():
     worst = worst_certificate("CH", {("a", 443): soon, ("b", 443): broken})
     assert worst.severity == "critical" and "of b does not verify" in worst.summary
     assert not worst_certificate("CH", {("a", 443): ok_far}).bad
+
+
+def test_targets_are_compared_even_for_a_rendition_polled_long_ago():
+    views = {"a": EdgeView(2, 0, 50), "b": EdgeView(2, 0, 50), "c": EdgeView(4, 0, 25)}
+    out = variants_sync("CH", views, fresh={"a", "b"})
+    assert out is not None and out.bad and "target durations 2/4" in out.summary
+    # edges are judged among fresh views only (and only when the targets agree)
+    same = {"a": EdgeView(2, 0, 50), "b": EdgeView(2, 0, 40)}
+    assert not variants_sync("CH", same, fresh={"a"}).bad
+    assert variants_sync("CH", same, fresh={"a", "b"}).bad

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from playwright.sync_api import expect
+
+from castwatch.common.db import transaction
+from castwatch.common.models import Channel
+from castwatch.packager_monitor.content.analyze import analyze_segment
+from castwatch.packager_monitor.content.channel import ThumbnailUpdate
+from castwatch.packager_monitor.store import write_thumbnail
+from tests.packager_monitor.lavfi import make_segment
 
 from . import seed
 from .browser import shoot
@@ -263,3 +273,43 @@ def test_every_page_renders_with_data_and_is_saved_as_a_screenshot(
     page.click('.tabs a[data-tab="encoders"]')
     expect(page.locator(".group-card")).to_have_count(2)
     shoot(page, "encoders-phone")
+
+
+def test_the_channels_grid_shows_each_channels_live_thumbnail(page: Any, sign_in: Any, rest: Any,
+                                                             session_factory: Any) -> None:
+    made = rest.post("/channels", {"channel_code": "CH_THUMB", "channel_name": "Thumb",
+                                   "input_url": "https://origin.example/live/master.m3u8", "tier": 1},
+                     expect=201)
+    with tempfile.TemporaryDirectory() as tmp:
+        jpeg = analyze_segment(make_segment(Path(tmp) / "s.ts"), 2.0, thumbnail=True).thumbnail
+    assert jpeg is not None
+    taken = datetime.now(UTC)
+    with transaction(session_factory) as s:  # what the probe writes: the picture and its time
+        write_thumbnail(s, ThumbnailUpdate(made["id"], jpeg, taken, "360p"))
+        row = s.get(Channel, made["id"])
+        row.last_check = {"content": {"thumbnail_at": taken.isoformat()}}
+    sign_in("#/channels")
+    img = page.locator('[data-channel-code="CH_THUMB"] img.ch-thumb')
+    expect(img).to_be_visible(timeout=10_000)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.ch-thumb'); return i && i.naturalWidth === 320; }")
+
+
+def test_the_metrics_page_has_the_seeds_mos_loudness_and_bitrate_charts(
+        page: Any, sign_in: Any, rest: Any, session_factory: Any) -> None:
+    made = rest.post("/channels", {"channel_code": "CH_CONTENT", "channel_name": "Content",
+                                   "input_url": "https://origin.example/live/master.m3u8", "tier": 1},
+                     expect=201)
+    with transaction(session_factory) as s:  # a status row as the probe writes it
+        row = s.get(Channel, made["id"])
+        row.last_checked_at = datetime.now(UTC)
+        row.last_check = {"content": {"chosen": "360p", "renditions": {
+            "360p": {"mos": 2.04, "measured_bps": 812_000, "advertised_bps": 800_000}},
+            "decoded": {"360p": {"audio": [{"track": 1, "short_term_lufs": -22.6}]}}}}
+    sign_in("#/metrics")
+    for chart in ("#chart-mos", "#chart-loudness", "#chart-measured"):
+        expect(page.locator(chart)).to_be_visible()
+        expect(page.locator(f"{chart} canvas")).to_have_count(1)
+    page.goto(f"/#/channels/{made['id']}")
+    expect(page.locator("#content-renditions")).to_contain_text("2.04")
+    expect(page.locator("#content-figures")).to_contain_text("-22.6")

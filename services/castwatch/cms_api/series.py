@@ -46,6 +46,13 @@ SCHEMA: dict[str, Measurement] = {
     "abr_ladder": Measurement(_PROBE_TAGS, ("rung_count", "min_bitrate", "max_bitrate"),
                               ("channel",)),
     "channel_error": Measurement(_PROBE_TAGS, (), ("channel", "rendition"), ("error",)),
+    "content_video": Measurement(_PROBE_TAGS, ("black_s", "frozen_s", "mean_luma"),
+                                 ("channel", "rendition")),
+    "content_audio": Measurement((*_PROBE_TAGS, "track"), ("momentary_lufs", "short_term_lufs",
+                                                           "integrated_lufs", "true_peak_dbtp", "silent_s"),
+                                 ("channel", "rendition", "track")),
+    "video_quality": Measurement(_PROBE_TAGS, ("measured_bps", "advertised_bps", "mos"),
+                                 ("channel", "rendition"), ("model",)),
     "encoder_metric": Measurement(
         ("encoder", "group", "kind"),
         ("temperature_c", "cpu_percent", "memory_percent", "bitrate_kbps", "dropped_frames",

@@ -104,11 +104,16 @@ ALERT_TYPES: tuple[AlertType, ...] = (
     _t("CERT_EXPIRING", (PROBE, ENCODERS), _MJ,
        "a TLS certificate expires soon or does not verify (21/14/7 days)"),
     # probe: content of decoded segments
-    _t("VIDEO_BLACK", PROBE, _C, "the picture is black"),
-    _t("VIDEO_FROZEN", PROBE, _C, "the picture is frozen"),
-    _t("AUDIO_SILENCE", PROBE, _MJ, "the audio is silent"),
-    _t("LOUDNESS_OUT_OF_RANGE", PROBE, _MN, "loudness is outside the target range"),
-    _t("QUALITY_LOW", PROBE, _MN, "the estimated picture quality (MOS) is low"),
+    # (ranked after delivery problems: a black picture is a cause only when delivery is fine)
+    _t("VIDEO_BLACK", PROBE, _C, "the picture is black (template: black_min_s, default 2 s)", 1, 4),
+    _t("VIDEO_FROZEN", PROBE, _C, "the picture is frozen (template: frozen_min_s, default 2 s)",
+       1, 4),
+    _t("AUDIO_SILENCE", PROBE, _MJ, "an audio track is below the silence threshold (default "
+       "-60 dBFS for 2 s)", 1, 5),
+    _t("LOUDNESS_OUT_OF_RANGE", PROBE, _MN, "short-term loudness is off target (EBU R128 -23 LUFS "
+       "±5 LU, or ATSC A/85) for 10 s, or true peak above -1 dBTP", 1, 6),
+    _t("QUALITY_LOW", PROBE, _MN, "the P.1203.1 mode 0 MOS of the top rendition is below the "
+       "template's threshold (default 3.5)", 1, 6),
     # encoders
     _t("ENCODER_UNREACHABLE", ENCODERS, _C, "the encoder does not answer", 2, 0),
     _t("ENCODER_STREAM_DOWN", ENCODERS, _C, "the encoder is not streaming", 2, 0),

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from castwatch.packager_monitor.alerting import AlertOp
+from castwatch.packager_monitor.content.pool import ContentPool
 from castwatch.packager_monitor.fetcher import Fetcher
 from castwatch.packager_monitor.metrics import ProbeMetrics
+from castwatch.packager_monitor.rules.content import ContentLimits
 from castwatch.packager_monitor.rules.ladder import Rung
 from castwatch.packager_monitor.settings import ProbeSettings
 
@@ -26,6 +28,7 @@ class TemplateSpec:
     min_download_ratio: float = 1.5
     poll_interval_s: float | None = None
     rungs: tuple[Rung, ...] = ()
+    content: ContentLimits = ContentLimits()
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class ChannelConfig:
     template: TemplateSpec | None = None
     #: Open probe alerts of this channel when it was taken: (subject, alert_type, severity).
     adopt: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+    #: 1 = most important (content analysis is continuous by default on tier 1)
+    tier: int = 2
 
 
 class PointSink(Protocol):
@@ -63,6 +68,8 @@ class ProbeContext:
     clock: Callable[[], float] = time.monotonic
     #: When a list, every schedule lag is also appended here (benchmarks read exact p99).
     lag_samples: list[float] | None = None
+    #: decodes segments in worker processes; None = no content analysis
+    content: ContentPool | None = None
     _segment_tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def observe_lag(self, lag_s: float) -> None:

@@ -7,6 +7,7 @@ import logging
 import random
 from urllib.parse import urljoin
 
+from castwatch.packager_monitor.content.channel import RenditionMeta
 from castwatch.packager_monitor.fetcher import error_kind
 from castwatch.packager_monitor.hls import IncrementalMediaParser, MediaPlaylist, PlaylistError
 from castwatch.packager_monitor.master import MasterPlaylist, Variant, badges, is_master, parse_master
@@ -121,7 +122,7 @@ class RenditionPoller:
         if cur.new_segments and cur.segments and self.sampler.take():
             seg = cur.segments[-1]
             ctx.spawn(w.check_segment(name, urljoin(self.url, seg.uri), seg.duration,
-                                      self.variant.bandwidth))
+                                      self.variant.bandwidth, cur.last_sequence))
         if changed:
             w.facts[name] = {"media_sequence": cur.media_sequence, "segments": len(cur.segments),
                              "target_duration": cur.target_duration,
@@ -209,6 +210,9 @@ class HlsChannelWorker(ChannelWorker):
         for name, variant in wanted.items():
             if name not in self.pollers:
                 self.note_origin(variant.uri)
+                self.content.set_meta(name, RenditionMeta(
+                    variant.bandwidth, variant.codecs, variant.width, variant.height,
+                    variant.frame_rate, "video" if variant.kind == "video" else "audio"))
                 poller = self.pollers[name] = RenditionPoller(self, variant)
                 self.tasks[name] = asyncio.ensure_future(poller.run())
 
@@ -217,11 +221,13 @@ class HlsChannelWorker(ChannelWorker):
         if now - self._last_sync < target or len(self.pollers) < 2:
             return
         self._last_sync = now
+        polled = [p for p in self.pollers.values() if p.prev is not None and p.variant.kind == "video"]
         views = {p.name: EdgeView(p.prev.target_duration, p.prev.discontinuity_sequence,
-                                  p.prev.last_sequence)
-                 for p in self.pollers.values()
-                 # only views at most one target old: a late poll is not a rendition falling behind
-                 if p.prev is not None and p.variant.kind == "video" and now - p.polled_at <= target}
-        verdict = variants_sync(self.cfg.code, views)
+                                  p.prev.last_sequence) for p in polled if p.prev is not None}
+        # each rendition is fresh within its *own* target: one with a longer target is polled
+        # less often and must still be compared (RFC 8216 §6.2.4)
+        fresh = {p.name for p in polled if p.prev is not None
+                 and now - p.polled_at <= max(float(p.prev.target_duration), target)}
+        verdict = variants_sync(self.cfg.code, views, fresh=fresh)
         if verdict is not None:
             self.apply([verdict])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _FETCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -31,6 +34,7 @@ class ProbeMetrics:
         self.fetch_playlist = self.fetch.labels("playlist")
         self.fetch_segment = self.fetch.labels("segment")
         self.fetch_mpd = self.fetch.labels("mpd")
+        self.content_gauges: ContentGauges | None = ContentGauges(registry)
 
     def poll(self, protocol: str, result: str) -> None:
         child = self._polls.get((protocol, result))
@@ -43,3 +47,49 @@ class ProbeMetrics:
         if child is None:
             child = self._errors[kind] = self.errors.labels(kind)
         child.inc()
+
+
+class ContentGauges:
+    """The content layer's latest figures (labels: channel code, rendition, kind: bounded by
+    the configuration, never URLs)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.loudness = Gauge("castwatch_probe_loudness_lufs",
+                              "Loudness of the decoded rendition's first audio track",
+                              ["channel", "kind"], registry=registry)
+        self.true_peak = Gauge("castwatch_probe_true_peak_dbtp", "True peak of the newest segment",
+                               ["channel"], registry=registry)
+        self.mos = Gauge("castwatch_probe_video_mos", "Video MOS (ITU-T P.1203.1 mode 0), 1..5",
+                         ["channel", "rendition"], registry=registry)
+        self.bitrate = Gauge("castwatch_probe_measured_bitrate_bps",
+                             "Rendition bitrate measured from segment sizes and durations",
+                             ["channel", "rendition"], registry=registry)
+
+    def observe_audio(self, channel: str, audio: list[dict[str, Any]]) -> None:
+        if not audio:
+            return
+        first = audio[0]
+        for kind in ("momentary", "short_term", "integrated"):
+            value = first.get(f"{kind}_lufs")
+            if value is not None:
+                self.loudness.labels(channel, kind).set(value)
+        if first.get("true_peak_dbtp") is not None:
+            self.true_peak.labels(channel).set(first["true_peak_dbtp"])
+
+    def observe_rendition(self, channel: str, rendition: str, mos: float | None,
+                          bps: float | None) -> None:
+        if mos is not None:
+            self.mos.labels(channel, rendition).set(mos)
+        if bps is not None:
+            self.bitrate.labels(channel, rendition).set(bps)
+
+    def forget(self, channel: str, renditions: list[str]) -> None:
+        """Remove a channel's series when it is no longer watched here."""
+        for gauge, labels in ((self.loudness, [(channel, k) for k in ("momentary", "short_term",
+                                                                       "integrated")]),
+                              (self.true_peak, [(channel,)]),
+                              (self.mos, [(channel, r) for r in renditions]),
+                              (self.bitrate, [(channel, r) for r in renditions])):
+            for values in labels:
+                with contextlib.suppress(KeyError):
+                    gauge.remove(*values)

@@ -30,6 +30,7 @@ from castwatch.common.db import transaction
 from castwatch.packager_monitor import leases
 from castwatch.packager_monitor.alerting import SOURCE
 from castwatch.packager_monitor.certs import tls_context
+from castwatch.packager_monitor.content.pool import ContentMetrics, ContentPool
 from castwatch.packager_monitor.context import ChannelConfig, NullSink, PointSink, ProbeContext
 from castwatch.packager_monitor.dash_worker import DashChannelWorker
 from castwatch.packager_monitor.fetcher import Fetcher
@@ -129,6 +130,9 @@ class ProbeService:
                  lag_samples: list[float] | None = None) -> None:
         self.settings, self.source, self.emit = settings, source, emit
         self.metrics = ProbeMetrics(registry)
+        self.content_metrics = ContentMetrics(registry)
+        #: runs in each content worker process at start (benchmarks pin it to a CPU)
+        self.content_initializer: Callable[[], object] | None = None
         self.points = points or NullSink()
         self.lag_samples = lag_samples
         self.workers: dict[Any, tuple[ChannelWorker, asyncio.Task[None], str]] = {}
@@ -145,11 +149,18 @@ class ProbeService:
                               timeout_s=s.timeout_s,
                               max_bytes={"playlist": s.max_playlist_bytes, "mpd": s.max_playlist_bytes,
                                          "segment": s.max_segment_bytes})
+            pool = (ContentPool(self.settings.content_workers, self.settings.content_queue,
+                                self.content_metrics, initializer=self.content_initializer)
+                    if self.settings.content_workers > 0 else None)
+            if pool is not None:
+                pool.warm()
             self.ctx = ProbeContext(self.settings, fetcher, self.metrics, self.emit, self.points,
-                                    lag_samples=self.lag_samples)
+                                    lag_samples=self.lag_samples, content=pool)
             try:
                 await self._loop(stop)
             finally:
+                if pool is not None:
+                    pool.close()
                 for worker, task, _ in self.workers.values():
                     task.cancel()
                     worker.stop()
@@ -173,8 +184,12 @@ class ProbeService:
                 await asyncio.wait_for(stop.wait(), timeout=min(1.0, max(0.05, next_refresh - loop.time())))
 
     def stats(self) -> dict[str, Any]:
-        return {"channels": len(self.workers),
-                "open_alerts": sum(len(w.book.active) for w, _, _ in self.workers.values())}
+        out: dict[str, Any] = {
+            "channels": len(self.workers),
+            "open_alerts": sum(len(w.book.active) for w, _, _ in self.workers.values())}
+        if self.ctx is not None and self.ctx.content is not None:
+            out["content"] = self.ctx.content.stats()
+        return out
 
     def _reconcile(self, configs: Configs) -> None:
         assert self.ctx is not None

@@ -49,6 +49,12 @@ class ProbeSettings:
     cert_interval_s: float = 3600.0
     #: Extra CA bundle (PEM) trusted for https origins, besides the system store.
     ca_file: str | None = None
+    #: Worker processes that decode segments for the content layer (0 = no content analysis).
+    content_workers: int = 1
+    #: Content jobs that may wait for a worker; beyond it the oldest is dropped and counted.
+    content_queue: int = 16
+    #: How often each channel's thumbnail is refreshed (seconds).
+    thumbnail_interval_s: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ProbeSettings:
@@ -79,6 +85,9 @@ class ProbeSettings:
             cert_warn_days=env_int(env, "PROBE_CERT_WARN_DAYS", 21, minimum=1),
             cert_interval_s=env_float(env, "PROBE_CERT_INTERVAL_S", 3600.0, minimum=1.0),
             ca_file=_readable(env, "PROBE_CA_FILE"),
+            content_workers=env_int(env, "PROBE_CONTENT_WORKERS", 1, minimum=0, maximum=256),
+            content_queue=env_int(env, "PROBE_CONTENT_QUEUE", 16, minimum=1, maximum=100_000),
+            thumbnail_interval_s=env_float(env, "PROBE_THUMBNAIL_INTERVAL_S", 10.0, minimum=1.0),
         )
 
 

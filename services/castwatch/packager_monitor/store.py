@@ -9,6 +9,7 @@ is logged and dropped on its own, without the rest of its batch.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -18,13 +19,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from castwatch.common import alerts
-from castwatch.common.models import Alert, Channel, Template
+from castwatch.common.models import Alert, Channel, ChannelThumbnail, Template
 from castwatch.packager_monitor.alerting import SOURCE, AlertOp
+from castwatch.packager_monitor.content.channel import ThumbnailUpdate
 from castwatch.packager_monitor.context import ChannelConfig, TemplateSpec
+from castwatch.packager_monitor.rules.content import ContentLimits
 from castwatch.packager_monitor.rules.ladder import Rung
 
 logger = logging.getLogger(__name__)
@@ -39,7 +43,17 @@ class ChannelUpdate:
     badges: tuple[bool, bool, bool] | None = None
 
 
-Op = AlertOp | ChannelUpdate
+Op = AlertOp | ChannelUpdate | ThumbnailUpdate
+
+
+def content_limits(t: Template) -> ContentLimits:
+    return ContentLimits(
+        mode=t.content_mode, sample_interval_s=t.content_sample_interval_s,
+        rendition=t.content_rendition, black_min_s=t.black_min_s, frozen_min_s=t.frozen_min_s,
+        silence_dbfs=t.silence_threshold_dbfs, silence_min_s=t.silence_min_s,
+        loudness_standard=t.loudness_standard, loudness_target_lufs=t.loudness_target_lufs,
+        loudness_tolerance_lu=t.loudness_tolerance_lu, loudness_min_s=t.loudness_min_s,
+        true_peak_max_dbtp=t.true_peak_max_dbtp, mos_min=t.mos_min)
 
 
 def template_spec(template: Template | None) -> TemplateSpec | None:
@@ -52,6 +66,7 @@ def template_spec(template: Template | None) -> TemplateSpec | None:
         min_download_ratio=template.min_download_ratio,
         poll_interval_s=template.poll_interval_s,
         rungs=tuple(Rung(r.name, r.bandwidth, r.resolution, r.codecs) for r in template.renditions),
+        content=content_limits(template),
     )
 
 
@@ -72,9 +87,9 @@ def load_channels(session: Session, ids: list[int]) -> dict[int, tuple[ChannelCo
     for ch in rows:
         tpl = ch.template
         # not channels.updated_at: our own status writes must not look like a config change
-        version = repr((ch.code, ch.input_url, ch.protocol, template_spec(tpl)))
+        version = repr((ch.code, ch.input_url, ch.protocol, ch.tier, template_spec(tpl)))
         cfg = ChannelConfig(ch.id, ch.code, ch.input_url, ch.protocol, template_spec(tpl),
-                            tuple(open_alerts.get(ch.id, ())))
+                            tuple(open_alerts.get(ch.id, ())), ch.tier)
         out[ch.id] = (cfg, version)
     return out
 
@@ -144,10 +159,13 @@ class DbWriter:
 
     def _apply(self, batch: list[Op]) -> None:
         updates: dict[int, ChannelUpdate] = {}
+        thumbs: dict[int, ThumbnailUpdate] = {}
         with self.factory() as session, session.begin():
             for op in batch:
                 if isinstance(op, ChannelUpdate):
                     updates[op.channel_id] = op  # only the newest status of a channel matters
+                elif isinstance(op, ThumbnailUpdate):
+                    thumbs[op.channel_id] = op  # and only its newest picture
                 elif op.kind == "fire":
                     alerts.fire(session, alerts.AlertKey(SOURCE, op.subject, op.alert_type),
                                 severity=op.severity, summary=op.summary, details=op.details,
@@ -162,3 +180,14 @@ class DbWriter:
                 if u.badges is not None:
                     values.update(is_4k=u.badges[0], is_hdr=u.badges[1], is_atmos=u.badges[2])
                 session.execute(update(Channel).where(Channel.id == u.channel_id).values(**values))
+            for t in thumbs.values():
+                write_thumbnail(session, t)
+
+
+def write_thumbnail(session: Session, t: ThumbnailUpdate) -> None:
+    """Upsert a channel's newest thumbnail; its ETag is a hash of the bytes."""
+    values = {"channel_id": t.channel_id, "jpeg": t.jpeg, "rendition": t.rendition,
+              "taken_at": t.taken_at, "etag": hashlib.sha256(t.jpeg).hexdigest()[:32]}
+    stmt = insert(ChannelThumbnail).values(**values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["channel_id"], set_={
+        k: stmt.excluded[k] for k in ("jpeg", "rendition", "taken_at", "etag")}))

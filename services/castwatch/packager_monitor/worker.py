@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from castwatch.common.download import safe_text
 from castwatch.packager_monitor.alerting import AlertBook, policies
 from castwatch.packager_monitor.certs import check_certificate
+from castwatch.packager_monitor.content.channel import ChannelContent
 from castwatch.packager_monitor.context import ChannelConfig, ProbeContext
 from castwatch.packager_monitor.master import Badges
 from castwatch.packager_monitor.rules.base import Verdict
@@ -54,6 +55,9 @@ class ChannelWorker:
         #: https (host, port) this channel polls → when its certificate is next due
         self.tls_hosts: dict[tuple[str, int], float] = {}
         self._new_tls_host = asyncio.Event()
+        #: the content layer: bitrate, MOS, decoded pictures and sound (issue #14)
+        self.content = ChannelContent(self)
+        self.stopped = False
         now = ctx.clock()
         for subject, alert_type, severity in cfg.adopt:
             _, _, rendition = subject.partition("/")
@@ -104,6 +108,10 @@ class ChannelWorker:
             self.ctx.emit(ops)
 
     def stop(self) -> None:
+        self.stopped = True
+        gauges = self.ctx.metrics.content_gauges
+        if gauges is not None:
+            gauges.forget(self.cfg.code, list(self.content.bitrate))
         for task in self.tasks.values():
             task.cancel()
         self.tasks.clear()
@@ -114,6 +122,7 @@ class ChannelWorker:
             task.cancel()
         self.facts.pop(rendition, None)
         self.segment_facts.pop(rendition, None)
+        self.content.forget(rendition)
         ops = self.book.drop_rendition(rendition)
         if ops:
             self.ctx.emit(ops)
@@ -133,11 +142,13 @@ class ChannelWorker:
                 item["last_change_age_s"] = round(now - f["changed_at"], 1)
             renditions[name] = item
         return {"protocol": self.protocol, "probe": self.ctx.probe_name,
-                "renditions": renditions, "open_alerts": self.book.open_alerts()}
+                "renditions": renditions, "open_alerts": self.book.open_alerts(),
+                "content": self.content.summary()}
 
     async def check_segment(self, rendition: str, url: str, duration_s: float,
-                            declared_bps: int) -> None:
-        """Download one segment, time it, check its bytes; verdicts go to the alert book."""
+                            declared_bps: int, sequence: int | None = None) -> None:
+        """Download one segment, time it, check its bytes; verdicts go to the alert book.
+        An intact segment then feeds the content layer (bitrate, MOS, decoding off the loop)."""
         self.note_origin(url)
         res = await self.ctx.fetcher.get(url, "segment")
         body = res.body or b""
@@ -152,6 +163,9 @@ class ChannelWorker:
         verdicts = segment_verdicts(self.cfg.code, rendition, sample, limits)
         if any(v.bad for v in verdicts):
             self.ctx.metrics.error("segment")
+        if res.status == 200 and res.error is None and invalid is None and body:
+            verdicts += self.content.on_segment(rendition, body, duration_s, sequence)
+            self.content.write_quality_point(rendition, declared_bps)
         self.apply(verdicts)
         self.segment_facts[rendition] = {
             "download_time_ms": round(res.elapsed * 1000, 1), "segment_bytes": len(body),

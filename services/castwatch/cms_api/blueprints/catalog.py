@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from datetime import UTC
+
+from flask import Blueprint, Response, request
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +32,14 @@ from castwatch.cms_api.schemas.catalog import (
     TemplateOut,
     TemplateUpdate,
 )
-from castwatch.common.models import Channel, EncoderGroup, Probe, Template, TemplateRendition
+from castwatch.common.models import (
+    Channel,
+    ChannelThumbnail,
+    EncoderGroup,
+    Probe,
+    Template,
+    TemplateRendition,
+)
 
 bp = Blueprint("catalog", __name__)
 
@@ -104,6 +113,28 @@ def create_channel(body: ChannelCreate) -> ChannelOut:
 def get_channel(channel_id: int) -> ChannelOut:
     """One channel with its newest check result."""
     return ChannelOut.model_validate(get_or_404(Channel, channel_id, "channel"))
+
+
+@api_route(bp, f"{CHANNEL}/thumbnail", errors=(404,), tag="channels")
+def channel_thumbnail(channel_id: int) -> Response:
+    """The channel's newest thumbnail (a key frame, ~320 px wide JPEG) taken by the probe.
+
+    Answers ``image/jpeg`` with a strong ``ETag`` (304 to a matching ``If-None-Match``),
+    ``Last-Modified`` (when it was taken) and ``Cache-Control: private, max-age=5``: the
+    probe refreshes it every few seconds. 404 until the probe has taken one.
+    """
+    get_or_404(Channel, channel_id, "channel")
+    thumb = db().get(ChannelThumbnail, channel_id)
+    if thumb is None:
+        raise ApiError(404, "not_found", "no thumbnail yet for this channel")
+    etag = f'"{thumb.etag}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=5",
+               "Last-Modified": thumb.taken_at.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"),
+               "X-Thumbnail-Rendition": thumb.rendition or ""}
+    wanted = [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]
+    if etag in wanted or "*" in wanted:
+        return Response(status=304, headers=headers)
+    return Response(thumb.jpeg, mimetype="image/jpeg", headers=headers)
 
 
 @api_route(bp, CHANNEL, ["PUT"], body=ChannelUpdate, response=ChannelOut, scope="write",

@@ -35,7 +35,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self' data: blob:",  # blob: the channels' thumbnails (fetched with the key)
         "connect-src 'self' ws: wss:",
         "font-src 'self'",
         "object-src 'none'",

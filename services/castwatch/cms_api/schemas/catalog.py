@@ -103,6 +103,14 @@ class RenditionIn(Model):
     audio_channels: Text(20) | None = None  # type: ignore[valid-type]
 
 
+ContentMode = Literal["continuous", "sampled", "off"]
+LoudnessStandard = Literal["ebu_r128", "atsc_a85"]
+#: content thresholds that cannot be null (the others: NULL means "by tier" / "by standard")
+CONTENT_REQUIRED = ("content_sample_interval_s", "content_rendition", "black_min_s", "frozen_min_s",
+                    "silence_threshold_dbfs", "silence_min_s", "loudness_standard",
+                    "loudness_tolerance_lu", "loudness_min_s", "true_peak_max_dbtp", "mos_min")
+
+
 class TemplateFields(Model):
     description: Text(2000, 0) | None = None  # type: ignore[valid-type]
     segment_duration_target: float | None = Field(None, gt=0, le=3600)
@@ -111,6 +119,43 @@ class TemplateFields(Model):
     min_download_ratio: float | None = Field(None, ge=0, le=1000)
     poll_interval_s: float | None = Field(None, gt=0, le=3600)
     renditions: list[RenditionIn] | None = Field(None, max_length=64)
+    # the probe's content layer (issue #14); see docs/probe.md "Content"
+    content_mode: ContentMode | None = Field(
+        None, description="continuous | sampled | off; null = by channel tier (tier 1 continuous)")
+    content_sample_interval_s: float | None = Field(None, gt=0, le=3600)
+    content_rendition: Text(50) | None = Field(  # type: ignore[valid-type]
+        None, description="rendition decoded: lowest, highest or a rendition name")
+    black_min_s: float | None = Field(None, gt=0, le=3600)
+    frozen_min_s: float | None = Field(None, gt=0, le=3600)
+    silence_threshold_dbfs: float | None = Field(None, ge=-150, le=0)
+    silence_min_s: float | None = Field(None, gt=0, le=3600)
+    loudness_standard: LoudnessStandard | None = None
+    loudness_target_lufs: float | None = Field(
+        None, ge=-70, le=0, description="null = the standard's target (-23 EBU R128, -24 ATSC A/85)")
+    loudness_tolerance_lu: float | None = Field(None, ge=0, le=60)
+    loudness_min_s: float | None = Field(None, gt=0, le=3600)
+    true_peak_max_dbtp: float | None = Field(None, ge=-60, le=20)
+    mos_min: float | None = Field(None, ge=1, le=5, description="QUALITY_LOW below this MOS")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seconds_alias(cls, data: Any) -> Any:
+        """The seed's ``max_download_time`` (seconds) is accepted beside ``max_download_time_ms``."""
+        if not isinstance(data, dict) or "max_download_time" not in data:
+            return data
+        data = dict(data)
+        seconds = data.pop("max_download_time")
+        if seconds is None:
+            data.setdefault("max_download_time_ms", None)
+            return data
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not (
+                0 < seconds <= 3600):
+            raise ValueError("max_download_time must be a number of seconds in (0, 3600]")
+        ms = max(1, int(round(seconds * 1000)))
+        if data.get("max_download_time_ms") not in (None, ms):
+            raise ValueError("max_download_time (s) and max_download_time_ms disagree")
+        data["max_download_time_ms"] = ms
+        return data
 
     @field_validator("renditions")
     @classmethod
@@ -131,6 +176,17 @@ class TemplateCreate(TemplateFields):
     max_download_time_ms: int = Field(2000, ge=1, le=3_600_000)
     min_download_ratio: float = Field(1.5, ge=0, le=1000)
     renditions: list[RenditionIn] = Field(default_factory=list, max_length=64)
+    content_sample_interval_s: float = Field(10.0, gt=0, le=3600)
+    content_rendition: Text(50) = "lowest"  # type: ignore[valid-type]
+    black_min_s: float = Field(2.0, gt=0, le=3600)
+    frozen_min_s: float = Field(2.0, gt=0, le=3600)
+    silence_threshold_dbfs: float = Field(-60.0, ge=-150, le=0)
+    silence_min_s: float = Field(2.0, gt=0, le=3600)
+    loudness_standard: LoudnessStandard = "ebu_r128"
+    loudness_tolerance_lu: float = Field(5.0, ge=0, le=60)
+    loudness_min_s: float = Field(10.0, gt=0, le=3600)
+    true_peak_max_dbtp: float = Field(-1.0, ge=-60, le=20)
+    mos_min: float = Field(3.5, ge=1, le=5)
 
 
 class TemplateUpdate(TemplateFields):
@@ -141,7 +197,8 @@ class TemplateUpdate(TemplateFields):
     @model_validator(mode="after")
     def _not_null_required(self) -> TemplateUpdate:
         for name in ("segment_duration_target", "segment_duration_tolerance",
-                     "max_download_time_ms", "min_download_ratio", "renditions", "name"):
+                     "max_download_time_ms", "min_download_ratio", "renditions", "name",
+                     *CONTENT_REQUIRED):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -167,6 +224,19 @@ class TemplateOut(OutModel):
     min_download_ratio: float
     poll_interval_s: float | None
     renditions: list[RenditionOut]
+    content_mode: str | None
+    content_sample_interval_s: float
+    content_rendition: str
+    black_min_s: float
+    frozen_min_s: float
+    silence_threshold_dbfs: float
+    silence_min_s: float
+    loudness_standard: str
+    loudness_target_lufs: float | None
+    loudness_tolerance_lu: float
+    loudness_min_s: float
+    true_peak_max_dbtp: float
+    mos_min: float
     created_at: datetime
     updated_at: datetime
 

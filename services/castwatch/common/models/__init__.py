@@ -13,6 +13,7 @@ from castwatch.common.models.catalog import (
     CHANNEL_TYPES,
     PROTOCOLS,
     Channel,
+    ChannelThumbnail,
     Probe,
     Template,
     TemplateRendition,
@@ -46,7 +47,8 @@ from castwatch.common.models.notify import (
 __all__ = [
     "ALERT_STATES", "CHANNEL_TYPES", "DRIVER_KINDS", "ENCODER_ROLES", "EVENT_KINDS", "PROTOCOLS",
     "ROLES", "SCOPES", "SEVERITIES", "TRANSPORTS",
-    "Alert", "AlertEvent", "ApiKey", "Base", "Channel", "Delivery", "Encoder", "EncoderCommand",
+    "Alert", "AlertEvent", "ApiKey", "Base", "Channel", "ChannelThumbnail", "Delivery", "Encoder",
+    "EncoderCommand",
     "EncoderGroup", "FailoverEvent", "Lease", "MaintenanceWindow", "NotificationRule", "Probe",
     "NotifyCursor", "PlannedEvent", "Recipient",
     "RecipientAddress", "Template", "TemplateRendition", "utcnow",

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -24,6 +25,8 @@ from castwatch.common.models.base import Base, created_at, enum_check, updated_a
 CHANNEL_TYPES = ("LIVE", "EVENT", "VOD")
 PROTOCOLS = ("HLS", "DASH")
 VIDEO_RANGES = ("SDR", "PQ", "HLG")
+CONTENT_MODES = ("continuous", "sampled", "off")
+LOUDNESS_STANDARDS = ("ebu_r128", "atsc_a85")
 
 
 class Probe(Base):
@@ -58,6 +61,21 @@ class Template(Base):
     max_download_time_ms: Mapped[int] = mapped_column(Integer, default=2000)
     min_download_ratio: Mapped[float] = mapped_column(Float, default=1.5)
     poll_interval_s: Mapped[float | None] = mapped_column(Float)
+    # the content layer (issue #14); NULL content_mode = by channel tier
+    content_mode: Mapped[str | None] = mapped_column(String(12))
+    content_sample_interval_s: Mapped[float] = mapped_column(Float, default=10.0, server_default="10")
+    content_rendition: Mapped[str] = mapped_column(String(50), default="lowest", server_default="lowest")
+    black_min_s: Mapped[float] = mapped_column(Float, default=2.0, server_default="2")
+    frozen_min_s: Mapped[float] = mapped_column(Float, default=2.0, server_default="2")
+    silence_threshold_dbfs: Mapped[float] = mapped_column(Float, default=-60.0, server_default="-60")
+    silence_min_s: Mapped[float] = mapped_column(Float, default=2.0, server_default="2")
+    loudness_standard: Mapped[str] = mapped_column(String(10), default="ebu_r128",
+                                                   server_default="ebu_r128")
+    loudness_target_lufs: Mapped[float | None] = mapped_column(Float)
+    loudness_tolerance_lu: Mapped[float] = mapped_column(Float, default=5.0, server_default="5")
+    loudness_min_s: Mapped[float] = mapped_column(Float, default=10.0, server_default="10")
+    true_peak_max_dbtp: Mapped[float] = mapped_column(Float, default=-1.0, server_default="-1")
+    mos_min: Mapped[float] = mapped_column(Float, default=3.5, server_default="3.5")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -70,6 +88,13 @@ class Template(Base):
         CheckConstraint("segment_duration_tolerance >= 0", name="tolerance_not_negative"),
         CheckConstraint("max_download_time_ms > 0", name="max_download_time_positive"),
         CheckConstraint("poll_interval_s IS NULL OR poll_interval_s > 0", name="poll_interval_positive"),
+        CheckConstraint("content_mode IS NULL OR content_mode IN ('continuous', 'sampled', 'off')",
+                        name="content_mode"),
+        enum_check("loudness_standard", LOUDNESS_STANDARDS),
+        CheckConstraint("content_sample_interval_s > 0 AND black_min_s > 0 AND frozen_min_s > 0 AND "
+                        "silence_min_s > 0 AND loudness_min_s > 0 AND loudness_tolerance_lu >= 0",
+                        name="content_durations_positive"),
+        CheckConstraint("mos_min BETWEEN 1 AND 5", name="mos_min_range"),
     )
 
 
@@ -134,3 +159,16 @@ class Channel(Base):
         enum_check("status", ("unknown", "ok", "warning", "critical", "disabled")),
         CheckConstraint("tier BETWEEN 1 AND 3", name="tier"),
     )
+
+
+class ChannelThumbnail(Base):
+    """The newest thumbnail (a key frame, ~320 px JPEG) of a channel, written by the probe."""
+
+    __tablename__ = "channel_thumbnails"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    etag: Mapped[str] = mapped_column(String(64))
+    rendition: Mapped[str | None] = mapped_column(String(50))
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -27,6 +27,12 @@ VARIANTS_OUT_OF_SYNC = "VARIANTS_OUT_OF_SYNC"
 MPD_INVALID = "MPD_INVALID"
 MPD_STALE = "MPD_STALE"
 CERT_EXPIRING = "CERT_EXPIRING"
+# content layer (issue #14): what the decoded pictures and sounds say
+VIDEO_BLACK = "VIDEO_BLACK"
+VIDEO_FROZEN = "VIDEO_FROZEN"
+AUDIO_SILENCE = "AUDIO_SILENCE"
+LOUDNESS_OUT_OF_RANGE = "LOUDNESS_OUT_OF_RANGE"
+QUALITY_LOW = "QUALITY_LOW"
 
 #: Default severity of each type (a rule may choose another, e.g. by days left): from the vocab.
 SEVERITY: dict[str, str] = default_severities(PROBE)

@@ -8,7 +8,7 @@ because the renditions are polled at slightly different moments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from castwatch.packager_monitor.rules.base import VARIANTS_OUT_OF_SYNC, Verdict, ok
@@ -23,8 +23,16 @@ class EdgeView:
     last_sequence: int
 
 
-def variants_sync(channel: str, views: Mapping[str, EdgeView], max_edge_spread: int = 1) -> Verdict | None:
-    """Channel-wide verdict over the renditions that were polled recently; None for < 2."""
+def variants_sync(channel: str, views: Mapping[str, EdgeView], max_edge_spread: int = 1,
+                  fresh: Collection[str] | None = None) -> Verdict | None:
+    """Channel-wide verdict over the renditions' latest polls; None for < 2.
+
+    Target durations and discontinuity sequences are compared over every view: a rendition
+    with a longer target is polled less often, and leaving it out (as the probe once did)
+    hid exactly the mismatch §6.2.4 forbids. Live edges are compared only among ``fresh``
+    views (polled within their own target duration; all when None): a late poll is not a
+    rendition falling behind.
+    """
     if len(views) < 2:
         return None
     problems: list[str] = []
@@ -34,9 +42,9 @@ def variants_sync(channel: str, views: Mapping[str, EdgeView], max_edge_spread: 
     dseqs = {v.discontinuity_sequence for v in views.values()}
     if len(dseqs) > 1:
         problems.append("discontinuity sequences " + "/".join(str(d) for d in sorted(dseqs)))
-    edges = {name: v.last_sequence for name, v in views.items()}
-    lo, hi = min(edges.values()), max(edges.values())
-    if hi - lo > max_edge_spread:
+    edges = {name: v.last_sequence for name, v in views.items() if fresh is None or name in fresh}
+    lo, hi = min(edges.values(), default=0), max(edges.values(), default=0)
+    if len(targets) == 1 and hi - lo > max_edge_spread:
         behind = sorted(n for n, e in edges.items() if e == lo)
         problems.append(f"live edge of {', '.join(behind)} is {hi - lo} segments behind")
     if not problems:

@@ -30,6 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start-sequence", type=int, default=1000,
                         help="media sequence of the first segment, as if the origin had run a while "
                              "(default 1000; reset_sequence renumbers from 0)")
+    parser.add_argument("--real-media", action="store_true",
+                        help="serve real H.264/AAC segments made by the ffmpeg binary (for the "
+                             "probe's content layer; content faults turn them on anyway)")
 
 
 async def _serve(sim: OriginSimulator) -> None:
@@ -49,6 +52,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit("castwatch sim origin: --channels, --window and --segment-seconds must be > 0")
     config = SimConfig(channels=args.channels, prefix=args.prefix, segment_s=args.segment_seconds,
                        window=args.window, uhd_channels=args.uhd_channels,
-                       start_sequence=max(0, args.start_sequence))
+                       start_sequence=max(0, args.start_sequence), real_media=args.real_media)
     asyncio.run(_serve(OriginSimulator(config, args.host, args.port)))
     return 0

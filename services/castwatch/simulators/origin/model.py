@@ -29,6 +29,12 @@ FAULTS: dict[str, str] = {
     "discontinuity_no_bump": "new segments get EXT-X-DISCONTINUITY but the discontinuity "
                              "sequence is not incremented when they leave the window",
     "mpd_invalid": "the MPD is served truncated (not well-formed XML)",
+    # content faults: segments become real ffmpeg-made media (see lavfi.py)
+    "black": "content: the picture is black",
+    "frozen": "content: the picture is a still image",
+    "silence": "content: the audio is digital silence",
+    "loud": "content: the audio is a sine near full scale (about -2 LUFS, true peak > 0 dBTP)",
+    "starved": "content: video only, at value kbit/s (default 24)",
 }
 ONE_SHOT = frozenset({"skip_sequence", "reset_sequence"})
 
@@ -73,6 +79,9 @@ class SimConfig:
     #: media sequence of the first segment: an origin that has run a while starts high, so that
     #: ``reset_sequence`` (renumber from 0) always goes backwards
     start_sequence: int = 0
+    #: serve real ffmpeg-made H.264/AAC segments (needed by the probe's content layer); a
+    #: content fault turns them on for its rendition anyway
+    real_media: bool = False
 
     def codes(self) -> list[str]:
         return [f"{self.prefix}{i:03d}" for i in range(1, self.channels + 1)]

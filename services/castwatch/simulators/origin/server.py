@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import ssl
 import threading
 from datetime import UTC, datetime
@@ -29,7 +30,10 @@ from aiohttp import web
 
 from castwatch.simulators.origin import media as media_bytes
 from castwatch.simulators.origin import render
+from castwatch.simulators.origin.lavfi import CONTENT_FAULTS, MediaCache, MediaError
 from castwatch.simulators.origin.model import FAULTS, FaultError, OriginModel, Rendition, SimConfig
+
+logger = logging.getLogger(__name__)
 
 _TS = media_bytes.ts_segment()
 _INIT = media_bytes.fmp4_init()
@@ -44,6 +48,7 @@ class OriginSimulator:
         self._runner: web.AppRunner | None = None
         self._cache: dict[tuple[str, str], tuple[tuple[int, int, int], bytes, str, str]] = {}
         self.requests = 0
+        self.media = MediaCache()
 
     @property
     def base_url(self) -> str:
@@ -148,8 +153,24 @@ class OriginSimulator:
         failed = await self._segment_faults(code, r.spec.name)
         if failed is not None:
             return failed
-        data = media_bytes.corrupt(_TS) if self.model.fault(code, r.spec.name, "corrupt_segments") else _TS
+        data = await self._real_media(code, r) or _TS
+        if self.model.fault(code, r.spec.name, "corrupt_segments"):
+            data = media_bytes.corrupt(data)
         return web.Response(body=data, content_type="video/mp2t")
+
+    async def _real_media(self, code: str, r: Rendition) -> bytes | None:
+        """A real segment in the rendition's content state, or None for the synthetic one."""
+        state = next((f for f in CONTENT_FAULTS if self.model.fault(code, r.spec.name, f)), None)
+        if state is None and not self.model.config.real_media:
+            return None
+        value = self.model.fault(code, r.spec.name, "starved") if state == "starved" else None
+        kbps = int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        try:
+            return await asyncio.to_thread(self.media.get, r.spec.width, r.spec.height,
+                                           self.model.config.segment_s, state or "normal", kbps)
+        except MediaError as exc:
+            logger.error("real media unavailable: %s", exc)
+            return None
 
     # -- DASH -------------------------------------------------------------------------
     async def _mpd(self, request: web.Request) -> web.Response:

@@ -66,6 +66,16 @@ export async function request(method, path, { params, body, key, absolute = fals
   return data;
 }
 
+/** GET a binary resource under the API base with the key; revalidates with the browser cache. */
+export async function fetchBlob(path) {
+  const headers = {};
+  const useKey = getKey();
+  if (useKey) headers.Authorization = `Bearer ${useKey}`;
+  const resp = await fetch(base + path, { headers, cache: "no-cache" });
+  if (!resp.ok) throw new ApiError(resp.status, `http_${resp.status}`, resp.statusText || "request failed");
+  return resp.blob();
+}
+
 export const api = {
   get: (path, params) => request("GET", path, { params }),
   post: (path, body) => request("POST", path, { body: body ?? {} }),

@@ -63,12 +63,34 @@ export function playlistAge(check) {
   return vals.length ? Math.max(...vals) : null;
 }
 
+/**
+ * The content figures of a check (probe content layer): {mos: {rendition: value},
+ * measured/advertised: {rendition: Mb/s}, loudness: short-term LUFS of the decoded rendition}.
+ */
+export function contentFigures(check) {
+  const c = (check && check.content) || {};
+  const out = { mos: {}, measured: {}, advertised: {}, loudness: null };
+  for (const [name, r] of Object.entries(c.renditions || {})) {
+    if (num(r.mos) !== null) out.mos[name] = num(r.mos);
+    if (num(r.measured_bps) !== null) out.measured[name] = num(r.measured_bps) / 1e6;
+    if (num(r.advertised_bps) !== null) out.advertised[name] = num(r.advertised_bps) / 1e6;
+  }
+  const decoded = (c.decoded || {})[c.chosen] || {};
+  const audio = Array.isArray(decoded.audio) ? decoded.audio[0] : null;
+  out.loudness = audio ? num(audio.short_term_lufs) : null;
+  return out;
+}
+
 /** Records what a channel row carries (its latest check). */
 export function recordChannel(ch) {
   if (!ch || !ch.channel_code) return;
   const t = ch.last_checked_at || Date.now();
   record("download", ch.channel_code, t, downloadMs(ch.last_check));
   record("age", ch.channel_code, t, playlistAge(ch.last_check));
+  const content = contentFigures(ch.last_check);
+  for (const [r, v] of Object.entries(content.mos)) record("mos", `${ch.channel_code} ${r}`, t, v);
+  for (const [r, v] of Object.entries(content.measured)) record("measured", `${ch.channel_code} ${r}`, t, v);
+  record("loudness", ch.channel_code, t, content.loudness);
   if (ch.last_checked_at && ch.last_check && Object.keys(ch.last_check).length) {
     const list = checks.get(ch.channel_code) || [];
     const last = list[list.length - 1];

@@ -1,5 +1,6 @@
 // One channel: status, ABR ladder, the probe's latest checks, charts, its alerts; edit / disable.
 
+import { thumbImg } from "../thumbs.js";
 import { api, rows } from "../api.js";
 import { bars, timeLine } from "../charts.js";
 import { isDelete, loadOffAir, offAirText, PATHS, rowOf } from "../data.js";
@@ -68,6 +69,33 @@ const CHART_KEYS = {
   segments: "Segments in each rendition's playlist window",
 };
 
+const fix = (v, d = 1) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(d) : "—");
+
+/** The probe's content layer for this channel: thumbnail, loudness, picture, MOS and bitrate. */
+export function renderContent(box, channel) {
+  const c = (channel.last_check || {}).content;
+  if (!c) {
+    clear(box, h("h2", { text: "Content" }), h("p.empty", { text: "No content figures yet (the probe decodes a rendition of each channel)." }));
+    return;
+  }
+  const decoded = (c.decoded || {})[c.chosen] || {};
+  const audio = Array.isArray(decoded.audio) ? decoded.audio : [];
+  clear(box, h("h2", { text: `Content (${c.mode || "—"}, decoding ${c.chosen || "—"})` }),
+    h("div.grid.cols-2",
+      h("div", thumbImg(channel), h("p.muted", { text: c.thumbnail_at ? `picture ${relTime(c.thumbnail_at)}` : "no picture yet" })),
+      h("dl.kv#content-figures",
+        ...kv("Picture", decoded.width ? `${decoded.width}×${decoded.height} ${decoded.codec || ""} · black ${fix(decoded.black_s)} s · frozen ${fix(decoded.frozen_s)} s` : "—"),
+        ...audio.flatMap((a) => kv(`Audio #${a.track}`,
+          `M ${fix(a.momentary_lufs)} · S ${fix(a.short_term_lufs)} · I ${fix(a.integrated_lufs)} LUFS · TP ${fix(a.true_peak_dbtp)} dBTP · silent ${fix(a.silent_s)} s`)))),
+    h("div.table-wrap", h("table.responsive#content-renditions",
+      h("thead", h("tr", ["Rendition", "Measured", "Advertised", "Video MOS"].map((t) => h("th", { text: t })))),
+      h("tbody", Object.entries(c.renditions || {}).map(([name, r]) => h("tr",
+        h("td", { dataset: { label: "Rendition" }, text: name }),
+        h("td", { dataset: { label: "Measured" }, text: r.measured_bps ? fmtBitrate(r.measured_bps) : "—" }),
+        h("td", { dataset: { label: "Advertised" }, text: r.advertised_bps ? fmtBitrate(r.advertised_bps) : "—" }),
+        h("td", { dataset: { label: "Video MOS" }, text: r.mos != null ? fix(r.mos, 2) : (r.mos_model || "—") })))))));
+}
+
 export async function mount(view, ctx) {
   const id = ctx.channelId;
   const canWrite = ctx.session.scope !== "read";
@@ -85,9 +113,10 @@ export async function mount(view, ctx) {
   const ageBox = h("section.card#age-chart");
   const offAirBox = h("p.note#channel-offair", { hidden: true });
   const downloadBox = h("section.card#download-history");
+  const contentBox = h("section.card#channel-content");
   let offAir = null;
   clear(view, h("p", h("a", { href: "#/channels", text: "← All channels" })), head, offAirBox,
-    h("div.grid.cols-2", info, ladder), h("div.grid.split", checks, chartsBox),
+    h("div.grid.cols-2", info, ladder), contentBox, h("div.grid.split", checks, chartsBox),
     downloadBox, h("div.grid.cols-2", historyBox, ageBox), alertBox);
 
   let chart = null;
@@ -131,6 +160,8 @@ export async function mount(view, ctx) {
           h("td", { dataset: { label: "Resolution" }, text: r.resolution || "—" }), h("td.mono", { dataset: { label: "Codecs" }, text: r.codecs || "—" }),
           h("td", { dataset: { label: "FPS" }, text: r.frame_rate ?? "—" }), h("td", { dataset: { label: "Range" }, text: r.video_range || "—" }),
           h("td", { dataset: { label: "Audio" }, text: r.audio_channels || "—" })))))));
+
+    renderContent(contentBox, channel);
 
     const check = channel.last_check || {};
     const perRendition = byLadder(checkRenditions(check), (template && template.renditions) || []);

@@ -5,6 +5,7 @@ import {
   CHANNEL_STATES, isDelete, loadChannels, loadOffAir, loadOpenAlerts, loadTemplates, offAirText, rowOf,
   rungSummary, topRung, upsert,
 } from "../data.js";
+import { thumbImg } from "../thumbs.js";
 import { clear, debounce, h, light, relTime, throttle } from "../ui.js";
 import * as detail from "./channel_detail.js";
 import * as form from "./channel_form.js";
@@ -94,6 +95,7 @@ async function mountList(view, ctx) {
     const status = c.enabled ? c.status : "disabled";
     const { n, worst } = openAlerts.get(c.id) || { n: 0, worst: null };
     return h("a.card.ch-card", { href: `#/channels/${c.id}`, dataset: { channelId: c.id, channelCode: c.channel_code, status, enabled: c.enabled } },
+      thumbImg(c),
       h("div.ch-head", light(status), h("span.ch-name", { text: c.channel_name, title: c.channel_name })),
       h("div.ch-code", { text: c.channel_code }),
       h("div.ch-meta",

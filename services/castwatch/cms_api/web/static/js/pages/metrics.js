@@ -23,7 +23,27 @@ const CHARTS = [
     query: { measurement: "encoder_metric", field: "temperature_c" }, only: "encoder" },
   { metric: "cpu", title: "Encoder CPU", unit: " %", id: "chart-cpu", yMin: 0,
     query: { measurement: "encoder_metric", field: "cpu_percent" }, only: "encoder" },
+  // the probe's content layer (issue #14): the seed's Video MOS, Audio Loudness and Bitrate charts
+  { metric: "mos", title: "Video MOS (P.1203.1 mode 0, 1–5)", unit: "", id: "chart-mos", yMin: 1,
+    query: { measurement: "video_quality", field: "mos" },
+    empty: "No MOS yet (the probe scores H.264 renditions it has decoded)." },
+  { metric: "loudness", title: "Audio loudness (short-term, LUFS)", unit: " LUFS", id: "chart-loudness",
+    query: { measurement: "content_audio", field: "short_term_lufs" }, band: [-28, -18],
+    empty: "No loudness yet (the probe measures the decoded rendition's audio)." },
+  { metric: "measured", title: "Bitrate measured from segments (Mb/s)", unit: " Mb/s", id: "chart-measured",
+    yMin: 0, query: { measurement: "video_quality", field: "measured_bps" }, scale: 1 / 1e6,
+    empty: "No measured bitrate yet." },
 ];
+
+/** Two flat series marking a chart's target band (EBU R128: -23 LUFS ± 5 LU) over its time span. */
+export function withBand(data, band) {
+  if (!band || !data.length) return data;
+  const xs = data.flatMap((s) => s.points.map((p) => +new Date(p.x)));
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return [...data, ...band.map((y, i) => ({ label: i ? "target high" : "target low",
+    points: [{ x: lo, y }, { x: hi, y }] }))];
+}
 const HISTORY_REFRESH_MS = 60_000;
 
 export async function mount(view) {
@@ -57,7 +77,7 @@ export async function mount(view) {
 
   function draw(metric) {
     const c = CHARTS.find((x) => x.metric === metric);
-    const data = history.get(metric) || seriesOf(metric);
+    const data = withBand(history.get(metric) || seriesOf(metric), c.band);
     const box = boxes.get(metric);
     const old = charts.get(metric);
     sourceLine(c);
