@@ -5,8 +5,10 @@
    moment; we time fault → the backup simulator receiving ``StartStreaming``. Prints p50/p99
    (goal p99 ≤ 3 s with 3 failed polls at 1 s).
 2. False failovers: 10 simulated minutes of flapping metrics (stream blips shorter than the
-   failure threshold, CPU and temperature noise around their limits, drop bursts) through the
-   real health assessment, hysteresis and failover policy — pure, simulated time. Goal 0.
+   failure threshold, CPU noise around its limit, temperature noise a few degrees under its
+   limit with single-reading steps, drop bursts) through the real health assessment, overheat
+   prediction (as the controller feeds it to the policy), hysteresis and failover policy —
+   pure, simulated time. Goal 0; the raw predictions that the gating filtered are counted.
 3. Scale: N simulated encoders (in a separate process) polled at 1 s by one manager; prints
    the poll-start lag p50/p99 for each N (goal: ≥ 500 encoders with p99 < 200 ms).
 
@@ -175,7 +177,8 @@ def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
     health = {1: EncoderHealth(), 2: EncoderHealth()}
     tracker: ConditionTracker[str] = ConditionTracker()
     state = GroupState(active_id=1)
-    failovers = raw_cpu_crossings = cpu_alerts = 0
+    failovers = raw_cpu_crossings = cpu_alerts = raw_predictions = 0
+    preemptive = 0
     blip_left, was_bad = 0, False
     was_over = False
     drops = 0
@@ -190,8 +193,10 @@ def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
         was_bad = bad
         cpu = 90 + rng.uniform(-6, 6)
         drops += rng.choice((0, 0, 0, 5))
+        # the reported incident: flat ~70 °C (limit 75) with sensor noise and one-degree steps
+        temp = 70 + rng.uniform(-0.5, 0.5) + (1.0 if rng.random() < 0.05 else 0.0) + 2.0 * (t % 180 > 170)
         sample = HealthSample(reachable=True, state="idle" if bad else "live",
-                              temperature_c=72 + rng.uniform(-3, 3), cpu_percent=cpu,
+                              temperature_c=round(temp, 1), cpu_percent=cpu,
                               frames_dropped=drops, frames_total=t * 30)
         a1 = health[1].assess(sample, now, th, expect_live=state.active_id == 1)
         a2 = health[2].assess(idle, now, th, expect_live=state.active_id == 2)
@@ -200,14 +205,18 @@ def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
         was_over = over
         debounce = Debounce(raise_after_count=th.raise_after_count, clear_after_s=th.clear_after_s)
         cpu_alerts += int(tracker.observe(CPU_HIGH, a1.conditions[CPU_HIGH].bad, now, debounce) == "raise")
+        raw_predictions += int(a1.overheat_predicted_in_s is not None)
         views = {eid: MemberView(reachable=True, live=h.last_sample.live if h.last_sample else False, ok=a.ok,
                                  consecutive_failures=h.consecutive_failures, healthy_since=h.healthy_since,
-                                 seen=True)
+                                 seen=True, overheat_predicted=h.overheat_signal(th))
                  for eid, h, a in ((1, health[1], a1), (2, health[2], a2))}
         state, actions = decide(policy, members, views, state, now)
-        failovers += sum(1 for a in actions if a.op == "event_started")
+        started = [a for a in actions if a.op == "event_started"]
+        failovers += len(started)
+        preemptive += sum(1 for a in started if "temperature" in a.summary)
     return {"false_failovers": failovers, "raw_cpu_limit_crossings": raw_cpu_crossings,
-            "cpu_alerts_with_hysteresis": cpu_alerts}
+            "cpu_alerts_with_hysteresis": cpu_alerts, "preemptive_switches": preemptive,
+            "raw_overheat_predictions": raw_predictions}
 
 
 # -- 3. scale ------------------------------------------------------------------------------------
@@ -277,7 +286,9 @@ def main() -> int:
         flap = false_failovers()
         print(f"flapping metrics, 10 simulated minutes: {flap['false_failovers']} false failovers; "
               f"CPU crossed its limit {flap['raw_cpu_limit_crossings']} times → "
-              f"{flap['cpu_alerts_with_hysteresis']} CPU alerts with hysteresis")
+              f"{flap['cpu_alerts_with_hysteresis']} CPU alerts with hysteresis; temperature noise: "
+              f"{flap['raw_overheat_predictions']} polls with a raw overheat prediction → "
+              f"{flap['preemptive_switches']} pre-emptive switches")
         for size in (int(x) for x in args.sizes.split(",")):
             p50, p99, polls = scale(url, size, args.scale_seconds)
             rate = polls / args.scale_seconds

@@ -85,7 +85,7 @@ def encoder_settings(**overrides: Any) -> Any:
 
     base = dict(poll_interval_s=0.2, poll_timeout_s=0.5, reload_interval_s=0.5, command_poll_s=0.2,
                 lock_interval_s=0.2, sample_write_interval_s=0.5, metrics_bind=("127.0.0.1", 0),
-                credentials_env={"ENCODER_SECRET_SIM": "admin:admin"})
+                credentials_env={"ENCODER_SECRET_SIM": "admin:admin", "ENCODER_SECRET_SIM_PW": "admin"})
     return EncoderSettings(**(base | overrides))
 
 
@@ -106,8 +106,10 @@ def fast_group(db: Any, name: str = "main", **overrides: Any) -> Any:
 def encoder_row(db: Any, sim: EncoderSimulator, name: str, group: Any = None, **overrides: Any) -> Any:
     from castwatch.common.models import Encoder
 
-    values = dict(name=name, driver_kind=sim.kind, address=sim.address,
-                  credentials_ref="env:ENCODER_SECRET_SIM", group_id=group.id if group else None,
+    # OBS has no user name: its secret is the bare password
+    ref = "env:ENCODER_SECRET_SIM_PW" if sim.kind == "obs" else "env:ENCODER_SECRET_SIM"
+    values = dict(name=name, driver_kind=sim.kind, address=sim.address, credentials_ref=ref,
+                  group_id=group.id if group else None,
                   role="primary", thresholds={"clear_after_s": 0.6, "raise_after_count": 2})
     encoder = Encoder(**(values | overrides))
     db.add(encoder)

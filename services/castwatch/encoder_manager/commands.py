@@ -79,6 +79,9 @@ class CommandRunner:
         if command.action in ("stop", "restart"):
             await worker.driver.stop_output()
         if command.action in ("start", "restart"):
+            ctrl = self._m.controllers.get(command.group_id) if command.group_id is not None else None
+            if ctrl is not None:
+                ctrl.release(command.encoder_id)  # an operator's start overrides parking
             await worker.driver.start_output()
         return {"start": "started", "stop": "stopped", "restart": "restarted"}.get(command.action,
                                                                                  command.action)

@@ -4,6 +4,10 @@ Only the replica holding the group's advisory lock calls :meth:`GroupController.
 ``owned=True``; other replicas only observe. Actions run in one task at a time per group
 (device commands, then database writes); while they run, ticks are skipped. A start that
 the device refuses marks the candidate ``start_failed`` so the policy moves on at once.
+
+Stops are different: every encoder the policy stops is *parked* (``parking``): the stop runs in
+its own task (a hung device cannot hold up the group's decisions), is re-sent with back-off
+until the device is seen idle, and ``ENCODER_NOT_PARKED`` stays open while it is seen live.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from castwatch.encoder_manager import store
+from castwatch.encoder_manager import parking, store
 from castwatch.encoder_manager.drivers import DriverError
 from castwatch.encoder_manager.metrics import EncoderMetrics
 from castwatch.encoder_manager.policy import (
@@ -56,6 +60,10 @@ class GroupController:
         self.start_failed: set[int] = set()
         self.cooldown = CoolDown()
         self.workers: dict[int, EncoderWorker] = {}
+        self.parks: dict[int, parking.Park] = {}
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._stopping: set[int] = set()
+        self._alert_lock = asyncio.Lock()  # parking alerts are written in the order decided
 
     # -- configuration -------------------------------------------------------------------
 
@@ -72,6 +80,18 @@ class GroupController:
         self.state = GroupState(active_id=group.active_encoder_id,
                                 last_switch_at=None if last_switch_age_s is None else now - last_switch_age_s)
         self._mark_expectations()
+
+    def adopt_parking(self, not_parked_open: set[int]) -> None:
+        """After :meth:`take_control`: park every non-active member seen live (the previous
+        controller may have died between a switch and a confirmed stop), and keep watching the
+        members whose ``ENCODER_NOT_PARKED`` alert is still open, so it can clear here."""
+        now = self._clock()
+        keep = self._keep_live()
+        self.parks = parking.adopt_live(self.parks, self._observed(), keep, self.workers, now)
+        for eid in not_parked_open - keep:
+            if eid in self.workers and eid not in self.parks:
+                self.parks[eid] = parking.Park(since=now, attempts=1, next_at=now, sent_at=now,
+                                               alerted=True)
 
     def _mark_expectations(self) -> None:
         for eid, worker in self.workers.items():
@@ -92,10 +112,11 @@ class GroupController:
                 reachable=bool(sample and sample.reachable), live=bool(sample and sample.live),
                 ok=bool(a and a.ok), consecutive_failures=w.health.consecutive_failures,
                 healthy_since=w.health.healthy_since,
-                overheat_predicted=bool(a and (a.overheat_predicted_in_s is not None
-                                               or (temp is not None and temp >= th.temperature_max_c))),
+                # a raw prediction never switches anything: it must have held for several polls
+                overheat_predicted=w.health.overheat_signal(th),
                 cooling=self.cooldown.cooling(eid, temp, th.temperature_max_c, now),
                 start_failed=eid in self.start_failed, seen=sample is not None,
+                parking=eid in self.parks,
                 headroom=headroom(Load(eid, sample.cpu_percent if sample else None, temp,
                                        streams=1 if sample and sample.live else 0,
                                        temperature_max_c=th.temperature_max_c,
@@ -111,14 +132,20 @@ class GroupController:
         return self._task if self.busy else None
 
     @property
+    def side_tasks(self) -> list[asyncio.Task[None]]:
+        """Running stop and alert tasks of parking (the manager cancels them on shutdown)."""
+        return [t for t in self._side_tasks if not t.done()]
+
+    @property
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
 
     def tick(self) -> None:
         """Evaluate the policy; start carrying out its actions if there are any."""
+        now = self._clock()
+        self._park(now)
         if self.busy:
             return
-        now = self._clock()
         self.state, actions = decide(self.policy, self.members, self.views(now), self.state, now)
         if self.state.phase == "steady":
             self.start_failed.clear()  # refusals only count within the failover that saw them
@@ -133,6 +160,81 @@ class GroupController:
                                              kind=kind, actor=actor, reason=reason, now=now)
         self._launch(actions)
         return True
+
+    # -- parking ---------------------------------------------------------------------------
+
+    def _keep_live(self) -> set[int]:
+        return {e for e in (self.state.active_id, self.state.candidate_id) if e is not None}
+
+    def _observed(self) -> dict[int, parking.Observed]:
+        out = {}
+        for eid, w in self.workers.items():
+            sample = w.health.last_sample
+            out[eid] = parking.Observed(seen=sample is not None, reachable=bool(sample and sample.reachable),
+                                        live=bool(sample and sample.live), at=w.sample_polled_at)
+        return out
+
+    def _park(self, now: float) -> None:
+        names = {eid: w.row.name for eid, w in self.workers.items()}
+        self.parks, actions = parking.plan(self.parks, self._observed(), self._keep_live(), now, names)
+        self._park_actions(actions)
+
+    def _park_actions(self, actions: list[parking.ParkAction]) -> None:
+        for act in actions:
+            worker = self.workers.get(act.encoder_id)
+            if act.op == "stop" and worker is not None:
+                self._send_stop(worker)
+            elif act.op in ("raise", "clear"):
+                name = worker.row.name if worker else str(act.encoder_id)
+                op = store.AlertOp(act.op, subject=name, alert_type=parking.NOT_PARKED, severity="major",
+                                   summary=act.summary, encoder_id=act.encoder_id, group_id=self.group.id)
+                logger.warning("group=%s encoder=%s %s %s: %s", self.group.name, name,
+                               act.op, parking.NOT_PARKED, act.summary)
+                self._side(self._write_alert(op))
+
+    async def _write_alert(self, op: store.AlertOp) -> None:
+        async with self._alert_lock:
+            await self._db(store.apply_alerts, [op])
+
+    def park(self, worker: EncoderWorker) -> None:
+        """Stop ``worker``'s encoder and keep at it until it is confirmed idle."""
+        self.parks = parking.request(self.parks, worker.row.id, self._clock())
+        self._send_stop(worker)
+
+    def release(self, encoder_id: int) -> None:
+        """``encoder_id`` is wanted on air (started by the policy or an operator): unpark it."""
+        self.parks, actions = parking.release(self.parks, encoder_id)
+        self._park_actions(actions)
+
+    def _side(self, coro: Awaitable[Any]) -> None:
+        async def run() -> None:
+            try:
+                await coro
+            except Exception:
+                logger.exception("group=%s parking task failed", self.group.name)
+        task = asyncio.get_running_loop().create_task(run())
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    def _send_stop(self, worker: EncoderWorker) -> None:
+        eid = worker.row.id
+        if worker.driver is None or eid in self._stopping:
+            return  # one stop at a time per encoder; the back-off sends the next
+        self._stopping.add(eid)
+        driver = worker.driver
+
+        async def stop() -> None:
+            try:
+                logger.info("group=%s stopping encoder=%s", self.group.name, worker.row.name)
+                await driver.stop_output()
+            except DriverError as exc:
+                self.parks = parking.stop_failed(self.parks, eid, f"{type(exc).__name__}: {exc}")
+                logger.warning("group=%s action=stop encoder=%s failed: %s (retrying with back-off "
+                               "until it is confirmed idle)", self.group.name, worker.row.name, exc)
+            finally:
+                self._stopping.discard(eid)
+            worker.wake()  # verify at once
+        self._side(stop())
 
     def _launch(self, actions: list[Action]) -> None:
         if actions:
@@ -159,11 +261,10 @@ class GroupController:
         worker = self.workers.get(action.encoder_id) if action.encoder_id is not None else None
         if action.op == "start" and worker is not None:
             await self._start(worker)
-        elif action.op == "stop" and worker is not None and worker.driver is not None:
-            logger.info("group=%s stopping encoder=%s", g.name, worker.row.name)
+        elif action.op == "stop" and worker is not None:
             if self.state.kind == "preemptive":
-                self.cooldown.start(worker.row.id)  # no load until it has cooled down
-            await worker.driver.stop_output()
+                self.cooldown.start(worker.row.id)  # preferably no load until it has cooled down
+            self.park(worker)
         elif action.op == "set_active" and action.encoder_id is not None:
             self._mark_expectations()
             await self._db(store.set_active, g.id, action.encoder_id)
@@ -187,6 +288,7 @@ class GroupController:
             await self._db(store.apply_alerts, [op])
 
     async def _start(self, worker: EncoderWorker) -> None:
+        self.release(worker.row.id)
         if worker.driver is None:
             self.start_failed.add(worker.row.id)
             return

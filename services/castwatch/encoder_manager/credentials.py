@@ -1,8 +1,9 @@
 """Resolve an encoder's ``credentials_ref`` (``env:NAME`` or ``file:/path``) to a login.
 
 The secret is ``user:password`` or just ``password`` (the user then comes from the driver
-options' ``username``, else ``admin``). Only variables with the configured prefix and files
-under the configured directory may be named (see ``encoder_manager.settings``).
+options' ``username``, else ``admin``). Drivers that take no user name (OBS) get the whole
+secret as the password, ``:`` included (:func:`resolve` with ``password_only=True``).
+Only variables with the configured prefix and files under the configured directory may be named (see ``encoder_manager.settings``).
 """
 
 from __future__ import annotations
@@ -54,12 +55,17 @@ def read_secret(ref: str, settings: EncoderSettings) -> str:
         raise CredentialsError(f"file:{name}: {os.strerror(exc.errno or 0)}") from None
 
 
-def resolve(ref: str | None, settings: EncoderSettings, default_user: str | None = None
-            ) -> tuple[str | None, str | None]:
-    """``(username, password)`` for ``ref``; ``(default_user, None)`` when there is no ref."""
+def resolve(ref: str | None, settings: EncoderSettings, default_user: str | None = None,
+            *, password_only: bool = False) -> tuple[str | None, str | None]:
+    """``(username, password)`` for ``ref``; ``(default_user, None)`` when there is no ref.
+
+    ``password_only``: the device has no user name, so the secret is never split at ``:``.
+    """
     if not ref:
         return default_user, None
     secret = read_secret(ref, settings)
+    if password_only:
+        return default_user, secret
     user, sep, password = secret.partition(":")
     if sep:
         return user or default_user, password

@@ -38,10 +38,11 @@ from castwatch.common.models import Alert, utcnow
 from castwatch.encoder_manager import credentials, store
 from castwatch.encoder_manager.commands import CommandRunner
 from castwatch.encoder_manager.controller import GroupController
-from castwatch.encoder_manager.drivers import DriverConfig, DriverError, create_driver
+from castwatch.encoder_manager.drivers import DriverConfig, DriverError, create_driver, driver_class
 from castwatch.encoder_manager.health import CONDITION_TYPES, Thresholds
 from castwatch.encoder_manager.leadership import UNGROUPED, Leadership
 from castwatch.encoder_manager.metrics import EncoderMetrics
+from castwatch.encoder_manager.parking import NOT_PARKED
 from castwatch.encoder_manager.sample import HealthSample
 from castwatch.encoder_manager.settings import EncoderSettings
 from castwatch.encoder_manager.worker import EncoderWorker
@@ -113,6 +114,7 @@ class EncoderManager:
             await stop.wait()
         finally:
             actions = [c.task for c in self.controllers.values() if c.task is not None]
+            actions += [t for c in self.controllers.values() for t in c.side_tasks]
             everything = tasks + list(self._poll_tasks.values()) + actions + self.commands.tasks
             for task in everything:
                 task.cancel()
@@ -215,8 +217,9 @@ class EncoderManager:
     def _make_worker(self, row: store.EncoderRow) -> EncoderWorker:
         driver, error = None, None
         try:
-            user, password = credentials.resolve(row.credentials_ref, self.cfg,
-                                                 row.driver_options.get("username"))
+            user, password = credentials.resolve(
+                row.credentials_ref, self.cfg, row.driver_options.get("username"),
+                password_only=driver_class(row.driver_kind).password_only)
             config = DriverConfig(address=row.address, username=user, password=password,
                                   options=row.driver_options, timeout_s=self.cfg.poll_timeout_s,
                                   retries=self.cfg.poll_retries)
@@ -347,6 +350,8 @@ class EncoderManager:
             types = {t for _eid, g, t in open_alerts if g == gid}
             ctrl.state = replace(ctrl.state, redundancy_lost="FAILOVER_ACTIVATED" in types,
                                  failover_failed="FAILOVER_FAILED" in types)
+            ctrl.adopt_parking({eid for eid, g, t in open_alerts
+                                if g == gid and eid is not None and t == NOT_PARKED})
             logger.info("replica=%s controls group=%s active=%s", self.cfg.replica_name, group.name,
                         ctrl.state.active_id)
 

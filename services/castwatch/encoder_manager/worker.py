@@ -66,6 +66,8 @@ class EncoderWorker:
     _children: dict[str, Any] = field(default_factory=dict)
     _waiter: asyncio.Future[bool] | None = None
     _woken: bool = False
+    _poll_started: float = float("-inf")
+    sample_polled_at: float = float("-inf")  # when the poll behind ``health.last_sample`` was sent
 
     def wake(self) -> None:
         """Poll now instead of at the next scheduled time (e.g. to verify a start at once)."""
@@ -102,7 +104,7 @@ class EncoderWorker:
         if self.driver is None:
             self._count("config")
             return HealthSample.unreachable(f"configuration: {self.driver_error}")
-        started = time.monotonic()
+        started = self._poll_started = time.monotonic()
         try:
             sample = await self.driver.poll()
             self._count("ok")
@@ -139,6 +141,7 @@ class EncoderWorker:
                 *, refresh_s: float, write_every_s: float) -> ProcessResult:
         a = self.health.assess(sample, now, th, expect_live=self.expect_live)
         self.last_assessment = a
+        self.sample_polled_at = self._poll_started
         if sample.temperature_c is not None:
             self._child("temp", lambda: self.metrics.temperature.labels(self.row.name)).set(
                 sample.temperature_c)

@@ -104,6 +104,8 @@ class EncoderDriver(ABC):
 
     kind: ClassVar[str]
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: the device has no user name: the whole secret is the password (``:`` included)
+    password_only: ClassVar[bool] = False
 
     def __init__(self, config: DriverConfig) -> None:
         self.config = config

@@ -4,7 +4,10 @@ Connect: Hello (op 0) → Identify (op 1, with the SHA-256 challenge response wh
 asks for authentication) → Identified (op 2). Each poll sends ``GetStreamStatus`` and
 ``GetStats`` (op 6) and reads their RequestResponses (op 7), skipping events (op 5).
 Bitrate is derived from ``outputBytes`` between polls. OBS reports no temperature (None).
-A close code 4009 means the password was refused → :class:`DriverAuthExpired`.
+A close code 4009 means the password was refused → :class:`DriverAuthExpired`. Each refusal
+shows a notification on the OBS machine, so after one the driver does not try again before a
+back-off (``AUTH_BACKOFF_S`` doubling to ``AUTH_BACKOFF_MAX_S``); polls in between fail at once
+without connecting. OBS has no user names: the whole secret is the password, ``:`` included.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from castwatch.encoder_manager.drivers.base import (
 from castwatch.encoder_manager.sample import HealthSample, LinkStats, OutputStream, parse_int, parse_number
 
 CODE_SUCCESS, CODE_OUTPUT_RUNNING, CODE_OUTPUT_NOT_RUNNING = 100, 500, 501
+AUTH_BACKOFF_S = 5.0
+AUTH_BACKOFF_MAX_S = 300.0
 
 
 def auth_response(password: str, salt: str, challenge: str) -> str:
@@ -39,6 +44,7 @@ def auth_response(password: str, salt: str, challenge: str) -> str:
 class ObsDriver(HttpDriver):
     kind = "obs"
     capabilities = frozenset({"start_stop", "cpu", "bitrate", "frames", "link_stats"})
+    password_only = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -46,12 +52,17 @@ class ObsDriver(HttpDriver):
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self._last_bytes: tuple[float, int] | None = None
+        self._auth_refusals = 0
+        self._auth_retry_at = float("-inf")
 
     @property
     def _ws_url(self) -> str:
         return self.config.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/"
 
     async def _login(self) -> None:
+        wait = self._auth_retry_at - time.monotonic()
+        if wait > 0:
+            raise DriverAuthExpired(f"OBS refused the password; next attempt in {wait:.0f}s")
         await self._close_ws()
         ws = await self.session.ws_connect(self._ws_url, protocols=("obswebsocket.json",),
                                            heartbeat=None, autoping=True)
@@ -64,7 +75,14 @@ class ObsDriver(HttpDriver):
                 raise DriverAuthExpired("OBS asks for a password and none is configured")
             identify["authentication"] = auth_response(self.config.password, auth["salt"], auth["challenge"])
         await ws.send_str(json.dumps({"op": 1, "d": identify}))
-        await self._receive(op=2)
+        try:
+            await self._receive(op=2)
+        except DriverAuthExpired:
+            self._auth_refusals += 1
+            backoff = min(AUTH_BACKOFF_MAX_S, AUTH_BACKOFF_S * 2 ** (self._auth_refusals - 1))
+            self._auth_retry_at = time.monotonic() + backoff
+            raise
+        self._auth_refusals = 0
 
     async def _receive(self, *, op: int, request_id: str | None = None) -> dict[str, Any]:
         ws = self._ws

@@ -53,6 +53,7 @@ class ObsSimulator(HttpSimulator):
                 await ws.close(code=4002, message=b"not json")
                 break
             if frame.get("op") == 1:
+                self.state.log("WS", "Identify")
                 given = (frame.get("d") or {}).get("authentication")
                 if self.state.password and given != auth_response(self.state.password, salt, challenge):
                     await ws.close(code=4009, message=b"Authentication failed.")
