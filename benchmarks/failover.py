@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
 from castwatch.common.hysteresis import ConditionTracker, Debounce
 from castwatch.common.models import Encoder, EncoderGroup
-from castwatch.encoder_manager.health import CPU_HIGH, EncoderHealth, Thresholds
+from castwatch.encoder_manager.health import CPU_HIGH, EncoderHealth, Thresholds, slope
 from castwatch.encoder_manager.manager import EncoderManager
 from castwatch.encoder_manager.metrics import EncoderMetrics
 from castwatch.encoder_manager.policy import GroupPolicy, GroupState, Member, MemberView, decide
@@ -178,7 +178,8 @@ def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
     tracker: ConditionTracker[str] = ConditionTracker()
     state = GroupState(active_id=1)
     failovers = raw_cpu_crossings = cpu_alerts = raw_predictions = 0
-    preemptive = 0
+    preemptive = ungated = 0
+    temps: list[tuple[float, float]] = []
     blip_left, was_bad = 0, False
     was_over = False
     drops = 0
@@ -206,6 +207,8 @@ def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
         debounce = Debounce(raise_after_count=th.raise_after_count, clear_after_s=th.clear_after_s)
         cpu_alerts += int(tracker.observe(CPU_HIGH, a1.conditions[CPU_HIGH].bad, now, debounce) == "raise")
         raw_predictions += int(a1.overheat_predicted_in_s is not None)
+        temps.append((now, sample.temperature_c or 0.0))
+        ungated += int(_ungated_prediction(temps, now, th))
         views = {eid: MemberView(reachable=True, live=h.last_sample.live if h.last_sample else False, ok=a.ok,
                                  consecutive_failures=h.consecutive_failures, healthy_since=h.healthy_since,
                                  seen=True, overheat_predicted=h.overheat_signal(th))
@@ -216,7 +219,17 @@ def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
         preemptive += sum(1 for a in started if "temperature" in a.summary)
     return {"false_failovers": failovers, "raw_cpu_limit_crossings": raw_cpu_crossings,
             "cpu_alerts_with_hysteresis": cpu_alerts, "preemptive_switches": preemptive,
-            "raw_overheat_predictions": raw_predictions}
+            "raw_overheat_predictions": raw_predictions, "ungated_rule_predictions": ungated}
+
+
+def _ungated_prediction(temps: list[tuple[float, float]], now: float, th: Thresholds) -> bool:
+    """What the old rule (any 3 points of the last 5 min, no span, no fit) would have predicted —
+    each such poll was a pre-emptive switch before predictions were gated."""
+    recent = [(t, v) for t, v in temps if now - t <= 300.0]
+    rising = slope(recent)
+    if rising is None or rising <= 0.001 or recent[-1][1] >= th.temperature_max_c:
+        return False
+    return (th.temperature_max_c - recent[-1][1]) / rising <= th.overheat_predict_minutes * 60
 
 
 # -- 3. scale ------------------------------------------------------------------------------------
@@ -287,7 +300,8 @@ def main() -> int:
         print(f"flapping metrics, 10 simulated minutes: {flap['false_failovers']} false failovers; "
               f"CPU crossed its limit {flap['raw_cpu_limit_crossings']} times → "
               f"{flap['cpu_alerts_with_hysteresis']} CPU alerts with hysteresis; temperature noise: "
-              f"{flap['raw_overheat_predictions']} polls with a raw overheat prediction → "
+              f"{flap['ungated_rule_predictions']} polls the old ungated trend would have switched on, "
+              f"{flap['raw_overheat_predictions']} raw predictions now → "
               f"{flap['preemptive_switches']} pre-emptive switches")
         for size in (int(x) for x in args.sizes.split(",")):
             p50, p99, polls = scale(url, size, args.scale_seconds)
