@@ -110,3 +110,19 @@ def test_metrics_answer_the_newest_sample(client, reader, session_factory):
         assert body["sample"] == {"temperature_c": 61.5, "bitrate_kbps": 5800}
         assert body["state"] == "live"
     assert client.get("/encoders/999/metrics", headers=reader).status_code == 404
+
+
+def test_local_recording_is_a_control_action_and_a_group_policy(client, writer, admin, db, group):
+    made = client.post("/api/v1/encoders", json=ENCODER, headers=admin).get_json()
+    for action in ("record_start", "record_stop"):
+        resp = client.post(f"/encoders/{made['id']}/control", json={"action": action}, headers=writer)
+        assert resp.status_code == 202 and resp.get_json()["action"] == action
+    assert [c.action for c in db.query(EncoderCommand).order_by(EncoderCommand.id)] == [
+        "record_start", "record_stop"]
+    assert (group["record_on_backup"], group["record_during_meetings"]) == (False, False)
+    resp = client.put(f"/api/v1/encoder-groups/{group['id']}",
+                      json={"record_on_backup": True, "record_during_meetings": True}, headers=admin)
+    assert (resp.get_json()["record_on_backup"], resp.get_json()["record_during_meetings"]) == (True, True)
+    resp = client.put(f"/api/v1/encoder-groups/{group['id']}", json={"record_on_backup": None},
+                      headers=admin)
+    assert resp.status_code == 400

@@ -107,8 +107,26 @@ def test_a_primary_that_hangs_then_comes_back_streaming_is_stopped(db, session_f
     primary_sim.state.set_faults(hang=False)  # it answers again, still streaming
     wait_for(lambda: not primary_sim.state.streaming, timeout=15)
     assert backup_sim.state.streaming
-    # the alert was open while it streamed, and is resolved once it is confirmed idle
+    wait_for(lambda: stop_attempts() == 0, timeout=10)  # confirmed idle: no longer parked
+    # if a poll saw it streaming before the stop got through, the alert it raised is resolved
+    wait_for(lambda: all(a.state == "resolved" for a in alerts_of(session_factory, "ENCODER_NOT_PARKED")),
+             timeout=10)
+
+
+def test_a_standby_found_streaming_is_stopped_and_alerted_until_confirmed_idle(db, session_factory, make_sim,
+                                                                              start_manager):
+    primary_sim = make_sim("aja_helo", streaming=True)
+    backup_sim = make_sim("obs", streaming=True)  # e.g. left on air by a controller that died
+    group = fast_group(db)
+    primary = encoder_row(db, primary_sim, "air-primary", group)
+    encoder_row(db, backup_sim, "stray-backup", group, role="backup")
+    group.active_encoder_id = primary.id
+    db.commit()
+    start_manager()
+    wait_for(lambda: not backup_sim.state.streaming, timeout=15)
+    assert primary_sim.state.streaming
     [alert] = wait_for(lambda: alerts_of(session_factory, "ENCODER_NOT_PARKED"), timeout=10)
-    assert alert.subject == "hung-primary" and alert.severity == "major"
+    assert (alert.subject, alert.severity) == ("stray-backup", "major")
+    assert "still streaming" in alert.summary
     wait_for(lambda: [a.state for a in alerts_of(session_factory, "ENCODER_NOT_PARKED")] == ["resolved"],
              timeout=10)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from castwatch.encoder_manager import parking, store
+from castwatch.encoder_manager import parking, recording, store
 from castwatch.encoder_manager.drivers import DriverError
 from castwatch.encoder_manager.metrics import EncoderMetrics
 from castwatch.encoder_manager.policy import (
@@ -37,6 +37,7 @@ from castwatch.encoder_manager.worker import EncoderWorker
 logger = logging.getLogger(__name__)
 
 DbCall = Callable[..., Awaitable[Any]]
+RECORD_RETRY_S = 30.0
 
 
 def policy_of(group: store.GroupRow) -> GroupPolicy:
@@ -63,6 +64,8 @@ class GroupController:
         self.parks: dict[int, parking.Park] = {}
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._stopping: set[int] = set()
+        self._recording_busy: set[int] = set()
+        self._judged: set[int] = set()  # members whose first sample since take-over was looked at
         self._alert_lock = asyncio.Lock()  # parking alerts are written in the order decided
 
     # -- configuration -------------------------------------------------------------------
@@ -79,6 +82,7 @@ class GroupController:
         now = self._clock()
         self.state = GroupState(active_id=group.active_encoder_id,
                                 last_switch_at=None if last_switch_age_s is None else now - last_switch_age_s)
+        self._judged = set()
         self._mark_expectations()
 
     def adopt_parking(self, not_parked_open: set[int]) -> None:
@@ -144,6 +148,7 @@ class GroupController:
         """Evaluate the policy; start carrying out its actions if there are any."""
         now = self._clock()
         self._park(now)
+        self._record_policy(now)
         if self.busy:
             return
         self.state, actions = decide(self.policy, self.members, self.views(now), self.state, now)
@@ -176,7 +181,14 @@ class GroupController:
 
     def _park(self, now: float) -> None:
         names = {eid: w.row.name for eid, w in self.workers.items()}
-        self.parks, actions = parking.plan(self.parks, self._observed(), self._keep_live(), now, names)
+        observed = self._observed()
+        # at first sight after taking control, a non-active member that streams must be parked
+        # (the previous controller may have died before its stop was confirmed)
+        first = [eid for eid, seen in observed.items() if seen.seen and eid not in self._judged]
+        if first and self.state.phase == "steady":
+            self._judged.update(first)
+            self.parks = parking.adopt_live(self.parks, observed, self._keep_live(), first, now)
+        self.parks, actions = parking.plan(self.parks, observed, self._keep_live(), now, names)
         self._park_actions(actions)
 
     def _park_actions(self, actions: list[parking.ParkAction]) -> None:
@@ -235,6 +247,44 @@ class GroupController:
                 self._stopping.discard(eid)
             worker.wake()  # verify at once
         self._side(stop())
+
+    # -- recording policy --------------------------------------------------------------------
+
+    def _record_policy(self, now: float) -> None:
+        """Start/stop local recordings the group's policy wants (``recording.wanted``); only
+        recordings the policy started are stopped by it."""
+        g = self.group
+        for eid, w in self.workers.items():
+            if (w.driver is None or "record" not in w.driver.capabilities or eid in self._recording_busy
+                    or now < w.record_retry_at):
+                continue
+            want = recording.wanted(role=w.row.role, on_air=eid == self.state.active_id
+                                    and self.state.phase == "steady",
+                                    record_on_backup=g.record_on_backup,
+                                    record_during_meetings=g.record_during_meetings, in_meeting=g.in_meeting)
+            if want != w.record_by_policy:
+                self._recording_busy.add(eid)
+                self._side(self._set_recording(w, want))
+
+    async def _set_recording(self, worker: EncoderWorker, want: bool) -> None:
+        assert worker.driver is not None
+        name = worker.row.name
+        try:
+            if want:
+                await worker.driver.start_recording()
+                worker.record_by_policy = worker.record_expected = True
+            else:
+                worker.record_expected = False
+                await worker.driver.stop_recording()
+                worker.record_by_policy = False
+            logger.warning("group=%s encoder=%s recording %s by the group's policy", self.group.name, name,
+                           "started" if want else "stopped")
+        except DriverError as exc:
+            worker.record_retry_at = self._clock() + RECORD_RETRY_S
+            logger.warning("group=%s encoder=%s recording %s failed: %s (retry in %gs)", self.group.name,
+                           name, "start" if want else "stop", exc, RECORD_RETRY_S)
+        finally:
+            self._recording_busy.discard(worker.row.id)
 
     def _launch(self, actions: list[Action]) -> None:
         if actions:

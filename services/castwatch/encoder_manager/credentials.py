@@ -3,7 +3,8 @@
 The secret is ``user:password`` or just ``password`` (the user then comes from the driver
 options' ``username``, else ``admin``). Drivers that take no user name (OBS) get the whole
 secret as the password, ``:`` included (:func:`resolve` with ``password_only=True``).
-Only variables with the configured prefix and files under the configured directory may be named (see ``encoder_manager.settings``).
+Only variables with the configured prefix and files under the configured directory may be
+named (see ``encoder_manager.settings``).
 """
 
 from __future__ import annotations

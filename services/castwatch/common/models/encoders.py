@@ -25,7 +25,7 @@ DRIVER_KINDS = ("aja_helo", "matrox_monarch", "haivision_makito", "obs", "blackm
 ENCODER_ROLES = ("primary", "backup")
 ENCODER_STATES = ("idle", "starting", "live", "degraded", "failed", "unknown")
 FAILBACK_PREFERENCES = ("equal", "primary_preferred")
-COMMAND_ACTIONS = ("start", "stop", "failover", "failback", "restart")
+COMMAND_ACTIONS = ("start", "stop", "failover", "failback", "restart", "record_start", "record_stop")
 
 
 class EncoderGroup(Base):
@@ -44,6 +44,9 @@ class EncoderGroup(Base):
     failback_hold_s: Mapped[float] = mapped_column(Float, default=30.0, server_default="30")
     min_switch_interval_s: Mapped[float] = mapped_column(Float, default=30.0, server_default="30")
     thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # local recording policy (encoder_manager.recording)
+    record_on_backup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    record_during_meetings: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     active_encoder_id: Mapped[int | None] = mapped_column(
         ForeignKey("encoders.id", ondelete="SET NULL", use_alter=True)
     )

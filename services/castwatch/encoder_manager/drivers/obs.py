@@ -4,6 +4,9 @@ Connect: Hello (op 0) → Identify (op 1, with the SHA-256 challenge response wh
 asks for authentication) → Identified (op 2). Each poll sends ``GetStreamStatus`` and
 ``GetStats`` (op 6) and reads their RequestResponses (op 7), skipping events (op 5).
 Bitrate is derived from ``outputBytes`` between polls. OBS reports no temperature (None).
+Local recording: ``StartRecord`` / ``StopRecord``, state from ``GetRecordStatus``
+(``outputActive``); when it is not recording and ``GetStats.availableDiskSpace`` (MB) is under
+``LOW_DISK_MB``, the reason given is the low disk.
 A close code 4009 means the password was refused → :class:`DriverAuthExpired`. Each refusal
 shows a notification on the OBS machine, so after one the driver does not try again before a
 back-off (``AUTH_BACKOFF_S`` doubling to ``AUTH_BACKOFF_MAX_S``); polls in between fail at once
@@ -32,6 +35,7 @@ from castwatch.encoder_manager.drivers.base import (
 from castwatch.encoder_manager.sample import HealthSample, LinkStats, OutputStream, parse_int, parse_number
 
 CODE_SUCCESS, CODE_OUTPUT_RUNNING, CODE_OUTPUT_NOT_RUNNING = 100, 500, 501
+LOW_DISK_MB = 100.0
 AUTH_BACKOFF_S = 5.0
 AUTH_BACKOFF_MAX_S = 300.0
 
@@ -43,7 +47,7 @@ def auth_response(password: str, salt: str, challenge: str) -> str:
 
 class ObsDriver(HttpDriver):
     kind = "obs"
-    capabilities = frozenset({"start_stop", "cpu", "bitrate", "frames", "link_stats"})
+    capabilities = frozenset({"start_stop", "cpu", "bitrate", "frames", "link_stats", "record"})
     password_only = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -130,6 +134,11 @@ class ObsDriver(HttpDriver):
         if code != CODE_SUCCESS:
             raise DriverProtocolError(f"GetStreamStatus failed with code {code}")
         _code, stats = await self.call("GetStats")
+        rec_code, record = await self.call("GetRecordStatus")
+        recording = bool(record.get("outputActive")) if rec_code == CODE_SUCCESS else None
+        disk = parse_number(stats.get("availableDiskSpace"))
+        record_reason = (f"disk full ({disk:.0f} MB free)" if recording is False and disk is not None
+                         and disk < LOW_DISK_MB else None)
         active = bool(stream.get("outputActive"))
         reconnecting = bool(stream.get("outputReconnecting"))
         state = "starting" if reconnecting else "live" if active else "idle"
@@ -143,7 +152,8 @@ class ObsDriver(HttpDriver):
             frames_dropped=parse_int(stream.get("outputSkippedFrames")),
             link=LinkStats(congestion=parse_number(stream.get("outputCongestion"))),
             streams=(OutputStream(name="stream", state=state),),
-            raw={"stream": stream, "stats": stats},
+            raw={"stream": stream, "stats": stats, "record": record},
+            recording=recording, record_reason=record_reason,
         )
 
     def _bitrate(self, out_bytes: int | None) -> float | None:
@@ -162,6 +172,16 @@ class ObsDriver(HttpDriver):
         code, _ = await self.call("StopStream")
         if code not in (CODE_SUCCESS, CODE_OUTPUT_NOT_RUNNING):
             raise DriverError(f"StopStream refused with code {code}")
+
+    async def _record_start(self) -> None:
+        code, _ = await self.call("StartRecord")
+        if code not in (CODE_SUCCESS, CODE_OUTPUT_RUNNING):
+            raise DriverError(f"StartRecord refused with code {code}")
+
+    async def _record_stop(self) -> None:
+        code, _ = await self.call("StopRecord")
+        if code not in (CODE_SUCCESS, CODE_OUTPUT_NOT_RUNNING):
+            raise DriverError(f"StopRecord refused with code {code}")
 
     async def _close_ws(self) -> None:
         if self._ws is not None and not self._ws.closed:
