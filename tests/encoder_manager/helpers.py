@@ -60,6 +60,12 @@ class ManagerHandle:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=60)
         if self._thread.is_alive():
+            import faulthandler
+            import sys
+
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)  # where it is stuck
+            for task in asyncio.all_tasks(self.loop):
+                task.print_stack(file=sys.stderr)
             raise AssertionError("the manager did not stop within 60 s")
         self.loop.close()
         if self.error is not None:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from castwatch.encoder_manager import parking, recording, store
+from castwatch.encoder_manager import parking, recording, remediation, store
 from castwatch.encoder_manager.drivers import DriverError
 from castwatch.encoder_manager.metrics import EncoderMetrics
 from castwatch.encoder_manager.policy import (
@@ -66,6 +66,8 @@ class GroupController:
         self._stopping: set[int] = set()
         self._recording_busy: set[int] = set()
         self._judged: set[int] = set()  # members whose first sample since take-over was looked at
+        self.remedies: dict[int, remediation.Remediation] = {}
+        self._remedying: set[int] = set()
         self._alert_lock = asyncio.Lock()  # parking alerts are written in the order decided
 
     # -- configuration -------------------------------------------------------------------
@@ -149,6 +151,7 @@ class GroupController:
         now = self._clock()
         self._park(now)
         self._record_policy(now)
+        self._remediate(now)
         if self.busy:
             return
         self.state, actions = decide(self.policy, self.members, self.views(now), self.state, now)
@@ -247,6 +250,71 @@ class GroupController:
                 self._stopping.discard(eid)
             worker.wake()  # verify at once
         self._side(stop())
+
+    # -- auto-remediation --------------------------------------------------------------------
+
+    def _remediate(self, now: float) -> None:
+        """While running without redundancy, try to bring each failed standby back (never the
+        on-air encoder); see ``remediation``."""
+        if not self.state.redundancy_lost or self.state.phase != "steady":
+            self.remedies.clear()
+            return
+        views = self.views(now)
+        for eid, w in self.workers.items():
+            if eid == self.state.active_id or not w.row.enabled or w.driver is None:
+                self.remedies.pop(eid, None)
+                continue
+            if eid in self._remedying or eid in self._stopping:
+                continue
+            v = views[eid]
+            policy = remediation.RemedyPolicy(max_attempts=w.thresholds.remedy_max_attempts,
+                                              backoff_s=w.thresholds.remedy_backoff_s)
+            rem, what = remediation.step(
+                self.remedies.get(eid), healthy=v.reachable and v.ok and not v.parking,
+                capabilities=w.driver.capabilities,
+                allow_reboot=w.row.driver_options.get("allow_reboot") is True, now=now, policy=policy)
+            if rem is None:
+                self.remedies.pop(eid, None)
+            else:
+                self.remedies[eid] = rem
+            if what is not None:
+                self._remedying.add(eid)
+                self._side(self._run_remedy(w, what, rem))
+
+    async def _run_remedy(self, worker: EncoderWorker, what: str, rem: remediation.Remediation | None
+                          ) -> None:
+        g, name, eid = self.group, worker.row.name, worker.row.id
+        try:
+            if what == remediation.RESTORED:
+                note = f"remediation: {name} is a healthy standby again"
+            elif what == remediation.EXHAUSTED:
+                tried = ", ".join(rem.tried) if rem else "nothing"
+                count = len(rem.tried) if rem else 0
+                note = f"remediation of {name} gave up after {count} attempts ({tried})"
+                op = store.AlertOp("raise", subject=g.name, alert_type="FAILOVER_ACTIVATED", severity="major",
+                                   summary=f"running without redundancy: {name} could not be brought back "
+                                           f"(tried {tried}); it needs a person",
+                                   details={"remediation": list(rem.tried) if rem else []}, group_id=g.id,
+                                   encoder_id=self.state.active_id)
+                await self._write_alert(op)
+            else:
+                note = f"remediation attempt {rem.attempts if rem else '?'} on {name}: {what}"
+                assert worker.driver is not None
+                try:
+                    if what == remediation.RECONNECT:
+                        await worker.driver.close()
+                    elif what == remediation.RESET_OUTPUT:
+                        await worker.driver.stop_output()
+                    elif what == remediation.REBOOT:
+                        await worker.driver.reboot()
+                    note += " — done"
+                except DriverError as exc:
+                    note += f" — failed: {type(exc).__name__}"
+            logger.warning("group=%s encoder=%s %s", g.name, name, note)
+            await self._db(store.audit_remediation, g.id, eid, note)
+        finally:
+            self._remedying.discard(eid)
+            worker.wake()
 
     # -- recording policy --------------------------------------------------------------------
 

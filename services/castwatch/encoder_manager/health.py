@@ -30,7 +30,8 @@ RECORDING_STOPPED = "ENCODER_RECORDING_STOPPED"  # raised by the worker from enc
 CONDITION_TYPES = (UNREACHABLE, STREAM_DOWN, OVERHEAT, CPU_HIGH, DROPPED_FRAMES, LINK_ERRORS,
                    RECORDING_STOPPED)
 MAX_EVENTS = 2000
-_INT_KEYS = frozenset({"raise_after_count", "overheat_min_points", "overheat_confirm_polls"})
+_INT_KEYS = frozenset({"raise_after_count", "overheat_min_points", "overheat_confirm_polls",
+                       "remedy_max_attempts"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class Thresholds:
     overheat_min_points: int = 6
     overheat_min_fit_r2: float = 0.8
     overheat_confirm_polls: int = 3
+    # auto-remediation of a failed standby (encoder_manager.remediation)
+    remedy_max_attempts: int = 4
+    remedy_backoff_s: float = 15.0
     cpu_max_percent: float = 90.0
     drop_rate_max_per_s: float = 1.0
     link_lost_rate_max_per_s: float = 5.0

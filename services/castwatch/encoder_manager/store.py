@@ -218,3 +218,15 @@ def audit_on_open_alerts(session: Session, encoder_id: int, actor: str, note: st
     for alert in open_alerts:
         alerts.add_event(session, alert, "note", actor=actor, note=note)
     return len(open_alerts)
+
+
+def audit_remediation(session: Session, group_id: int, encoder_id: int, note: str) -> int:
+    """Add a ``note`` (actor ``remediation``) to the encoder's open alerts and its group's
+    ``FAILOVER_ACTIVATED``: the audit trail of auto-remediation."""
+    rows = session.scalars(select(Alert).where(
+        Alert.source == SOURCE, Alert.state != "resolved",
+        or_(Alert.encoder_id == encoder_id,
+            (Alert.group_id == group_id) & (Alert.alert_type == "FAILOVER_ACTIVATED")))).all()
+    for alert in rows:
+        alerts.add_event(session, alert, "note", actor="remediation", note=note)
+    return len(rows)

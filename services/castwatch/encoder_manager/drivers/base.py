@@ -36,7 +36,7 @@ T = TypeVar("T")
 #: Capabilities a driver may declare.
 CAPABILITIES = frozenset({
     "start_stop", "temperature", "cpu", "memory", "bitrate", "frames", "link_stats", "multi_output",
-    "record",
+    "record", "reboot",
 })
 
 
@@ -138,6 +138,10 @@ class EncoderDriver(ABC):
     async def stop_recording(self) -> None:
         await self._with_deadline(lambda: self._call(self._record_stop, idempotent=False))
 
+    async def reboot(self) -> None:
+        """Reboot the device (capability ``reboot``; used by remediation only when allowed)."""
+        await self._with_deadline(lambda: self._call(self._reboot, idempotent=False))
+
     async def close(self) -> None:
         self._connected = False
         try:
@@ -167,6 +171,9 @@ class EncoderDriver(ABC):
 
     async def _record_stop(self) -> None:
         raise DriverError(f"{self.kind} has no local recording")
+
+    async def _reboot(self) -> None:
+        raise DriverError(f"{self.kind} cannot be rebooted by castwatch")
 
     # -- retry machinery --------------------------------------------------------------------
 

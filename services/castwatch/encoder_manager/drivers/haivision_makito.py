@@ -8,7 +8,8 @@ Written from public references, not from our simulator:
   bitrate, srt: {...}}}`` with numeric states (0 stopped, 1 streaming, 2 failed, 3 connecting,
   4 securing, 5 listening, 6 paused, 7 publishing, 8 resolving, 9 scrambled), video encoder
   states (0 stopped, 3 awaiting framing, 5 not encoding, 7 working, 8 resetting, 128 failed),
-  ``PUT /apis/streams/{id}/start|stop`` and ``PUT /apis/videnc/{id}/start|stop``;
+  ``PUT /apis/streams/{id}/start|stop``, ``PUT /apis/videnc/{id}/start|stop`` and
+  ``POST /apis/reboot`` (used by remediation only where the operator allowed reboots);
 - the AVI-SPL control driver ``AVISPL/dal-avdevices-encoderdecoder-haivision-x4encoder`` and
   its recorded device answers (``src/test/resources/mappings/multi.json``): the login answers
   the text ``OK`` with a ``SessionID`` cookie; ``/apis/status`` carries ``chipsetLoad`` and
@@ -78,7 +79,7 @@ def stream_state(stream: dict[str, Any]) -> tuple[str, str]:
 class HaivisionMakitoDriver(HttpDriver):
     kind = "haivision_makito"
     capabilities = frozenset({"start_stop", "temperature", "cpu", "bitrate", "frames",
-                              "link_stats", "multi_output"})
+                              "link_stats", "multi_output", "reboot"})
 
     async def _login(self) -> None:
         # the device answers the text "OK" and sets SessionID; a refusal is a 401
@@ -156,3 +157,6 @@ class HaivisionMakitoDriver(HttpDriver):
 
     async def _stop(self, output: str | None) -> None:
         await self._act("stop", output)
+
+    async def _reboot(self) -> None:
+        await self.request("POST", "/apis/reboot")

@@ -13,7 +13,10 @@ the recorded device answers of ``AVISPL/dal-avdevices-encoderdecoder-haivision-x
   "Stream&#32;Output&#32;0", "encapsulation": "34", "latency": 250}, "stats": {"state": 1|0|2,
   "bitrate": "6,000 kbps", "srt": {"rtt": <microseconds>, "lostPackets", "resentPackets",
   "reconnections", "latency"}}}]}``;
-- ``PUT /apis/streams/{id}/start|stop`` → the stream object; a refused start → **409**.
+- ``PUT /apis/streams/{id}/start|stop`` → the stream object; a refused start → **409**;
+- ``POST /apis/reboot`` → ``{"upgrade": 0}``; the device comes back idle with its stream fault
+  cleared (a wedged encoder that only a reboot cures is the ``stream_stop`` fault: while it is
+  on, the stream reports state 2, failed).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class HaivisionMakitoSimulator(HttpSimulator):
             web.get("/apis/streams", self.streams),
             web.get("/apis/streams/{sid}", self.one_stream),
             web.put("/apis/streams/{sid}/{action}", self.act),
+            web.post("/apis/reboot", self.reboot),
         ]
 
     async def login(self, request: web.Request) -> web.Response:
@@ -89,7 +93,7 @@ class HaivisionMakitoSimulator(HttpSimulator):
         live = snap.streaming and not self.state.faults.stream_stop
         if live and self.state.flap_bad():
             live = False
-        state = 1 if live else (2 if self.state.faults.stream_stop and snap.streaming else 0)
+        state = 1 if live else (2 if self.state.faults.stream_stop else 0)
         return {
             "info": {"name": "Stream&#32;Output&#32;0", "id": STREAM_ID, "type": "1",
                      "encapsulation": "34", "address": "192.0.2.10", "port": "6064", "latency": 250},
@@ -112,6 +116,14 @@ class HaivisionMakitoSimulator(HttpSimulator):
         if request.match_info["sid"] != str(STREAM_ID):
             return web.Response(status=404, text="Not Found")
         return web.json_response(self._stream())
+
+    async def reboot(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        self.state.stop()
+        self.state.set_faults(stream_stop=False)
+        self.state.expire_sessions()
+        return web.json_response({"upgrade": 0})
 
     async def act(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
