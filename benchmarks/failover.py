@@ -9,7 +9,10 @@
    limit with single-reading steps, drop bursts) through the real health assessment, overheat
    prediction (as the controller feeds it to the policy), hysteresis and failover policy —
    pure, simulated time. Goal 0; the raw predictions that the gating filtered are counted.
-3. Scale: N simulated encoders (in a separate process) polled at 1 s by one manager; prints
+3. Assignment: 1,000 outputs placed over a pool of 300 encoders by the pure load-balancing
+   assignment (headroom, capabilities, bitrate budgets), then re-placed after 10 encoders die;
+   prints decisions per second.
+4. Scale: N simulated encoders (in a separate process) polled at 1 s by one manager; prints
    the poll-start lag p50/p99 for each N (goal: ≥ 500 encoders with p99 < 200 ms).
 
 Usage: ``python benchmarks/failover.py [--sizes 250,500,750] [--scale-seconds 20]``.
@@ -39,6 +42,7 @@ from sqlalchemy.engine import make_url
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
 from castwatch.common.hysteresis import ConditionTracker, Debounce
 from castwatch.common.models import Encoder, EncoderGroup
+from castwatch.encoder_manager.assignment import PoolEncoder, PoolOutput, assign
 from castwatch.encoder_manager.health import CPU_HIGH, EncoderHealth, Thresholds, slope
 from castwatch.encoder_manager.manager import EncoderManager
 from castwatch.encoder_manager.metrics import EncoderMetrics
@@ -232,7 +236,31 @@ def _ungated_prediction(temps: list[tuple[float, float]], now: float, th: Thresh
     return (th.temperature_max_c - recent[-1][1]) / rising <= th.overheat_predict_minutes * 60
 
 
-# -- 3. scale ------------------------------------------------------------------------------------
+# -- 3. assignment ------------------------------------------------------------------------------
+
+def assignment_rate(outputs: int = 1000, encoders: int = 300, seed: int = 3) -> dict[str, float]:
+    rng = random.Random(seed)
+    outs = [PoolOutput(i, f"out-{i:04d}", bitrate_kbps=rng.choice((3000, 6000, 8000)),
+                       priority=rng.randint(0, 9),
+                       capabilities=frozenset({"hevc"}) if i % 10 == 0 else frozenset())
+            for i in range(outputs)]
+    pool = [PoolEncoder(e, cpu_percent=rng.uniform(10, 70), temperature_c=rng.uniform(40, 65),
+                        max_outputs=4, bitrate_budget_kbps=30000,
+                        capabilities=frozenset({"hevc"}) if e % 3 == 0 else frozenset())
+            for e in range(encoders)]
+    t0 = time.perf_counter()
+    plan = assign(outs, pool, {})
+    first = time.perf_counter() - t0
+    dead = set(rng.sample(range(encoders), 10))
+    survivors = [PoolEncoder(**{**e.__dict__, "usable": e.encoder_id not in dead}) for e in pool]
+    t0 = time.perf_counter()
+    again = assign(outs, survivors, plan.assignment)
+    second = time.perf_counter() - t0
+    return {"placed": outputs - len(plan.unassigned), "first_s": first, "decisions_per_s": outputs / first,
+            "moved": len(again.moves), "reassign_s": second, "reassign_decisions_per_s": outputs / second}
+
+
+# -- 4. scale ------------------------------------------------------------------------------------
 
 def serve_sims(count: int) -> None:
     """Child process: ``count`` simulators on one loop; prints their addresses as JSON."""
@@ -303,6 +331,11 @@ def main() -> int:
               f"{flap['ungated_rule_predictions']} polls the old ungated trend would have switched on, "
               f"{flap['raw_overheat_predictions']} raw predictions now → "
               f"{flap['preemptive_switches']} pre-emptive switches")
+        pool = assignment_rate()
+        print(f"assignment: 1000 outputs over 300 encoders: {pool['placed']:.0f} placed in "
+              f"{pool['first_s'] * 1000:.0f} ms ({pool['decisions_per_s']:.0f} decisions/s); "
+              f"10 encoders die: {pool['moved']:.0f} outputs moved in {pool['reassign_s'] * 1000:.0f} ms "
+              f"({pool['reassign_decisions_per_s']:.0f} outputs judged/s)")
         for size in (int(x) for x in args.sizes.split(",")):
             p50, p99, polls = scale(url, size, args.scale_seconds)
             rate = polls / args.scale_seconds
