@@ -73,3 +73,35 @@ def test_changes_are_announced_on_the_bus_after_commit(engine, session_factory):
     listener.close()
     assert [(n["table"], n["op"]) for n in notes] == [("channels", "INSERT")]
     assert isinstance(notes[0]["id"], int)
+
+
+def test_todays_groups_become_one_output_pools(scratch_url):
+    """0009 gives every group one output, assigned to its active encoder, pointing where its
+    primary's output points (the stream key stays with the encoder)."""
+    upgrade(scratch_url, "0005")
+    engine = create_engine(sqlalchemy_url(scratch_url))
+    try:
+        with engine.begin() as conn:
+            gid = conn.execute(text("INSERT INTO encoder_groups (name) VALUES ('council') "
+                                    "RETURNING id")).scalar()
+            out = json.dumps({"protocol": "rtmp", "url": "rtmp://cdn/live", "stream_key": "s3cret",
+                              "bitrate_kbps": 6000})
+            primary = conn.execute(text(
+                "INSERT INTO encoders (name, driver_kind, address, group_id, role, output) VALUES "
+                "('p', 'obs', 'a:1', :g, 'primary', CAST(:o AS jsonb)) RETURNING id"),
+                {"g": gid, "o": out}).scalar()
+            backup = conn.execute(text(
+                "INSERT INTO encoders (name, driver_kind, address, group_id, role) VALUES "
+                "('b', 'obs', 'a:2', :g, 'backup') RETURNING id"), {"g": gid}).scalar()
+            conn.execute(text("UPDATE encoder_groups SET active_encoder_id = :b WHERE id = :g"),
+                         {"b": backup, "g": gid})
+        upgrade(scratch_url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT name, group_id, destination, format, assigned_encoder_id "
+                                     "FROM encoder_outputs")).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 1 and primary
+    name, group_id, destination, fmt, assigned = rows[0]
+    assert (name, group_id, destination, assigned) == ("council", gid, "rtmp://cdn/live", backup)
+    assert fmt == {"protocol": "rtmp", "bitrate_kbps": 6000} and "s3cret" not in json.dumps(fmt)

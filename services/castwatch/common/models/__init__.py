@@ -23,6 +23,7 @@ from castwatch.common.models.encoders import (
     Encoder,
     EncoderCommand,
     EncoderGroup,
+    EncoderOutput,
     FailoverEvent,
 )
 from castwatch.common.models.incidents import (
@@ -46,6 +47,7 @@ __all__ = [
     "ALERT_STATES", "CHANNEL_TYPES", "DRIVER_KINDS", "ENCODER_ROLES", "EVENT_KINDS", "PROTOCOLS",
     "ROLES", "SCOPES", "SEVERITIES", "TRANSPORTS",
     "Alert", "AlertEvent", "ApiKey", "Base", "Channel", "Delivery", "Encoder", "EncoderCommand",
+    "EncoderOutput",
     "EncoderGroup", "FailoverEvent", "Lease", "MaintenanceWindow", "NotificationRule", "Probe",
     "NotifyCursor", "PlannedEvent", "Recipient", "Template", "TemplateRendition", "utcnow",
     "Incident", "IncidentAlert", "ScheduleItem", "ScheduleSource",
