@@ -126,3 +126,30 @@ def test_local_recording_is_a_control_action_and_a_group_policy(client, writer, 
     resp = client.put(f"/api/v1/encoder-groups/{group['id']}", json={"record_on_backup": None},
                       headers=admin)
     assert resp.status_code == 400
+
+
+def test_a_groups_pool_shows_its_outputs_what_carries_them_and_the_assignments_proposal(
+        client, admin, reader, group, session_factory):
+    gid = group["id"]
+    with transaction(session_factory) as s:
+        for i in (1, 2):
+            s.add(Encoder(name=f"pool-{i}", driver_kind="obs", address=f"127.0.0.1:{i}", group_id=gid,
+                          state="idle", reachable=True, max_outputs=2, bitrate_budget_kbps=20000,
+                          last_sample={"cpu_percent": 10 * i, "temperature_c": 40}))
+    for i in range(3):
+        resp = client.post(f"/api/v1/encoder-groups/{gid}/outputs", headers=admin,
+                           json={"name": f"stream-{i}", "destination": "srt://cdn:9000",
+                                 "bitrate_kbps": 6000})
+        assert resp.status_code == 201, resp.get_json()
+    assert client.post(f"/api/v1/encoder-groups/{gid}/outputs", headers=admin,
+                       json={"name": "stream-0"}).status_code == 409
+    pool = client.get(f"/api/v1/encoder-groups/{gid}/pool", headers=reader).get_json()
+    assert [o["name"] for o in pool["outputs"]] == ["stream-0", "stream-1", "stream-2"]
+    assert all(o["assigned_encoder_id"] is None for o in pool["outputs"])
+    proposed = list(pool["proposal"].values())
+    assert None not in proposed and max(proposed.count(e["id"]) for e in pool["encoders"]) == 2
+    assert pool["unassigned"] == []
+    first = pool["outputs"][0]["id"]
+    assert client.delete(f"/api/v1/encoder-outputs/{first}", headers=admin).status_code == 204
+    pool = client.get(f"/api/v1/encoder-groups/{gid}/pool", headers=reader).get_json()
+    assert len(pool["outputs"]) == 2
