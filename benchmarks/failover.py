@@ -4,6 +4,9 @@
    1 s by one real manager on a real PostgreSQL; each primary's stream is stopped at a random
    moment; we time fault → the backup simulator receiving ``StartStreaming``. Prints p50/p99
    (goal p99 ≤ 3 s with 3 failed polls at 1 s).
+1b. Restored redundancy: 5 groups (a Makito X4 primary that only a reboot cures, reboots allowed;
+   an OBS backup), remediation back-off 2 s, failback hold 5 s: time from the fault until
+   FAILOVER_ACTIVATED resolves because the remediated primary is a healthy standby again.
 2. False failovers: 10 simulated minutes of flapping metrics (stream blips shorter than the
    failure threshold, CPU noise around its limit, temperature noise a few degrees under its
    limit with single-reading steps, drop bursts) through the real health assessment, overheat
@@ -41,7 +44,7 @@ from sqlalchemy.engine import make_url
 
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
 from castwatch.common.hysteresis import ConditionTracker, Debounce
-from castwatch.common.models import Encoder, EncoderGroup
+from castwatch.common.models import Alert, Encoder, EncoderGroup
 from castwatch.encoder_manager.assignment import PoolEncoder, PoolOutput, assign
 from castwatch.encoder_manager.health import CPU_HIGH, EncoderHealth, Thresholds, slope
 from castwatch.encoder_manager.manager import EncoderManager
@@ -169,6 +172,62 @@ def failover_latency(url: str, trials: int) -> list[float]:
                 latencies.append(starts[0].at - t0)
     host.stop()
     return latencies
+
+
+def restored_redundancy(url: str, trials: int = 5) -> list[float]:
+    host = SimHost().start()
+    pairs = []
+    for i in range(trials):
+        primary = simulator_class("haivision_makito")(SimState(name=f"rp{i}", streaming=True))
+        backup = simulator_class("obs")(SimState(name=f"rb{i}"))
+        host.run(primary.start())
+        host.run(backup.start())
+        pairs.append((primary, backup))
+    engine = make_engine(url)
+    names = []
+    with transaction(make_session_factory(engine)) as s:
+        s.query(Encoder).delete()
+        s.query(EncoderGroup).delete()
+        for i, (primary, backup) in enumerate(pairs):
+            g = EncoderGroup(name=f"redundancy-{i}", poll_interval_s=1.0, failure_threshold=3,
+                             verify_timeout_s=10, min_switch_interval_s=30, failback_hold_s=5.0,
+                             thresholds={"remedy_backoff_s": 2.0})
+            s.add(g)
+            s.flush()
+            names.append(g.name)
+            p = Encoder(name=f"red-p{i}", driver_kind="haivision_makito", address=primary.address,
+                        group_id=g.id, credentials_ref="env:ENCODER_SECRET_SIM",
+                        driver_options={"allow_reboot": True})
+            b = Encoder(name=f"red-b{i}", driver_kind="obs", address=backup.address, group_id=g.id,
+                        role="backup", credentials_ref="env:ENCODER_SECRET_SIM_PW")
+            s.add_all([p, b])
+            s.flush()
+            g.active_encoder_id = p.id
+    factory = make_session_factory(engine)
+    cfg = settings(credentials_env={"ENCODER_SECRET_SIM": "admin:admin", "ENCODER_SECRET_SIM_PW": "admin"})
+    took: list[float] = []
+    with Running(url, cfg) as run:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(run.manager.held) < trials + 1:
+            time.sleep(0.2)
+        time.sleep(3.0)
+        t0 = time.monotonic()
+        for primary, _b in pairs:
+            primary.state.set_faults(stream_stop=True)  # wedged until rebooted
+        pending = set(names)
+        deadline = time.monotonic() + 90
+        while pending and time.monotonic() < deadline:
+            with factory() as s:
+                done = {a.subject for a in s.query(Alert).filter(
+                    Alert.alert_type == "FAILOVER_ACTIVATED", Alert.state == "resolved",
+                    Alert.subject.in_(pending))}
+            for _ in done:
+                took.append(time.monotonic() - t0)
+            pending -= done
+            time.sleep(0.2)
+    engine.dispose()
+    host.stop()
+    return took
 
 
 # -- 2. false failovers under flapping metrics ------------------------------------------------
@@ -324,6 +383,10 @@ def main() -> int:
         print(f"failover: {len(lat)}/{args.trials} trials, fault → backup start received: "
               f"p50 {percentile(lat, 50):.2f}s p99 {percentile(lat, 99):.2f}s max {max(lat):.2f}s "
               f"(1 s polls, 3 failed polls to fail over)" if lat else "failover: no trial completed")
+        red = restored_redundancy(url)
+        print(f"restored redundancy: {len(red)}/5 groups, fault → FAILOVER_ACTIVATED resolved: "
+              f"p50 {percentile(red, 50):.1f}s max {max(red):.1f}s (remediation back-off 2 s, reboot "
+              f"allowed, failback hold 5 s)" if red else "restored redundancy: no group restored in 90 s")
         flap = false_failovers()
         print(f"flapping metrics, 10 simulated minutes: {flap['false_failovers']} false failovers; "
               f"CPU crossed its limit {flap['raw_cpu_limit_crossings']} times → "
