@@ -155,6 +155,7 @@ class EncoderManager:
         """
         failures = 0
         while True:
+            _raise_if_cancelling()
             try:
                 wait_s = await once()
                 failures = 0
@@ -244,6 +245,7 @@ class EncoderManager:
         # spread first polls over the interval so a fleet does not poll in lockstep
         next_at = self.clock() + (worker.row.id * 0.6180339887 % 1.0) * worker.interval_s
         while True:
+            _raise_if_cancelling()
             try:
                 woke = await worker.sleep_until(next_at, self.clock)
                 if not woke:
@@ -354,6 +356,15 @@ class EncoderManager:
                                 if g == gid and eid is not None and t == NOT_PARKED})
             logger.info("replica=%s controls group=%s active=%s", self.cfg.replica_name, group.name,
                         ctrl.state.active_id)
+
+
+def _raise_if_cancelling() -> None:
+    """Honour a cancellation that ``asyncio.wait_for`` swallowed (CPython 3.11: when the awaited
+    call finishes just as the task is cancelled, wait_for returns its result and the request is
+    lost — a loop would then run on and hold up shutdown, and its group locks, for ever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _threadsafe(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
