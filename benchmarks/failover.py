@@ -4,10 +4,18 @@
    1 s by one real manager on a real PostgreSQL; each primary's stream is stopped at a random
    moment; we time fault → the backup simulator receiving ``StartStreaming``. Prints p50/p99
    (goal p99 ≤ 3 s with 3 failed polls at 1 s).
+1b. Restored redundancy: 5 groups (a Makito X4 primary that only a reboot cures, reboots allowed;
+   an OBS backup), remediation back-off 2 s, failback hold 5 s: time from the fault until
+   FAILOVER_ACTIVATED resolves because the remediated primary is a healthy standby again.
 2. False failovers: 10 simulated minutes of flapping metrics (stream blips shorter than the
-   failure threshold, CPU and temperature noise around their limits, drop bursts) through the
-   real health assessment, hysteresis and failover policy — pure, simulated time. Goal 0.
-3. Scale: N simulated encoders (in a separate process) polled at 1 s by one manager; prints
+   failure threshold, CPU noise around its limit, temperature noise a few degrees under its
+   limit with single-reading steps, drop bursts) through the real health assessment, overheat
+   prediction (as the controller feeds it to the policy), hysteresis and failover policy —
+   pure, simulated time. Goal 0; the raw predictions that the gating filtered are counted.
+3. Assignment: 1,000 outputs placed over a pool of 300 encoders by the pure load-balancing
+   assignment (headroom, capabilities, bitrate budgets), then re-placed after 10 encoders die;
+   prints decisions per second.
+4. Scale: N simulated encoders (in a separate process) polled at 1 s by one manager; prints
    the poll-start lag p50/p99 for each N (goal: ≥ 500 encoders with p99 < 200 ms).
 
 Usage: ``python benchmarks/failover.py [--sizes 250,500,750] [--scale-seconds 20]``.
@@ -36,8 +44,9 @@ from sqlalchemy.engine import make_url
 
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
 from castwatch.common.hysteresis import ConditionTracker, Debounce
-from castwatch.common.models import Encoder, EncoderGroup
-from castwatch.encoder_manager.health import CPU_HIGH, EncoderHealth, Thresholds
+from castwatch.common.models import Alert, Encoder, EncoderGroup
+from castwatch.encoder_manager.assignment import PoolEncoder, PoolOutput, assign
+from castwatch.encoder_manager.health import CPU_HIGH, EncoderHealth, Thresholds, slope
 from castwatch.encoder_manager.manager import EncoderManager
 from castwatch.encoder_manager.metrics import EncoderMetrics
 from castwatch.encoder_manager.policy import GroupPolicy, GroupState, Member, MemberView, decide
@@ -165,6 +174,62 @@ def failover_latency(url: str, trials: int) -> list[float]:
     return latencies
 
 
+def restored_redundancy(url: str, trials: int = 5) -> list[float]:
+    host = SimHost().start()
+    pairs = []
+    for i in range(trials):
+        primary = simulator_class("haivision_makito")(SimState(name=f"rp{i}", streaming=True))
+        backup = simulator_class("obs")(SimState(name=f"rb{i}"))
+        host.run(primary.start())
+        host.run(backup.start())
+        pairs.append((primary, backup))
+    engine = make_engine(url)
+    names = []
+    with transaction(make_session_factory(engine)) as s:
+        s.query(Encoder).delete()
+        s.query(EncoderGroup).delete()
+        for i, (primary, backup) in enumerate(pairs):
+            g = EncoderGroup(name=f"redundancy-{i}", poll_interval_s=1.0, failure_threshold=3,
+                             verify_timeout_s=10, min_switch_interval_s=30, failback_hold_s=5.0,
+                             thresholds={"remedy_backoff_s": 2.0})
+            s.add(g)
+            s.flush()
+            names.append(g.name)
+            p = Encoder(name=f"red-p{i}", driver_kind="haivision_makito", address=primary.address,
+                        group_id=g.id, credentials_ref="env:ENCODER_SECRET_SIM",
+                        driver_options={"allow_reboot": True})
+            b = Encoder(name=f"red-b{i}", driver_kind="obs", address=backup.address, group_id=g.id,
+                        role="backup", credentials_ref="env:ENCODER_SECRET_SIM_PW")
+            s.add_all([p, b])
+            s.flush()
+            g.active_encoder_id = p.id
+    factory = make_session_factory(engine)
+    cfg = settings(credentials_env={"ENCODER_SECRET_SIM": "admin:admin", "ENCODER_SECRET_SIM_PW": "admin"})
+    took: list[float] = []
+    with Running(url, cfg) as run:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(run.manager.held) < trials + 1:
+            time.sleep(0.2)
+        time.sleep(3.0)
+        t0 = time.monotonic()
+        for primary, _b in pairs:
+            primary.state.set_faults(stream_stop=True)  # wedged until rebooted
+        pending = set(names)
+        deadline = time.monotonic() + 90
+        while pending and time.monotonic() < deadline:
+            with factory() as s:
+                done = {a.subject for a in s.query(Alert).filter(
+                    Alert.alert_type == "FAILOVER_ACTIVATED", Alert.state == "resolved",
+                    Alert.subject.in_(pending))}
+            for _ in done:
+                took.append(time.monotonic() - t0)
+            pending -= done
+            time.sleep(0.2)
+    engine.dispose()
+    host.stop()
+    return took
+
+
 # -- 2. false failovers under flapping metrics ------------------------------------------------
 
 def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
@@ -175,7 +240,9 @@ def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
     health = {1: EncoderHealth(), 2: EncoderHealth()}
     tracker: ConditionTracker[str] = ConditionTracker()
     state = GroupState(active_id=1)
-    failovers = raw_cpu_crossings = cpu_alerts = 0
+    failovers = raw_cpu_crossings = cpu_alerts = raw_predictions = 0
+    preemptive = ungated = 0
+    temps: list[tuple[float, float]] = []
     blip_left, was_bad = 0, False
     was_over = False
     drops = 0
@@ -190,8 +257,10 @@ def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
         was_bad = bad
         cpu = 90 + rng.uniform(-6, 6)
         drops += rng.choice((0, 0, 0, 5))
+        # the reported incident: flat ~70 °C (limit 75) with sensor noise and one-degree steps
+        temp = 70 + rng.uniform(-0.5, 0.5) + (1.0 if rng.random() < 0.05 else 0.0) + 2.0 * (t % 180 > 170)
         sample = HealthSample(reachable=True, state="idle" if bad else "live",
-                              temperature_c=72 + rng.uniform(-3, 3), cpu_percent=cpu,
+                              temperature_c=round(temp, 1), cpu_percent=cpu,
                               frames_dropped=drops, frames_total=t * 30)
         a1 = health[1].assess(sample, now, th, expect_live=state.active_id == 1)
         a2 = health[2].assess(idle, now, th, expect_live=state.active_id == 2)
@@ -200,17 +269,57 @@ def false_failovers(minutes: int = 10, seed: int = 7) -> dict[str, int]:
         was_over = over
         debounce = Debounce(raise_after_count=th.raise_after_count, clear_after_s=th.clear_after_s)
         cpu_alerts += int(tracker.observe(CPU_HIGH, a1.conditions[CPU_HIGH].bad, now, debounce) == "raise")
+        raw_predictions += int(a1.overheat_predicted_in_s is not None)
+        temps.append((now, sample.temperature_c or 0.0))
+        ungated += int(_ungated_prediction(temps, now, th))
         views = {eid: MemberView(reachable=True, live=h.last_sample.live if h.last_sample else False, ok=a.ok,
                                  consecutive_failures=h.consecutive_failures, healthy_since=h.healthy_since,
-                                 seen=True)
+                                 seen=True, overheat_predicted=h.overheat_signal(th))
                  for eid, h, a in ((1, health[1], a1), (2, health[2], a2))}
         state, actions = decide(policy, members, views, state, now)
-        failovers += sum(1 for a in actions if a.op == "event_started")
+        started = [a for a in actions if a.op == "event_started"]
+        failovers += len(started)
+        preemptive += sum(1 for a in started if "temperature" in a.summary)
     return {"false_failovers": failovers, "raw_cpu_limit_crossings": raw_cpu_crossings,
-            "cpu_alerts_with_hysteresis": cpu_alerts}
+            "cpu_alerts_with_hysteresis": cpu_alerts, "preemptive_switches": preemptive,
+            "raw_overheat_predictions": raw_predictions, "ungated_rule_predictions": ungated}
 
 
-# -- 3. scale ------------------------------------------------------------------------------------
+def _ungated_prediction(temps: list[tuple[float, float]], now: float, th: Thresholds) -> bool:
+    """What the old rule (any 3 points of the last 5 min, no span, no fit) would have predicted —
+    each such poll was a pre-emptive switch before predictions were gated."""
+    recent = [(t, v) for t, v in temps if now - t <= 300.0]
+    rising = slope(recent)
+    if rising is None or rising <= 0.001 or recent[-1][1] >= th.temperature_max_c:
+        return False
+    return (th.temperature_max_c - recent[-1][1]) / rising <= th.overheat_predict_minutes * 60
+
+
+# -- 3. assignment ------------------------------------------------------------------------------
+
+def assignment_rate(outputs: int = 1000, encoders: int = 300, seed: int = 3) -> dict[str, float]:
+    rng = random.Random(seed)
+    outs = [PoolOutput(i, f"out-{i:04d}", bitrate_kbps=rng.choice((3000, 6000, 8000)),
+                       priority=rng.randint(0, 9),
+                       capabilities=frozenset({"hevc"}) if i % 10 == 0 else frozenset())
+            for i in range(outputs)]
+    pool = [PoolEncoder(e, cpu_percent=rng.uniform(10, 70), temperature_c=rng.uniform(40, 65),
+                        max_outputs=4, bitrate_budget_kbps=30000,
+                        capabilities=frozenset({"hevc"}) if e % 3 == 0 else frozenset())
+            for e in range(encoders)]
+    t0 = time.perf_counter()
+    plan = assign(outs, pool, {})
+    first = time.perf_counter() - t0
+    dead = set(rng.sample(range(encoders), 10))
+    survivors = [PoolEncoder(**{**e.__dict__, "usable": e.encoder_id not in dead}) for e in pool]
+    t0 = time.perf_counter()
+    again = assign(outs, survivors, plan.assignment)
+    second = time.perf_counter() - t0
+    return {"placed": outputs - len(plan.unassigned), "first_s": first, "decisions_per_s": outputs / first,
+            "moved": len(again.moves), "reassign_s": second, "reassign_decisions_per_s": outputs / second}
+
+
+# -- 4. scale ------------------------------------------------------------------------------------
 
 def serve_sims(count: int) -> None:
     """Child process: ``count`` simulators on one loop; prints their addresses as JSON."""
@@ -274,10 +383,22 @@ def main() -> int:
         print(f"failover: {len(lat)}/{args.trials} trials, fault → backup start received: "
               f"p50 {percentile(lat, 50):.2f}s p99 {percentile(lat, 99):.2f}s max {max(lat):.2f}s "
               f"(1 s polls, 3 failed polls to fail over)" if lat else "failover: no trial completed")
+        red = restored_redundancy(url)
+        print(f"restored redundancy: {len(red)}/5 groups, fault → FAILOVER_ACTIVATED resolved: "
+              f"p50 {percentile(red, 50):.1f}s max {max(red):.1f}s (remediation back-off 2 s, reboot "
+              f"allowed, failback hold 5 s)" if red else "restored redundancy: no group restored in 90 s")
         flap = false_failovers()
         print(f"flapping metrics, 10 simulated minutes: {flap['false_failovers']} false failovers; "
               f"CPU crossed its limit {flap['raw_cpu_limit_crossings']} times → "
-              f"{flap['cpu_alerts_with_hysteresis']} CPU alerts with hysteresis")
+              f"{flap['cpu_alerts_with_hysteresis']} CPU alerts with hysteresis; temperature noise: "
+              f"{flap['ungated_rule_predictions']} polls the old ungated trend would have switched on, "
+              f"{flap['raw_overheat_predictions']} raw predictions now → "
+              f"{flap['preemptive_switches']} pre-emptive switches")
+        pool = assignment_rate()
+        print(f"assignment: 1000 outputs over 300 encoders: {pool['placed']:.0f} placed in "
+              f"{pool['first_s'] * 1000:.0f} ms ({pool['decisions_per_s']:.0f} decisions/s); "
+              f"10 encoders die: {pool['moved']:.0f} outputs moved in {pool['reassign_s'] * 1000:.0f} ms "
+              f"({pool['reassign_decisions_per_s']:.0f} outputs judged/s)")
         for size in (int(x) for x in args.sizes.split(",")):
             p50, p99, polls = scale(url, size, args.scale_seconds)
             rate = polls / args.scale_seconds

@@ -139,3 +139,46 @@ def test_only_an_admin_key_decides_where_a_device_secret_goes(client, admin, wri
     # a write key may still add an encoder without a secret
     bare = {k: v for k, v in ENCODER.items() if k != "credentials_ref"} | {"name": "bare"}
     assert client.post("/api/v1/encoders", json=bare, headers=writer).status_code == 201
+
+
+def test_local_recording_is_a_control_action_and_a_group_policy(client, writer, admin, db, group):
+    made = client.post("/api/v1/encoders", json=ENCODER, headers=admin).get_json()
+    for action in ("record_start", "record_stop"):
+        resp = client.post(f"/encoders/{made['id']}/control", json={"action": action}, headers=writer)
+        assert resp.status_code == 202 and resp.get_json()["action"] == action
+    assert [c.action for c in db.query(EncoderCommand).order_by(EncoderCommand.id)] == [
+        "record_start", "record_stop"]
+    assert (group["record_on_backup"], group["record_during_meetings"]) == (False, False)
+    resp = client.put(f"/api/v1/encoder-groups/{group['id']}",
+                      json={"record_on_backup": True, "record_during_meetings": True}, headers=admin)
+    assert (resp.get_json()["record_on_backup"], resp.get_json()["record_during_meetings"]) == (True, True)
+    resp = client.put(f"/api/v1/encoder-groups/{group['id']}", json={"record_on_backup": None},
+                      headers=admin)
+    assert resp.status_code == 400
+
+
+def test_a_groups_pool_shows_its_outputs_what_carries_them_and_the_assignments_proposal(
+        client, admin, reader, group, session_factory):
+    gid = group["id"]
+    with transaction(session_factory) as s:
+        for i in (1, 2):
+            s.add(Encoder(name=f"pool-{i}", driver_kind="obs", address=f"127.0.0.1:{i}", group_id=gid,
+                          state="idle", reachable=True, max_outputs=2, bitrate_budget_kbps=20000,
+                          last_sample={"cpu_percent": 10 * i, "temperature_c": 40}))
+    for i in range(3):
+        resp = client.post(f"/api/v1/encoder-groups/{gid}/outputs", headers=admin,
+                           json={"name": f"stream-{i}", "destination": "srt://cdn:9000",
+                                 "bitrate_kbps": 6000})
+        assert resp.status_code == 201, resp.get_json()
+    assert client.post(f"/api/v1/encoder-groups/{gid}/outputs", headers=admin,
+                       json={"name": "stream-0"}).status_code == 409
+    pool = client.get(f"/api/v1/encoder-groups/{gid}/pool", headers=reader).get_json()
+    assert [o["name"] for o in pool["outputs"]] == ["stream-0", "stream-1", "stream-2"]
+    assert all(o["assigned_encoder_id"] is None for o in pool["outputs"])
+    proposed = list(pool["proposal"].values())
+    assert None not in proposed and max(proposed.count(e["id"]) for e in pool["encoders"]) == 2
+    assert pool["unassigned"] == []
+    first = pool["outputs"][0]["id"]
+    assert client.delete(f"/api/v1/encoder-outputs/{first}", headers=admin).status_code == 204
+    pool = client.get(f"/api/v1/encoder-groups/{gid}/pool", headers=reader).get_json()
+    assert len(pool["outputs"]) == 2

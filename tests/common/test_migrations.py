@@ -102,3 +102,36 @@ def test_every_bus_table_has_its_notify_trigger_after_upgrade_head(database_url)
             " AND pg_get_triggerdef(t.oid) LIKE '%castwatch_notify()%'")).scalars().all()
     engine.dispose()
     assert set(NOTIFY_TABLES) <= set(rows)
+
+
+def test_todays_groups_become_one_output_pools(scratch_url, monkeypatch):
+    """0009 gives every group one output, assigned to its active encoder, pointing where its
+    primary's output points (the stream key stays with the encoder)."""
+    monkeypatch.setenv("CASTWATCH_SECRET_KEY", "migration-test-key")  # 0006 seals the stream key
+    upgrade(scratch_url, "0005")
+    engine = create_engine(sqlalchemy_url(scratch_url))
+    try:
+        with engine.begin() as conn:
+            gid = conn.execute(text("INSERT INTO encoder_groups (name) VALUES ('council') "
+                                    "RETURNING id")).scalar()
+            out = json.dumps({"protocol": "rtmp", "url": "rtmp://cdn/live", "stream_key": "s3cret",
+                              "bitrate_kbps": 6000})
+            primary = conn.execute(text(
+                "INSERT INTO encoders (name, driver_kind, address, group_id, role, output) VALUES "
+                "('p', 'obs', 'a:1', :g, 'primary', CAST(:o AS jsonb)) RETURNING id"),
+                {"g": gid, "o": out}).scalar()
+            backup = conn.execute(text(
+                "INSERT INTO encoders (name, driver_kind, address, group_id, role) VALUES "
+                "('b', 'obs', 'a:2', :g, 'backup') RETURNING id"), {"g": gid}).scalar()
+            conn.execute(text("UPDATE encoder_groups SET active_encoder_id = :b WHERE id = :g"),
+                         {"b": backup, "g": gid})
+        upgrade(scratch_url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT name, group_id, destination, format, assigned_encoder_id "
+                                     "FROM encoder_outputs")).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 1 and primary
+    name, group_id, destination, fmt, assigned = rows[0]
+    assert (name, group_id, destination, assigned) == ("council", gid, "rtmp://cdn/live", backup)
+    assert fmt == {"protocol": "rtmp", "bitrate_kbps": 6000} and "s3cret" not in json.dumps(fmt)

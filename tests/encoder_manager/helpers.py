@@ -61,6 +61,12 @@ class ManagerHandle:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=60)
         if self._thread.is_alive():
+            import faulthandler
+            import sys
+
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)  # where it is stuck
+            for task in asyncio.all_tasks(self.loop):
+                task.print_stack(file=sys.stderr)
             raise AssertionError("the manager did not stop within 60 s")
         self.loop.close()
         if self.error is not None:
@@ -86,8 +92,10 @@ def encoder_settings(**overrides: Any) -> Any:
 
     base = dict(poll_interval_s=0.2, poll_timeout_s=0.5, reload_interval_s=0.5, command_poll_s=0.2,
                 lock_interval_s=0.2, sample_write_interval_s=0.5, metrics_bind=("127.0.0.1", 0),
-                credentials_env={"ENCODER_SECRET_SIM": "admin:admin"}, egress=LOOPBACK,
-                credentials_bindings={"env:ENCODER_SECRET_SIM": (("127.0.0.1", None),)})
+                credentials_env={"ENCODER_SECRET_SIM": "admin:admin", "ENCODER_SECRET_SIM_PW": "admin"},
+                egress=LOOPBACK,
+                credentials_bindings={"env:ENCODER_SECRET_SIM": (("127.0.0.1", None),),
+                                      "env:ENCODER_SECRET_SIM_PW": (("127.0.0.1", None),)})
     return EncoderSettings(**(base | overrides))
 
 
@@ -108,8 +116,10 @@ def fast_group(db: Any, name: str = "main", **overrides: Any) -> Any:
 def encoder_row(db: Any, sim: EncoderSimulator, name: str, group: Any = None, **overrides: Any) -> Any:
     from castwatch.common.models import Encoder
 
-    values = dict(name=name, driver_kind=sim.kind, address=sim.address,
-                  credentials_ref="env:ENCODER_SECRET_SIM", group_id=group.id if group else None,
+    # OBS has no user name: its secret is the bare password
+    ref = "env:ENCODER_SECRET_SIM_PW" if sim.kind == "obs" else "env:ENCODER_SECRET_SIM"
+    values = dict(name=name, driver_kind=sim.kind, address=sim.address, credentials_ref=ref,
+                  group_id=group.id if group else None,
                   role="primary", thresholds={"clear_after_s": 0.6, "raise_after_count": 2})
     encoder = Encoder(**(values | overrides))
     db.add(encoder)

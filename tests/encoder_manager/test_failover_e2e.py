@@ -75,3 +75,58 @@ def test_the_api_shows_the_new_active_encoder_and_its_alert(db, session_factory,
     primary_row = client.get(f"/api/v1/encoders/{primary.id}", headers=headers).get_json()
     assert primary_row["reachable"] is False and "DriverTimeout" in primary_row["last_sample"]["error"]
     wait_for(lambda: {"FAILOVER_ACTIVATED", "ENCODER_UNREACHABLE"} <= shown_alert_types())
+
+
+def alerts_of(session_factory, alert_type: str) -> list[Alert]:
+    with session_factory() as s:
+        return list(s.scalars(select(Alert).where(Alert.alert_type == alert_type)))
+
+
+def test_a_primary_that_hangs_then_comes_back_streaming_is_stopped(db, session_factory, make_sim,
+                                                                    start_manager):
+    primary_sim = make_sim("aja_helo", streaming=True)
+    backup_sim = make_sim("matrox_monarch")
+    group = fast_group(db)
+    primary = encoder_row(db, primary_sim, "hung-primary", group)
+    backup = encoder_row(db, backup_sim, "hung-backup", group, role="backup")
+    group.active_encoder_id = primary.id
+    db.commit()
+    manager = start_manager().manager
+    wait_for(lambda: len(primary_sim.state.requests) > 3)
+
+    primary_sim.state.set_faults(hang=True)  # no answer at all: the stop sent to it times out too
+    wait_for(lambda: active_of(session_factory, group.id) == backup.id, timeout=20)
+
+    def stop_attempts() -> int:
+        park = manager.controllers[group.id].parks.get(primary.id)
+        return park.attempts if park else 0
+
+    wait_for(lambda: stop_attempts() >= 2, timeout=10)  # retried with back-off while it hangs
+    assert primary_sim.state.streaming  # every stop so far was lost in the hang
+
+    primary_sim.state.set_faults(hang=False)  # it answers again, still streaming
+    wait_for(lambda: not primary_sim.state.streaming, timeout=15)
+    assert backup_sim.state.streaming
+    wait_for(lambda: stop_attempts() == 0, timeout=10)  # confirmed idle: no longer parked
+    # if a poll saw it streaming before the stop got through, the alert it raised is resolved
+    wait_for(lambda: all(a.state == "resolved" for a in alerts_of(session_factory, "ENCODER_NOT_PARKED")),
+             timeout=10)
+
+
+def test_a_standby_found_streaming_is_stopped_and_alerted_until_confirmed_idle(db, session_factory, make_sim,
+                                                                              start_manager):
+    primary_sim = make_sim("aja_helo", streaming=True)
+    backup_sim = make_sim("obs", streaming=True)  # e.g. left on air by a controller that died
+    group = fast_group(db)
+    primary = encoder_row(db, primary_sim, "air-primary", group)
+    encoder_row(db, backup_sim, "stray-backup", group, role="backup")
+    group.active_encoder_id = primary.id
+    db.commit()
+    start_manager()
+    wait_for(lambda: not backup_sim.state.streaming, timeout=15)
+    assert primary_sim.state.streaming
+    [alert] = wait_for(lambda: alerts_of(session_factory, "ENCODER_NOT_PARKED"), timeout=10)
+    assert (alert.subject, alert.severity) == ("stray-backup", "major")
+    assert "still streaming" in alert.summary
+    wait_for(lambda: [a.state for a in alerts_of(session_factory, "ENCODER_NOT_PARKED")] == ["resolved"],
+             timeout=10)

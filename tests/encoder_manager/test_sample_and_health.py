@@ -111,8 +111,9 @@ def test_overheat_is_critical_over_the_limit_and_minor_when_predicted():
     assert hot.conditions[OVERHEAT].bad and hot.conditions[OVERHEAT].severity == "critical"
     h = EncoderHealth()
     a = None
-    for i in range(10):  # +0.1 °C/s from 60 °C: reaches 75 °C in ~140 s
-        a = h.assess(live(temperature_c=60 + i * 0.1), float(i), th, expect_live=True)
+    # +0.05 °C/s from 60 °C over the two minutes a prediction needs: 75 °C ~170 s after the last
+    for i in range(130):
+        a = h.assess(live(temperature_c=60 + i * 0.05), float(i), th, expect_live=True)
     assert a is not None and a.overheat_predicted_in_s is not None
     assert 100 < a.overheat_predicted_in_s < 200
     assert a.conditions[OVERHEAT].bad and a.conditions[OVERHEAT].severity == "minor"

@@ -17,8 +17,9 @@ def open_alert(session_factory, subject: str, alert_type: str) -> Alert | None:
 def test_a_rising_temperature_warns_before_the_limit_then_turns_critical(db, session_factory, make_sim,
                                                                          start_manager):
     sim = make_sim("generic_http", streaming=True, base_temperature_c=40.0)
+    # test speed: a trend over 3 s of 0.2 s polls is enough history here (2 min by default)
     encoder_row(db, sim, "warming", thresholds={"temperature_max_c": 48, "clear_after_s": 0.5,
-                                                "raise_after_count": 2})
+                                                "raise_after_count": 2, "overheat_min_span_s": 3})
     db.commit()
     start_manager()
     sim.state.set_faults(overheat=True, overheat_rate_c_per_s=0.25)  # 32 s to the limit: a trend
@@ -36,7 +37,8 @@ def test_an_encoder_heading_for_overheat_hands_its_output_to_the_backup(db, sess
                                                                         start_manager):
     hot_sim = make_sim("haivision_makito", streaming=True, base_temperature_c=40.0)
     cool_sim = make_sim("obs")
-    group = fast_group(db, thresholds={"temperature_max_c": 60, "clear_after_s": 0.5})
+    group = fast_group(db, thresholds={"temperature_max_c": 60, "clear_after_s": 0.5,
+                                       "overheat_min_span_s": 3})
     hot = encoder_row(db, hot_sim, "hot", group)
     cool = encoder_row(db, cool_sim, "cool", group, role="backup")
     group.active_encoder_id = hot.id

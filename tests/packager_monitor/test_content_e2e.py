@@ -46,8 +46,8 @@ def probe(factory: sessionmaker[Session], sim: OriginSimulator) -> Iterator[None
             s.add(Channel(code=code, name=code, protocol="HLS", input_url=sim.master_url(code),
                           template_id=tpl.id, tier=1))
     settings = ProbeSettings(egress=LOOPBACK, name="probe-content", lease_ttl_s=3, clear_hold_s=2,
-                             master_interval_s=2, status_interval_s=1, timeout_s=5, content_workers=1, content_queue=8,
-                             thumbnail_interval_s=1)
+                             master_interval_s=2, status_interval_s=1, timeout_s=5, content_workers=1,
+                             content_queue=8, thumbnail_interval_s=1)
     with ProbeThread(settings, factory):
         def decoded() -> bool:
             with factory() as s:

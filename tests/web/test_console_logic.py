@@ -119,6 +119,15 @@ def test_encoder_health_flags_values_past_the_manager_thresholds(js: Any) -> Non
     assert [r[1] for r in empty][:5] == ["—"] * 5
 
 
+def test_local_recording_shows_as_a_badge_with_the_devices_reason(js: Any) -> None:
+    assert js("pages/encoders.js", "m.recordBadge({last_sample: {recording: true}})") == ["REC", "crit"]
+    stopped = js("pages/encoders.js",
+                 "m.recordBadge({last_sample: {recording: false, record_reason: 'disk full'}})")
+    assert stopped == ["REC STOPPED: disk full", "warn"]
+    assert js("pages/encoders.js", "m.recordBadge({last_sample: {recording: false}})") is None
+    assert js("pages/encoders.js", "m.recordBadge({last_sample: {recording: null}})") is None
+
+
 def test_download_time_is_read_from_the_check_or_averaged_over_renditions(js: Any) -> None:
     assert js("samples.js", "m.downloadMs({download_time_ms: 120})") == 120
     two = "{renditions: {a: {download_time_ms: 100}, b: {download_time_ms: 300}}}"

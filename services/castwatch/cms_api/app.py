@@ -22,6 +22,7 @@ from castwatch.cms_api.blueprints import (
     meta,
     notifications,
     people,
+    pools,
     series,
     web,
 )
@@ -38,7 +39,7 @@ from castwatch.settings import Settings
 MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (catalog.bp, alerts.bp, encoders.bp, health.bp, people.bp, meta.bp,
               notifications.bp, encoder_ops.bp, incidents.bp, access.bp,
-              series.bp, web.bp)
+              series.bp, pools.bp, web.bp)
 
 
 class LazyCookieSessions(SecureCookieSessionInterface):

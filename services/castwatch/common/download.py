@@ -126,11 +126,13 @@ def unquoted(text: str, limit: int = 120) -> str:
 
 
 def safe_word(text: str | None, limit: int = 32) -> str | None:
-    """A remote status word reduced to letters, digits and ``_-.`` (at most ``limit``); None when
-    nothing is left. For values such as an encoder's ``vendor_state``."""
+    """A remote status word reduced to letters, digits and ``_-.,`` (at most ``limit``); None when
+    nothing is left. For values such as an encoder's ``vendor_state`` (``streaming,listening``
+    when a device reports several states)."""
     if text is None:
         return None
-    word = "".join(c for c in text.strip().replace(" ", "_") if c.isascii() and (c.isalnum() or c in "_-."))
+    word = "".join(c for c in text.strip().replace(" ", "_")
+                   if c.isascii() and (c.isalnum() or c in "_-.,"))
     return word[:limit] or None
 
 

@@ -122,8 +122,10 @@ ALERT_TYPES: tuple[AlertType, ...] = (
     _t("ENCODER_DROPPED_FRAMES", ENCODERS, _MJ, "the encoder drops frames", 2, 3),
     _t("ENCODER_LINK_ERRORS", ENCODERS, _MN, "the encoder's output link loses packets or lags",
        2, 3),
-    _t("ENCODER_NOT_PARKED", ENCODERS, _MJ, "a backup encoder is not in its parked state", 2),
-    _t("ENCODER_RECORDING_STOPPED", ENCODERS, _MJ, "the encoder stopped recording", 2),
+    _t("ENCODER_NOT_PARKED", ENCODERS, _MJ, "an encoder that should be idle (parked after a "
+       "failover) is still live; the stop is retried with back-off until it is confirmed", 2),
+    _t("ENCODER_RECORDING_STOPPED", ENCODERS, _MJ, "a recording castwatch started stopped (the "
+       "device's reason, e.g. disk full, in the summary)", 2),
     _t("FAILOVER_ACTIVATED", ENCODERS, _MJ, "the group switched to another encoder", 1, 4),
     _t("FAILOVER_FAILED", ENCODERS, _C, "a failover could not bring a stream up", 1, 2),
     # schedule

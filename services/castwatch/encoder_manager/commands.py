@@ -19,6 +19,7 @@ from castwatch.encoder_manager.leadership import UNGROUPED
 
 if TYPE_CHECKING:
     from castwatch.encoder_manager.manager import EncoderManager
+    from castwatch.encoder_manager.worker import EncoderWorker
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +77,32 @@ class CommandRunner:
     async def _device(self, command: store.CommandRow) -> str:
         worker = self._m.workers[command.encoder_id]
         assert worker.driver is not None
+        if command.action in ("record_start", "record_stop"):
+            return await self._record(worker, command.action == "record_start")
         if command.action in ("stop", "restart"):
             await worker.driver.stop_output()
         if command.action in ("start", "restart"):
+            ctrl = self._m.controllers.get(command.group_id) if command.group_id is not None else None
+            if ctrl is not None:
+                ctrl.release(command.encoder_id)  # an operator's start overrides parking
             await worker.driver.start_output()
         return {"start": "started", "stop": "stopped", "restart": "restarted"}.get(command.action,
                                                                                  command.action)
+
+    @staticmethod
+    async def _record(worker: EncoderWorker, start: bool) -> str:
+        """Start/stop local recording; a started recording is then expected to keep running
+        (``ENCODER_RECORDING_STOPPED`` when it stops), a stopped one no longer."""
+        assert worker.driver is not None
+        if "record" not in worker.driver.capabilities:
+            raise CommandError(f"{worker.row.driver_kind} encoders have no local recording")
+        if start:
+            await worker.driver.start_recording()
+            worker.record_expected = True
+            return "recording"
+        worker.record_expected = worker.record_by_policy = False
+        await worker.driver.stop_recording()
+        return "recording stopped"
 
     async def _switch(self, command: store.CommandRow) -> str:
         m = self._m

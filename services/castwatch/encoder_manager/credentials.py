@@ -5,6 +5,8 @@ options' ``username``, else ``admin``). Only variables with the configured prefi
 under the configured directory may be named (see ``encoder_manager.settings``), and a secret is
 given out only for a device address the operator bound it to (:mod:`.bindings`): the check
 happens here, every time a driver is built for an address, so no row edit can redirect it.
+Drivers that take no user name (OBS) get the whole secret as the password, ``:``
+included (:func:`resolve` with ``password_only=True``).
 """
 
 from __future__ import annotations
@@ -70,11 +72,12 @@ def read_secret(ref: str, settings: EncoderSettings) -> str:
 
 
 def resolve(ref: str | None, settings: EncoderSettings, default_user: str | None = None, *,
-            address: str) -> tuple[str | None, str | None]:
+            address: str, password_only: bool = False) -> tuple[str | None, str | None]:
     """``(username, password)`` for sending to ``address``; ``(default_user, None)`` without a ref.
 
     Raises :class:`UnboundCredentialsError` (before reading anything) when the operator has not
     bound ``ref`` to ``address``, :class:`CredentialsError` for any other refusal.
+    ``password_only``: the device has no user name, so the secret is never split at ``:``.
     """
     if not ref:
         return default_user, None
@@ -85,6 +88,8 @@ def resolve(ref: str | None, settings: EncoderSettings, default_user: str | None
     if unbound is not None:
         raise UnboundCredentialsError(f"credentials_ref {ref!r} withheld: {unbound}")
     secret = read_secret(ref, settings)
+    if password_only:
+        return default_user, secret
     user, sep, password = secret.partition(":")
     if sep:
         return user or default_user, password

@@ -26,8 +26,12 @@ OVERHEAT = "ENCODER_OVERHEAT"
 CPU_HIGH = "ENCODER_CPU_HIGH"
 DROPPED_FRAMES = "ENCODER_DROPPED_FRAMES"
 LINK_ERRORS = "ENCODER_LINK_ERRORS"
-CONDITION_TYPES = (UNREACHABLE, STREAM_DOWN, OVERHEAT, CPU_HIGH, DROPPED_FRAMES, LINK_ERRORS)
+RECORDING_STOPPED = "ENCODER_RECORDING_STOPPED"  # raised by the worker from encoder_manager.recording
+CONDITION_TYPES = (UNREACHABLE, STREAM_DOWN, OVERHEAT, CPU_HIGH, DROPPED_FRAMES, LINK_ERRORS,
+                   RECORDING_STOPPED)
 MAX_EVENTS = 2000
+_INT_KEYS = frozenset({"raise_after_count", "overheat_min_points", "overheat_confirm_polls",
+                       "remedy_max_attempts"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,14 @@ class Thresholds:
 
     temperature_max_c: float = 75.0
     overheat_predict_minutes: float = 10.0
+    # a prediction is trusted only from enough history, a good linear fit, and several polls
+    overheat_min_span_s: float = 120.0
+    overheat_min_points: int = 6
+    overheat_min_fit_r2: float = 0.8
+    overheat_confirm_polls: int = 3
+    # auto-remediation of a failed standby (encoder_manager.remediation)
+    remedy_max_attempts: int = 4
+    remedy_backoff_s: float = 15.0
     cpu_max_percent: float = 90.0
     drop_rate_max_per_s: float = 1.0
     link_lost_rate_max_per_s: float = 5.0
@@ -54,7 +66,7 @@ class Thresholds:
         for layer in layers:
             for key, value in (layer or {}).items():
                 if key in known and isinstance(value, int | float) and not isinstance(value, bool):
-                    values[key] = int(value) if key == "raise_after_count" else float(value)
+                    values[key] = int(value) if key in _INT_KEYS else float(value)
         return cls(**values)
 
 
@@ -90,6 +102,23 @@ def slope(points: list[tuple[float, float]]) -> float | None:
     return sum((t - mt) * (v - mv) for t, v in points) / var
 
 
+def fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """``(slope per second, r²)`` of the least-squares line through ``(t, value)``; None with
+    < 3 points or no spread. r² (0..1) says how much of the variation the trend explains: a
+    flat series with one noisy reading has a slope but a tiny r²."""
+    rising = slope(points)
+    if rising is None:
+        return None
+    n = len(points)
+    mt = sum(t for t, _ in points) / n
+    mv = sum(v for _, v in points) / n
+    total = sum((v - mv) ** 2 for _, v in points)
+    if total <= 0:
+        return None
+    residual = sum((v - (mv + rising * (t - mt))) ** 2 for t, v in points)
+    return rising, max(0.0, 1.0 - residual / total)
+
+
 @dataclass
 class EncoderHealth:
     """Recent history of one encoder; feed every poll to :meth:`assess`, in time order."""
@@ -105,6 +134,7 @@ class EncoderHealth:
     consecutive_failures: int = 0
     healthy_since: float | None = None
     last_sample: HealthSample | None = None
+    overheat_streak: int = 0  # consecutive polls with an overheat prediction
 
     def rate(self, name: str, value: int | None, now: float) -> float | None:
         """Per-second rate of a cumulative counter; None on the first value or after a reset."""
@@ -154,6 +184,7 @@ class EncoderHealth:
         self.rate("resets", sample.encoder_resets, now)
         self._remember(now, sample.temperature_c, drop_rate)
         predicted = self.overheat_eta(now, th)
+        self.overheat_streak = self.overheat_streak + 1 if predicted is not None else 0
         conditions = {
             UNREACHABLE: Condition(not sample.reachable, "critical",
                                    f"encoder does not answer: {sample.error or 'no reply'}",
@@ -189,11 +220,33 @@ class EncoderHealth:
             while series and now - series[0][0] > self.history_s:
                 series.popleft()
 
+    def overheat_predicted(self, th: Thresholds) -> bool:
+        """A prediction that has held for ``overheat_confirm_polls`` polls: enough to act on."""
+        return self.overheat_streak >= max(1, th.overheat_confirm_polls)
+
+    def overheat_signal(self, th: Thresholds) -> bool:
+        """What the failover policy sees as "overheating": over the limit now, or a confirmed
+        prediction. A single raw prediction never switches anything."""
+        temp = self.last_sample.temperature_c if self.last_sample else None
+        return self.overheat_predicted(th) or (temp is not None and temp >= th.temperature_max_c)
+
     def overheat_eta(self, now: float, th: Thresholds) -> float | None:
-        """Seconds until the temperature trend crosses the limit, if within the horizon."""
-        recent = [(t, v) for t, v in self._temps if now - t <= 300.0]
-        rising = slope(recent)
-        if rising is None or rising <= 0.001 or recent[-1][1] >= th.temperature_max_c:
+        """Seconds until the temperature trend crosses the limit, if within the horizon.
+
+        Only from a history spanning ``overheat_min_span_s`` with ``overheat_min_points``
+        readings whose linear fit explains at least ``overheat_min_fit_r2`` of their variation:
+        one noisy reading after a flat stretch predicts nothing.
+        """
+        window = max(300.0, th.overheat_min_span_s)
+        recent = [(t, v) for t, v in self._temps if now - t <= window]
+        if (len(recent) < max(3, th.overheat_min_points)
+                or recent[-1][0] - recent[0][0] < th.overheat_min_span_s):
+            return None
+        trend = fit(recent)
+        if trend is None:
+            return None
+        rising, r2 = trend
+        if rising <= 0.001 or r2 < th.overheat_min_fit_r2 or recent[-1][1] >= th.temperature_max_c:
             return None
         eta = (th.temperature_max_c - recent[-1][1]) / rising
         return eta if eta <= th.overheat_predict_minutes * 60 else None

@@ -40,10 +40,11 @@ from castwatch.common.sealing import Sealer, SealingError, is_sealed
 from castwatch.encoder_manager import credentials, store
 from castwatch.encoder_manager.commands import CommandRunner
 from castwatch.encoder_manager.controller import GroupController
-from castwatch.encoder_manager.drivers import DriverConfig, DriverError, create_driver
+from castwatch.encoder_manager.drivers import DriverConfig, DriverError, create_driver, driver_class
 from castwatch.encoder_manager.health import CONDITION_TYPES, Thresholds
 from castwatch.encoder_manager.leadership import UNGROUPED, Leadership
 from castwatch.encoder_manager.metrics import EncoderMetrics
+from castwatch.encoder_manager.parking import NOT_PARKED
 from castwatch.encoder_manager.sample import HealthSample
 from castwatch.encoder_manager.settings import EncoderSettings
 from castwatch.encoder_manager.worker import EncoderWorker
@@ -117,6 +118,7 @@ class EncoderManager:
             await stop.wait()
         finally:
             actions = [c.task for c in self.controllers.values() if c.task is not None]
+            actions += [t for c in self.controllers.values() for t in c.side_tasks]
             everything = tasks + list(self._poll_tasks.values()) + actions + self.commands.tasks
             for task in everything:
                 task.cancel()
@@ -157,6 +159,7 @@ class EncoderManager:
         """
         failures = 0
         while True:
+            _raise_if_cancelling()
             try:
                 wait_s = await once()
                 failures = 0
@@ -231,9 +234,9 @@ class EncoderManager:
         driver, error = None, None
         try:
             # the binding is checked here, for this row's address, before the secret is read
-            user, password = credentials.resolve(row.credentials_ref, self.cfg,
-                                                 row.driver_options.get("username"),
-                                                 address=row.address)
+            user, password = credentials.resolve(
+                row.credentials_ref, self.cfg, row.driver_options.get("username"),
+                address=row.address, password_only=driver_class(row.driver_kind).password_only)
             config = DriverConfig(address=row.address, username=user, password=password,
                                   options=row.driver_options, timeout_s=self.cfg.poll_timeout_s,
                                   retries=self.cfg.poll_retries, egress=self.cfg.egress,
@@ -259,6 +262,7 @@ class EncoderManager:
         # spread first polls over the interval so a fleet does not poll in lockstep
         next_at = self.clock() + (worker.row.id * 0.6180339887 % 1.0) * worker.interval_s
         while True:
+            _raise_if_cancelling()
             try:
                 woke = await worker.sleep_until(next_at, self.clock)
                 if not woke:
@@ -365,8 +369,19 @@ class EncoderManager:
             types = {t for _eid, g, t in open_alerts if g == gid}
             ctrl.state = replace(ctrl.state, redundancy_lost="FAILOVER_ACTIVATED" in types,
                                  failover_failed="FAILOVER_FAILED" in types)
+            ctrl.adopt_parking({eid for eid, g, t in open_alerts
+                                if g == gid and eid is not None and t == NOT_PARKED})
             logger.info("replica=%s controls group=%s active=%s", self.cfg.replica_name, group.name,
                         ctrl.state.active_id)
+
+
+def _raise_if_cancelling() -> None:
+    """Honour a cancellation that ``asyncio.wait_for`` swallowed (CPython 3.11: when the awaited
+    call finishes just as the task is cancelled, wait_for returns its result and the request is
+    lost — a loop would then run on and hold up shutdown, and its group locks, for ever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _threadsafe(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:

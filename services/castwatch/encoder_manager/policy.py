@@ -9,9 +9,13 @@ Rules (defaults from ``encoder_groups``):
 - fail over when the active encoder has failed ``failure_threshold`` consecutive polls, or —
   pre-emptively — when it is predicted to overheat while a standby is fine;
 - start the best standby (role primary first, then ``priority`` ascending, then the most
-  thermal/CPU headroom, then id; skipping unreachable, failed or cooling ones), then
-  **verify** it is live within ``verify_timeout_s``;
+  thermal/CPU headroom, then id; skipping unreachable, failed ones and ones not yet
+  confirmed parked), then **verify** it is live within ``verify_timeout_s``;
   if not, stop it, raise ``FAILOVER_FAILED`` and try the next one;
+- cool-down is a preference, never a veto: a cooling standby is picked last, and only when the
+  on-air encoder has failed (never for a pre-emptive move or a fail-back);
+- ``overheat_predicted`` in a view is a *confirmed* prediction (see ``health.overheat_eta``:
+  minimum span, fit quality, several polls) — the controller never passes a raw one;
 - on success: make it active, stop (park) the failed encoder, raise ``FAILOVER_ACTIVATED``,
   which clears once a standby is healthy again (redundancy back);
 - ``primary_preferred`` fails back after the primary has been healthy for ``failback_hold_s``;
@@ -64,6 +68,7 @@ class MemberView:
     cooling: bool = False
     start_failed: bool = False
     seen: bool = False
+    parking: bool = False  # stopped but not yet confirmed idle: never a healthy standby
     headroom: float = 0.5  # thermal.headroom: among equal priorities, the coolest/least loaded wins
 
 
@@ -96,17 +101,20 @@ class Action:
 
 
 def _standbys(members: Sequence[Member], views: Mapping[int, MemberView], state: GroupState,
-              exclude: set[int]) -> list[Member]:
+              exclude: set[int], *, allow_cooling: bool = False) -> list[Member]:
+    """Healthy standbys, best first; cooling ones only with ``allow_cooling``, and then last."""
     ready = []
 
-    def order(m: Member) -> tuple[int, int, float, int]:
+    def order(m: Member) -> tuple[bool, int, int, float, int]:
         role, priority, eid = m.rank
-        return (role, priority, -views.get(eid, MemberView()).headroom, eid)
+        v = views.get(eid, MemberView())
+        return (v.cooling, role, priority, -v.headroom, eid)
 
     for m in sorted(members, key=order):
         v = views.get(m.encoder_id, MemberView())
         if (m.enabled and m.encoder_id not in exclude and m.encoder_id != state.active_id
-                and v.reachable and v.ok and not v.cooling and not v.start_failed):
+                and v.reachable and v.ok and (allow_cooling or not v.cooling)
+                and not v.start_failed and not v.parking):
             ready.append(m)
     return ready
 
@@ -195,6 +203,9 @@ def _steady(policy: GroupPolicy, members: Sequence[Member], views: Mapping[int, 
     if not policy.failover_enabled or not _switch_allowed(policy, state, now):
         return state, actions
     failing = active.seen and active.consecutive_failures >= policy.failure_threshold
+    if failing and not ready:
+        # the air is down: a cooling but healthy standby beats no standby at all
+        ready = _standbys(members, views, state, set(), allow_cooling=True)
     if failing or (active.overheat_predicted and ready):
         if not ready:
             if not state.failover_failed:
@@ -212,7 +223,8 @@ def _steady(policy: GroupPolicy, members: Sequence[Member], views: Mapping[int, 
     preferred = min((m for m in members if m.enabled), key=lambda m: m.rank)
     pv = views.get(preferred.encoder_id, MemberView())
     if (policy.preference == "primary_preferred" and preferred.encoder_id != state.active_id
-            and pv.ok and not pv.cooling and _healthy_for(pv, now) >= policy.failback_hold_s):
+            and pv.ok and not pv.cooling and not pv.parking
+            and _healthy_for(pv, now) >= policy.failback_hold_s):
         state, more = _begin(replace(state, tried=frozenset()), members, preferred.encoder_id,
                              kind="failback", actor="system",
                              reason=f"primary healthy for {_healthy_for(pv, now):.0f}s", now=now)
@@ -240,7 +252,7 @@ def _verify(policy: GroupPolicy, members: Sequence[Member], views: Mapping[int, 
                summary=f"failover to {names.get(cand)} failed: {why}"),
     ]
     state = replace(state, failover_failed=True)
-    nxt = _standbys(members, views, state, set(state.tried))
+    nxt = _standbys(members, views, state, set(state.tried), allow_cooling=state.kind == "automatic")
     if nxt and state.kind != "failback":
         state, more = _begin(state, members, nxt[0].encoder_id, kind=state.kind, actor=state.actor,
                              reason=f"{names.get(cand)} {why}", now=now)

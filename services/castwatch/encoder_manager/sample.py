@@ -81,6 +81,10 @@ class HealthSample:
     streams: tuple[OutputStream, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    #: local recording: True/False on devices that record (capability ``record``), else None;
+    #: ``record_reason`` is the device's own word on why it is not recording, when it gives one
+    recording: bool | None = None
+    record_reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.state not in STATES:
@@ -103,6 +107,7 @@ class HealthSample:
             "memory_percent": self.memory_percent, "bitrate_kbps": self.bitrate_kbps,
             "frames_total": self.frames_total, "frames_dropped": self.frames_dropped,
             "encoder_resets": self.encoder_resets, "error": self.error,
+            "recording": self.recording, "record_reason": self.record_reason,
             "link": None if link is None else {
                 "rtt_ms": link.rtt_ms, "lost": link.lost, "retransmitted": link.retransmitted,
                 "reconnections": link.reconnections, "congestion": link.congestion},

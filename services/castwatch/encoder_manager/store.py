@@ -15,7 +15,16 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from castwatch.common import alerts
-from castwatch.common.models import Alert, Encoder, EncoderCommand, EncoderGroup, FailoverEvent, utcnow
+from castwatch.common.models import (
+    Alert,
+    Channel,
+    Encoder,
+    EncoderCommand,
+    EncoderGroup,
+    FailoverEvent,
+    ScheduleItem,
+    utcnow,
+)
 
 SOURCE = "encoders"
 
@@ -55,9 +64,13 @@ class GroupRow:
     min_switch_interval_s: float
     thresholds: dict[str, Any]
     active_encoder_id: int | None
+    record_on_backup: bool = False
+    record_during_meetings: bool = False
+    in_meeting: bool = False  # a live event of one of the group's channels is on now
 
 
 def load_fleet(session: Session) -> tuple[list[EncoderRow], list[GroupRow]]:
+    meeting = groups_in_meeting(session)
     encoders = [
         EncoderRow(id=e.id, name=e.name, driver_kind=e.driver_kind, address=e.address,
                    credentials_ref=e.credentials_ref, group_id=e.group_id, role=e.role,
@@ -70,10 +83,22 @@ def load_fleet(session: Session) -> tuple[list[EncoderRow], list[GroupRow]]:
                  failure_threshold=g.failure_threshold, poll_interval_s=g.poll_interval_s,
                  verify_timeout_s=g.verify_timeout_s, preference=g.preference,
                  failback_hold_s=g.failback_hold_s, min_switch_interval_s=g.min_switch_interval_s,
-                 thresholds=dict(g.thresholds or {}), active_encoder_id=g.active_encoder_id)
+                 thresholds=dict(g.thresholds or {}), active_encoder_id=g.active_encoder_id,
+                 record_on_backup=g.record_on_backup, record_during_meetings=g.record_during_meetings,
+                 in_meeting=g.id in meeting)
         for g in session.scalars(select(EncoderGroup).order_by(EncoderGroup.id))
     ]
     return encoders, groups
+
+
+def groups_in_meeting(session: Session) -> set[int]:
+    """Groups one of whose channels has a live event (a meeting) scheduled for now."""
+    now = utcnow()
+    rows = session.execute(
+        select(Channel.encoder_group_id).join(ScheduleItem, ScheduleItem.channel_id == Channel.id)
+        .where(ScheduleItem.kind == "live_event", ScheduleItem.starts_at <= now,
+               ScheduleItem.ends_at > now, Channel.encoder_group_id.is_not(None)).distinct())
+    return {gid for (gid,) in rows if gid is not None}
 
 
 def last_switches(session: Session) -> dict[int, datetime]:
@@ -193,3 +218,15 @@ def audit_on_open_alerts(session: Session, encoder_id: int, actor: str, note: st
     for alert in open_alerts:
         alerts.add_event(session, alert, "note", actor=actor, note=note)
     return len(open_alerts)
+
+
+def audit_remediation(session: Session, group_id: int, encoder_id: int, note: str) -> int:
+    """Add a ``note`` (actor ``remediation``) to the encoder's open alerts and its group's
+    ``FAILOVER_ACTIVATED``: the audit trail of auto-remediation."""
+    rows = session.scalars(select(Alert).where(
+        Alert.source == SOURCE, Alert.state != "resolved",
+        or_(Alert.encoder_id == encoder_id,
+            (Alert.group_id == group_id) & (Alert.alert_type == "FAILOVER_ACTIVATED")))).all()
+    for alert in rows:
+        alerts.add_event(session, alert, "note", actor="remediation", note=note)
+    return len(rows)

@@ -21,6 +21,8 @@ from castwatch.common.hysteresis import ConditionTracker, Debounce
 from castwatch.encoder_manager.drivers import DriverError, EncoderDriver
 from castwatch.encoder_manager.health import UNREACHABLE, Assessment, EncoderHealth, Thresholds
 from castwatch.encoder_manager.metrics import EncoderMetrics
+from castwatch.encoder_manager.recording import RECORDING_STOPPED
+from castwatch.encoder_manager.recording import condition as recording_condition
 from castwatch.encoder_manager.sample import HealthSample
 from castwatch.encoder_manager.store import AlertOp, EncoderRow
 
@@ -67,6 +69,11 @@ class EncoderWorker:
     _children: dict[str, Any] = field(default_factory=dict)
     _waiter: asyncio.Future[bool] | None = None
     _woken: bool = False
+    _poll_started: float = float("-inf")
+    sample_polled_at: float = float("-inf")  # when the poll behind ``health.last_sample`` was sent
+    record_expected: bool = False  # castwatch started a recording here that nobody stopped
+    record_by_policy: bool = False  # ... and it was the group's recording policy that started it
+    record_retry_at: float = float("-inf")
 
     def wake(self) -> None:
         """Poll now instead of at the next scheduled time (e.g. to verify a start at once)."""
@@ -103,7 +110,7 @@ class EncoderWorker:
         if self.driver is None:
             self._count("config")
             return HealthSample.unreachable(f"configuration: {self.driver_error}")
-        started = time.monotonic()
+        started = self._poll_started = time.monotonic()
         try:
             sample = await self.driver.poll()
             self._count("ok")
@@ -133,6 +140,8 @@ class EncoderWorker:
 
     def adopt_open_alerts(self, alert_types: list[str], now: float) -> None:
         """Mark conditions already open in the database as active, so they can clear here."""
+        if RECORDING_STOPPED in alert_types:
+            self.record_expected = True  # it was expected by the replica that raised it
         for alert_type in alert_types:
             if not self.tracker.is_active(alert_type):
                 self.tracker.observe(alert_type, True, now, Debounce(clear_after_s=0))
@@ -141,11 +150,16 @@ class EncoderWorker:
                 *, refresh_s: float, write_every_s: float) -> ProcessResult:
         a = self.health.assess(sample, now, th, expect_live=self.expect_live)
         self.last_assessment = a
+        self.sample_polled_at = self._poll_started
         if sample.temperature_c is not None:
             self._child("temp", lambda: self.metrics.temperature.labels(self.row.name)).set(
                 sample.temperature_c)
         ops: list[AlertOp] = []
-        for alert_type, cond in a.conditions.items():
+        conditions = dict(a.conditions)
+        rec = recording_condition(sample, self.record_expected)
+        if rec is not None:
+            conditions[RECORDING_STOPPED] = rec
+        for alert_type, cond in conditions.items():
             transition = self.tracker.observe(alert_type, cond.bad, now, self.debounce(alert_type, th))
             base: dict[str, Any] = dict(subject=self.row.name, alert_type=alert_type,
                                         encoder_id=self.row.id, group_id=self.row.group_id)

@@ -176,7 +176,8 @@ def delete_encoder(encoder_id: int) -> None:
            body=ControlRequest, response=CommandOut, status=202, scope="write", errors=(404,),
            tag="encoders")
 def control_encoder(encoder_id: int, body: ControlRequest) -> CommandOut:
-    """Ask for start, stop, failover, failback or restart; answers 202 with the queued command.
+    """Ask for start, stop, failover, failback, restart, record_start or record_stop; answers 202
+    with the queued command (``record_*`` act on the device's local recording).
 
     The encoder manager's active controller for the encoder's group carries the command out and
     records the outcome on the command row (``status``, ``result``) and in the alert history.

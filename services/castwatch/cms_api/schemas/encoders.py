@@ -14,7 +14,7 @@ DriverKind = Literal["aja_helo", "matrox_monarch", "haivision_makito", "obs", "b
                      "generic_http"]
 Role = Literal["primary", "backup"]
 Preference = Literal["equal", "primary_preferred"]
-Action = Literal["start", "stop", "failover", "failback", "restart"]
+Action = Literal["start", "stop", "failover", "failback", "restart", "record_start", "record_stop"]
 CREDENTIALS_PATTERN = r"^(env:[A-Za-z_][A-Za-z0-9_]{0,200}|file:/[^\x00]{1,250})$"
 
 _REQUIRED_ON_UPDATE = ("name", "driver_kind", "address", "role", "priority", "enabled",
@@ -100,6 +100,9 @@ class GroupFields(Model):
     failback_hold_s: float | None = Field(None, ge=0, le=86400)
     min_switch_interval_s: float | None = Field(None, ge=0, le=86400)
     thresholds: JsonObject | None = None
+    record_on_backup: bool | None = Field(None, description="record locally on a backup while it is on air")
+    record_during_meetings: bool | None = Field(
+        None, description="record locally on the on-air encoder during its channels' scheduled live events")
 
 
 class GroupCreate(GroupFields):
@@ -114,6 +117,8 @@ class GroupCreate(GroupFields):
     failback_hold_s: float = Field(30.0, ge=0, le=86400)
     min_switch_interval_s: float = Field(30.0, ge=0, le=86400)
     thresholds: JsonObject = Field(default_factory=dict)
+    record_on_backup: bool = False
+    record_during_meetings: bool = False
 
 
 class GroupUpdate(GroupFields):
@@ -123,7 +128,7 @@ class GroupUpdate(GroupFields):
     def _not_null_required(self) -> GroupUpdate:
         for name in ("name", "failover_enabled", "failure_threshold", "poll_interval_s",
                      "verify_timeout_s", "preference", "failback_hold_s", "min_switch_interval_s",
-                     "thresholds"):
+                     "thresholds", "record_on_backup", "record_during_meetings"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -141,6 +146,8 @@ class GroupOut(OutModel):
     failback_hold_s: float
     min_switch_interval_s: float
     thresholds: dict[str, Any]
+    record_on_backup: bool
+    record_during_meetings: bool
     active_encoder_id: int | None
     created_at: datetime
     updated_at: datetime

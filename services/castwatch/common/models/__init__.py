@@ -24,6 +24,7 @@ from castwatch.common.models.encoders import (
     Encoder,
     EncoderCommand,
     EncoderGroup,
+    EncoderOutput,
     FailoverEvent,
 )
 from castwatch.common.models.incidents import (
@@ -48,7 +49,7 @@ __all__ = [
     "ALERT_STATES", "CHANNEL_TYPES", "DRIVER_KINDS", "ENCODER_ROLES", "EVENT_KINDS", "PROTOCOLS",
     "ROLES", "SCOPES", "SEVERITIES", "TRANSPORTS",
     "Alert", "AlertEvent", "ApiKey", "Base", "Channel", "ChannelThumbnail", "Delivery", "Encoder",
-    "EncoderCommand",
+    "EncoderCommand", "EncoderOutput",
     "EncoderGroup", "FailoverEvent", "Lease", "MaintenanceWindow", "NotificationRule", "Probe",
     "NotifyCursor", "PlannedEvent", "Recipient",
     "RecipientAddress", "Template", "TemplateRendition", "utcnow",

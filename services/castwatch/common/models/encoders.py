@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from castwatch.common.models.base import Base, created_at, enum_check, updated_at
@@ -25,7 +26,7 @@ from castwatch.common.vocab import DRIVER_KINDS
 ENCODER_ROLES = ("primary", "backup")
 ENCODER_STATES = ("idle", "starting", "live", "degraded", "failed", "unknown")
 FAILBACK_PREFERENCES = ("equal", "primary_preferred")
-COMMAND_ACTIONS = ("start", "stop", "failover", "failback", "restart")
+COMMAND_ACTIONS = ("start", "stop", "failover", "failback", "restart", "record_start", "record_stop")
 
 
 class EncoderGroup(Base):
@@ -44,6 +45,9 @@ class EncoderGroup(Base):
     failback_hold_s: Mapped[float] = mapped_column(Float, default=30.0, server_default="30")
     min_switch_interval_s: Mapped[float] = mapped_column(Float, default=30.0, server_default="30")
     thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # local recording policy (encoder_manager.recording)
+    record_on_backup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    record_during_meetings: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     active_encoder_id: Mapped[int | None] = mapped_column(
         ForeignKey("encoders.id", ondelete="SET NULL", use_alter=True)
     )
@@ -87,6 +91,9 @@ class Encoder(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_sample: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     instability_score: Mapped[float | None] = mapped_column(Float)
+    # capacity in a pool (encoder_manager.assignment)
+    max_outputs: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    bitrate_budget_kbps: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -95,6 +102,28 @@ class Encoder(Base):
         enum_check("role", ENCODER_ROLES),
         enum_check("state", ENCODER_STATES),
     )
+
+
+class EncoderOutput(Base):
+    """One output of a group (a pool): destination + format + the capabilities it needs, carried
+    by one of the group's encoders (``assigned_encoder_id``, chosen by the assignment)."""
+
+    __tablename__ = "encoder_outputs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("encoder_groups.id", ondelete="CASCADE"), index=True)
+    destination: Mapped[str] = mapped_column(Text, default="", server_default="")
+    format: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    required_capabilities: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
+    bitrate_kbps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    assigned_encoder_id: Mapped[int | None] = mapped_column(ForeignKey("encoders.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+    __table_args__ = (CheckConstraint("bitrate_kbps >= 0", name="bitrate_non_negative"),)
 
 
 class EncoderCommand(Base):

@@ -6,6 +6,8 @@ A driver talks to one device. Contract:
 - ``poll()`` returns one :class:`HealthSample` within ``config.timeout_s`` or raises a
   :class:`DriverError` — never anything else (the base class maps transport exceptions);
 - ``start_output()`` / ``stop_output()`` act on the stream output and raise on refusal;
+- ``start_recording()`` / ``stop_recording()`` act on local recording (capability ``record``;
+  other drivers raise :class:`DriverError`);
 - ``close()`` releases connections.
 
 Subclasses implement ``_login``, ``_poll``, ``_start``, ``_stop`` (and ``_close`` when they hold
@@ -46,6 +48,7 @@ T = TypeVar("T")
 #: Capabilities a driver may declare.
 CAPABILITIES = frozenset({
     "start_stop", "temperature", "cpu", "memory", "bitrate", "frames", "link_stats", "multi_output",
+    "record", "reboot",
 })
 
 
@@ -120,6 +123,8 @@ class EncoderDriver(ABC):
 
     kind: ClassVar[str]
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: the device has no user name: the whole secret is the password (``:`` included)
+    password_only: ClassVar[bool] = False
 
     def __init__(self, config: DriverConfig) -> None:
         self.config = config
@@ -150,6 +155,16 @@ class EncoderDriver(ABC):
     async def stop_output(self, output: str | None = None) -> None:
         await self._with_deadline(lambda: self._call(lambda: self._stop(output), idempotent=False))
 
+    async def start_recording(self) -> None:
+        await self._with_deadline(lambda: self._call(self._record_start, idempotent=False))
+
+    async def stop_recording(self) -> None:
+        await self._with_deadline(lambda: self._call(self._record_stop, idempotent=False))
+
+    async def reboot(self) -> None:
+        """Reboot the device (capability ``reboot``; used by remediation only when allowed)."""
+        await self._with_deadline(lambda: self._call(self._reboot, idempotent=False))
+
     async def close(self) -> None:
         self._connected = False
         try:
@@ -173,6 +188,15 @@ class EncoderDriver(ABC):
 
     async def _close(self) -> None:
         return None
+
+    async def _record_start(self) -> None:
+        raise DriverError(f"{self.kind} has no local recording")
+
+    async def _record_stop(self) -> None:
+        raise DriverError(f"{self.kind} has no local recording")
+
+    async def _reboot(self) -> None:
+        raise DriverError(f"{self.kind} cannot be rebooted by castwatch")
 
     # -- retry machinery --------------------------------------------------------------------
 

@@ -1,10 +1,15 @@
 """Blackmagic Web Presenter / Streaming Encoder: the Ethernet text protocol on TCP 9977.
 
-The connection stays open: connect reads the preamble up to ``END PRELUDE:``; a poll sends
-``STREAM STATE:`` and reads ``ACK`` then the ``STREAM STATE:`` block (skipping unsolicited
-blocks the device pushes); start/stop send ``Action: Start|Stop`` and expect ``ACK``. Status
-words: Idle, Connecting, Streaming, Interrupted. Bitrate is reported in bit/s. The protocol
-has no temperature, CPU or frame counters (None).
+Per the "Web Presenter Ethernet Protocol" section of Blackmagic's manuals: on connection the
+device dumps its state blocks (``PROTOCOL PREAMBLE:``, ``IDENTITY:``, ``STREAM SETTINGS:``,
+``STREAM STATE:``, …) and nothing marks their end (``END PRELUDE:`` belongs to the Videohub
+protocol, not this one). So connecting only opens the socket; every exchange skips whatever
+blocks arrive before its answer. A poll sends ``STREAM STATE:`` and reads ``ACK`` then the
+``STREAM STATE:`` block; start/stop send ``Action: Start|Stop`` and expect ``ACK``; a refusal is
+``NACK`` (``NAK`` is accepted too). Status words: Idle, Connecting, Streaming, Interrupted.
+Bitrate is in bit/s; ``Cache Used`` is an integer percentage of the stream cache, stored as a
+0–1 congestion fraction. The protocol has no temperature, CPU, frame counters or local
+recording (None / no capability).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from castwatch.encoder_manager.sample import HealthSample, LinkStats, OutputStre
 
 STATE_MAP = {"idle": "idle", "connecting": "starting", "streaming": "live", "interrupted": "failed"}
 MAX_BLOCK_LINES = 200
+MAX_SKIPPED_BLOCKS = 60  # the connection dump plus unsolicited updates before an answer
+REFUSALS = ("NACK", "NAK")
 
 
 class BlackmagicDriver(EncoderDriver):
@@ -40,13 +47,7 @@ class BlackmagicDriver(EncoderDriver):
         await self._close()
         host, port = self.config.host_port
         self._reader, self._writer = await self.open_tcp(host, port)
-        for _ in range(50):
-            header, fields = await self._read_block()
-            if header == "IDENTITY:":
-                self.identity = fields
-            if header == "END PRELUDE:":
-                return
-        raise DriverProtocolError("no END PRELUDE: in the preamble")
+        # the state dump that follows is read (and skipped) by the first exchange
 
     async def _read_block(self) -> tuple[str, dict[str, str]]:
         if self._reader is None:
@@ -70,7 +71,7 @@ class BlackmagicDriver(EncoderDriver):
         else:
             raise DriverProtocolError("block too long")
         header = lines[0]
-        if not header.endswith(":") and header not in ("ACK", "NAK"):
+        if not header.endswith(":") and header not in ("ACK", *REFUSALS):
             await self._close()
             raise DriverProtocolError(f"unexpected line {header[:40]!r}")
         return header, dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
@@ -83,10 +84,12 @@ class BlackmagicDriver(EncoderDriver):
             self._writer.write(block.encode())
             await self._writer.drain()
             acked = False
-            for _ in range(20):
+            for _ in range(MAX_SKIPPED_BLOCKS):
                 header, fields = await self._read_block()
-                if header == "NAK":
-                    raise DriverError(f"device answered NAK to {block.splitlines()[0]}")
+                if header == "IDENTITY:":
+                    self.identity = fields
+                if header in REFUSALS:
+                    raise DriverError(f"device answered {header} to {block.splitlines()[0]}")
                 if header == "ACK":
                     acked = True
                     if want is None:
@@ -100,11 +103,12 @@ class BlackmagicDriver(EncoderDriver):
         status = fields.get("Status", "")
         state = STATE_MAP.get(status.strip().lower(), "unknown")
         bps = parse_number(fields.get("Bitrate"))
-        cache = parse_number(fields.get("Cache Used"))
+        cache = parse_number(fields.get("Cache Used"))  # percent
+        congestion = None if cache is None else min(1.0, max(0.0, cache / 100.0))
         return HealthSample(
             reachable=True, state=state, vendor_state=status or None,
             bitrate_kbps=None if bps is None else bps / 1000,
-            link=LinkStats(congestion=cache),
+            link=LinkStats(congestion=congestion),
             streams=(OutputStream(name="stream", state=state,
                                   bitrate_kbps=None if bps is None else bps / 1000),),
             raw={"stream_state": fields, "identity": self.identity},

@@ -6,9 +6,11 @@ Options (all optional; defaults fit the generic simulator):
 - ``auth``: ``none`` | ``basic`` | ``bearer`` (bearer sends the password as the token);
 - ``fields``: sample field → dotted path in the status JSON, e.g.
   ``{"state": "stream.state", "temperature_c": "device.temperature"}``;
-- ``state_map``: device state word → common state (``{"running": "live"}``).
+- ``state_map``: device state word → common state (``{"running": "live"}``); words are
+  compared case-insensitively (``{"OnAir": "live"}`` matches ``onair``, ``ONAIR``).
 
-A field whose path is missing is ``None``.
+A field whose path is missing is ``None``. A start/stop is accepted on any 2xx reply,
+``204 No Content`` included (no body is required); a refusal is an HTTP error status.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ class GenericHttpDriver(HttpDriver):
             raw = lookup(data, str(path))
             values[name] = parse_int(raw) if name in _INT_FIELDS else (
                 raw if name == "state" else parse_number(raw))
-        state_map = {**DEFAULT_STATE_MAP, **(opts.get("state_map") or {})}
+        state_map = {str(k).lower(): v for k, v in
+                     {**DEFAULT_STATE_MAP, **(opts.get("state_map") or {})}.items()}
         word = None if values.get("state") is None else str(values["state"])
         state = state_map.get(word.lower(), "unknown") if word else "unknown"
         if state not in STATES:
@@ -89,8 +92,9 @@ class GenericHttpDriver(HttpDriver):
 
     async def _act(self, which: str) -> None:
         spec = self.config.options.get(which) or {"method": "POST", "path": f"/api/stream/{which}"}
-        await self.request_json(str(spec.get("method", "POST")), str(spec["path"]),
-                                json=spec.get("json"), **self._auth_kwargs())
+        # any 2xx is success: devices answer 200 with a body, 202, or 204 with none
+        await self.request(str(spec.get("method", "POST")), str(spec["path"]),
+                           json=spec.get("json"), **self._auth_kwargs())
 
     async def _start(self, output: str | None) -> None:
         await self._act("start")

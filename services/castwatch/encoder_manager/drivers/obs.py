@@ -4,7 +4,13 @@ Connect: Hello (op 0) → Identify (op 1, with the SHA-256 challenge response wh
 asks for authentication) → Identified (op 2). Each poll sends ``GetStreamStatus`` and
 ``GetStats`` (op 6) and reads their RequestResponses (op 7), skipping events (op 5).
 Bitrate is derived from ``outputBytes`` between polls. OBS reports no temperature (None).
-A close code 4009 means the password was refused → :class:`DriverAuthExpired`.
+Local recording: ``StartRecord`` / ``StopRecord``, state from ``GetRecordStatus``
+(``outputActive``); when it is not recording and ``GetStats.availableDiskSpace`` (MB) is under
+``LOW_DISK_MB``, the reason given is the low disk.
+A close code 4009 means the password was refused → :class:`DriverAuthExpired`. Each refusal
+shows a notification on the OBS machine, so after one the driver does not try again before a
+back-off (``AUTH_BACKOFF_S`` doubling to ``AUTH_BACKOFF_MAX_S``); polls in between fail at once
+without connecting. OBS has no user names: the whole secret is the password, ``:`` included.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ from castwatch.encoder_manager.drivers.base import (
 from castwatch.encoder_manager.sample import HealthSample, LinkStats, OutputStream, parse_int, parse_number
 
 CODE_SUCCESS, CODE_OUTPUT_RUNNING, CODE_OUTPUT_NOT_RUNNING = 100, 500, 501
+LOW_DISK_MB = 100.0
+AUTH_BACKOFF_S = 5.0
+AUTH_BACKOFF_MAX_S = 300.0
 
 
 def auth_response(password: str, salt: str, challenge: str) -> str:
@@ -38,7 +47,8 @@ def auth_response(password: str, salt: str, challenge: str) -> str:
 
 class ObsDriver(HttpDriver):
     kind = "obs"
-    capabilities = frozenset({"start_stop", "cpu", "bitrate", "frames", "link_stats"})
+    capabilities = frozenset({"start_stop", "cpu", "bitrate", "frames", "link_stats", "record"})
+    password_only = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -46,12 +56,17 @@ class ObsDriver(HttpDriver):
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self._last_bytes: tuple[float, int] | None = None
+        self._auth_refusals = 0
+        self._auth_retry_at = float("-inf")
 
     @property
     def _ws_url(self) -> str:
         return self.config.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/"
 
     async def _login(self) -> None:
+        wait = self._auth_retry_at - time.monotonic()
+        if wait > 0:
+            raise DriverAuthExpired(f"OBS refused the password; next attempt in {wait:.0f}s")
         await self._close_ws()
         ws = await self.session.ws_connect(self._ws_url, protocols=("obswebsocket.json",),
                                            heartbeat=None, autoping=True)
@@ -64,7 +79,14 @@ class ObsDriver(HttpDriver):
                 raise DriverAuthExpired("OBS asks for a password and none is configured")
             identify["authentication"] = auth_response(self.config.password, auth["salt"], auth["challenge"])
         await ws.send_str(json.dumps({"op": 1, "d": identify}))
-        await self._receive(op=2)
+        try:
+            await self._receive(op=2)
+        except DriverAuthExpired:
+            self._auth_refusals += 1
+            backoff = min(AUTH_BACKOFF_MAX_S, AUTH_BACKOFF_S * 2 ** (self._auth_refusals - 1))
+            self._auth_retry_at = time.monotonic() + backoff
+            raise
+        self._auth_refusals = 0
 
     async def _receive(self, *, op: int, request_id: str | None = None) -> dict[str, Any]:
         ws = self._ws
@@ -112,6 +134,11 @@ class ObsDriver(HttpDriver):
         if code != CODE_SUCCESS:
             raise DriverProtocolError(f"GetStreamStatus failed with code {code}")
         _code, stats = await self.call("GetStats")
+        rec_code, record = await self.call("GetRecordStatus")
+        recording = bool(record.get("outputActive")) if rec_code == CODE_SUCCESS else None
+        disk = parse_number(stats.get("availableDiskSpace"))
+        record_reason = (f"disk full ({disk:.0f} MB free)" if recording is False and disk is not None
+                         and disk < LOW_DISK_MB else None)
         active = bool(stream.get("outputActive"))
         reconnecting = bool(stream.get("outputReconnecting"))
         state = "starting" if reconnecting else "live" if active else "idle"
@@ -125,7 +152,8 @@ class ObsDriver(HttpDriver):
             frames_dropped=parse_int(stream.get("outputSkippedFrames")),
             link=LinkStats(congestion=parse_number(stream.get("outputCongestion"))),
             streams=(OutputStream(name="stream", state=state),),
-            raw={"stream": stream, "stats": stats},
+            raw={"stream": stream, "stats": stats, "record": record},
+            recording=recording, record_reason=record_reason,
         )
 
     def _bitrate(self, out_bytes: int | None) -> float | None:
@@ -144,6 +172,16 @@ class ObsDriver(HttpDriver):
         code, _ = await self.call("StopStream")
         if code not in (CODE_SUCCESS, CODE_OUTPUT_NOT_RUNNING):
             raise DriverError(f"StopStream refused with code {code}")
+
+    async def _record_start(self) -> None:
+        code, _ = await self.call("StartRecord")
+        if code not in (CODE_SUCCESS, CODE_OUTPUT_RUNNING):
+            raise DriverError(f"StartRecord refused with code {code}")
+
+    async def _record_stop(self) -> None:
+        code, _ = await self.call("StopRecord")
+        if code not in (CODE_SUCCESS, CODE_OUTPUT_NOT_RUNNING):
+            raise DriverError(f"StopRecord refused with code {code}")
 
     async def _close_ws(self) -> None:
         if self._ws is not None and not self._ws.closed:

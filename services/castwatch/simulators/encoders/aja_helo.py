@@ -3,7 +3,10 @@
 ``POST /authenticator/login`` (form field ``password_provided``) sets the ``serenity-session``
 cookie. A request with a missing or expired session gets **404**, as the device does.
 Stream states follow the HELO ReplicatorStreamState enumeration (1 Idle, 2 Streaming,
-3 Failing (Idle), 4 Failing (Stream), 5 Shutdown); ReplicatorCommand 3 starts, 4 stops.
+3 Failing (Idle), 4 Failing (Stream), 5 Shutdown); ReplicatorCommand 3 starts, 4 stops
+streaming; 1 starts and 2 stops recording. ``eParamID_ReplicatorRecordState`` uses the same
+enumeration (2 Recording; 3 Failing (Idle) after the disk filled up), and
+``eParamID_CurrentMediaAvailable`` is the percentage of recording media still free.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from castwatch.simulators.encoders.base import HttpSimulator
 
 COOKIE = "serenity-session"
 STREAM_STATES = {1: "Idle", 2: "Streaming", 3: "Failing (Idle)", 4: "Failing (Stream)", 5: "Shutdown"}
-COMMAND_START_STREAM, COMMAND_STOP_STREAM = 3, 4
+COMMAND_START_RECORD, COMMAND_STOP_RECORD, COMMAND_START_STREAM, COMMAND_STOP_STREAM = 1, 2, 3, 4
+RECORD_STATES = {1: "Idle", 2: "Recording", 3: "Failing (Idle)", 4: "Failing (Record)", 5: "Shutdown"}
 
 
 class AjaHeloSimulator(HttpSimulator):
@@ -48,6 +52,12 @@ class AjaHeloSimulator(HttpSimulator):
             if self.state.faults.stream_stop or (snap.streaming and self.state.flap_bad()):
                 code = 4
             return self._param(param, "Stream State", str(code), STREAM_STATES[code])
+        if param == "eParamID_ReplicatorRecordState":
+            code = 2 if snap.recording else 3 if self.state.record_stop_reason else 1
+            return self._param(param, "Record State", str(code), RECORD_STATES[code])
+        if param == "eParamID_CurrentMediaAvailable":
+            free = 0 if self.state.faults.disk_full else 87
+            return self._param(param, "Media Available", str(free), f"{free}%")
         if param == "eParamID_Temperature":
             temp = f"{snap.temperature_c:.0f}"
             return self._param(param, "Temperature", temp, f"{temp} C")
@@ -58,6 +68,11 @@ class AjaHeloSimulator(HttpSimulator):
             ok = self.state.start()
         elif value == str(COMMAND_STOP_STREAM):
             self.state.stop()
+            ok = True
+        elif value == str(COMMAND_START_RECORD):
+            ok = self.state.record_start()
+        elif value == str(COMMAND_STOP_RECORD):
+            self.state.record_stop()
             ok = True
         else:
             return web.json_response({"error": "unknown command"}, status=400)

@@ -1,10 +1,13 @@
 """Blackmagic Web Presenter simulator: the Ethernet text protocol on a TCP port (9977 on devices).
 
-On connect the device sends its preamble blocks (``PROTOCOL PREAMBLE:``, ``IDENTITY:``,
-``STREAM SETTINGS:``, ``STREAM STATE:``) and ``END PRELUDE:``. Blocks are a header line ending
+Checked against the "Web Presenter Ethernet Protocol" section of Blackmagic's manuals. On
+connect the device dumps its state blocks (``PROTOCOL PREAMBLE:``, ``IDENTITY:``,
+``STREAM SETTINGS:``, ``STREAM STATE:``) with no end marker. Blocks are a header line ending
 in ``:``, ``Name: value`` lines and a blank line. A client block is answered ``ACK`` (then, for
-a header-only query, the current block) or ``NAK``. ``STREAM STATE:`` with ``Action: Start`` or
-``Action: Stop`` controls the stream. The ``/_sim`` control API is on a side HTTP port.
+a header-only query, the current block) or ``NACK``. ``Cache Used`` is an integer percentage
+(a healthy stream shows a few percent; the ``link_errors`` fault fills it).
+``STREAM STATE:`` with ``Action: Start`` or ``Action: Stop`` controls the stream. The ``/_sim``
+control API is on a side HTTP port.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class BlackmagicSimulator(EncoderSimulator):
         secs = int(snap.uptime_s)
         return (f"STREAM STATE:\nStatus: {status}\nBitrate: {int(snap.bitrate_kbps * 1000) if live else 0}\n"
                 f"Duration: {secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}\n"
-                f"Cache Used: {5 if self.state.faults.link_errors else 0}\n\n")
+                f"Cache Used: {85 if self.state.faults.link_errors else 2 if live else 0}\n\n")
 
     def _preamble(self) -> str:
         return ("PROTOCOL PREAMBLE:\nVersion: 1.2\n\n"
@@ -48,7 +51,7 @@ class BlackmagicSimulator(EncoderSimulator):
                 "Unique ID: 7c2e0d000001\n\n"
                 "STREAM SETTINGS:\nVideo Mode: Auto\nCurrent Platform: Custom\n"
                 "Current Quality: Streaming High\n\n"
-                + self._stream_state_block() + "END PRELUDE:\n\n")
+                + self._stream_state_block())
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -89,13 +92,13 @@ class BlackmagicSimulator(EncoderSimulator):
         header = block[0]
         fields = dict(line.split(": ", 1) for line in block[1:] if ": " in line)
         if header != "STREAM STATE:":
-            writer.write(b"NAK\n\n")
+            writer.write(b"NACK\n\n")
         elif "Action" in fields:
             action = fields["Action"]
             if action == "Stop":
                 self.state.stop()
             ok = self.state.start() if action == "Start" else action == "Stop"
-            writer.write(b"ACK\n\n" if ok else b"NAK\n\n")
+            writer.write(b"ACK\n\n" if ok else b"NACK\n\n")
         else:
             writer.write(b"ACK\n\n" + self._stream_state_block().encode())
         await writer.drain()

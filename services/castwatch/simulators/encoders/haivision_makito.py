@@ -1,19 +1,34 @@
-"""Haivision Makito X4 simulator: the ``/apis/`` REST API with a session cookie.
+"""Haivision Makito X4 simulator, shaped after the public references (not after our driver).
 
-``POST /apis/authentication`` ``{"username", "password"}`` sets ``sessionID``; without a valid
-session every other call is **401**. ``GET /apis/status`` (system), ``GET /apis/videnc``
-(video encoders with frame counters), ``GET /apis/streams`` (outputs with SRT statistics);
-``POST /apis/streams/{id}/start|stop``. Numbers come formatted the way the web UI shows them
-("2,954", "6000 kbps", "12 ms") to exercise lenient parsing.
+References: the Bitfocus Companion module ``companion-module-haivision-makito-x4-encoder`` and
+the recorded device answers of ``AVISPL/dal-avdevices-encoderdecoder-haivision-x4encoder``
+(see the driver's docstring). What it answers:
+
+- ``POST /apis/authentication`` ``{"username", "password"}`` → the text ``OK`` and a
+  ``SessionID`` cookie; a wrong login → **401**; without a valid session every other call → 401;
+- ``GET /apis/status`` → ``cardStatus``, ``chipsetLoad`` and ``temperature`` as strings, no memory;
+- ``GET /apis/videnc`` → ``{"data": [{"info": {...}, "stats": {"encodedFrames": "23,093,165",
+  "droppedFrames", "encoderResets", "encodedBitRate", "encoderLoad", "state": 7|0}}]}``;
+- ``GET /apis/streams`` (and ``/apis/streams/{id}``) → ``{"data": [{"info": {"id": 1, "name":
+  "Stream&#32;Output&#32;0", "encapsulation": "34", "latency": 250}, "stats": {"state": 1|0|2,
+  "bitrate": "6,000 kbps", "srt": {"rtt": <microseconds>, "lostPackets", "resentPackets",
+  "reconnections", "latency"}}}]}``;
+- ``PUT /apis/streams/{id}/start|stop`` → the stream object; a refused start → **409**;
+- ``POST /apis/reboot`` → ``{"upgrade": 0}``; the device comes back idle with its stream fault
+  cleared (a wedged encoder that only a reboot cures is the ``stream_stop`` fault: while it is
+  on, the stream reports state 2, failed).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 
 from castwatch.simulators.encoders.base import HttpSimulator
 
-COOKIE = "sessionID"
+COOKIE = "SessionID"
+STREAM_ID = 1
 
 
 class HaivisionMakitoSimulator(HttpSimulator):
@@ -25,76 +40,102 @@ class HaivisionMakitoSimulator(HttpSimulator):
             web.get("/apis/status", self.status),
             web.get("/apis/videnc", self.videnc),
             web.get("/apis/streams", self.streams),
-            web.post("/apis/streams/{sid}/{action}", self.act),
+            web.get("/apis/streams/{sid}", self.one_stream),
+            web.put("/apis/streams/{sid}/{action}", self.act),
+            web.post("/apis/reboot", self.reboot),
         ]
-
-    def _session_ok(self, request: web.Request) -> bool:
-        return self.state.session_valid(request.cookies.get(COOKIE))
 
     async def login(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
         except ValueError:
-            return web.json_response({"error": "bad json"}, status=400)
-        if body.get("username") != self.state.username or body.get("password") != self.state.password:
-            return web.json_response({"response": {"type": "error"}}, status=401)
-        resp = web.json_response({"response": {"type": "success"}})
+            return web.Response(status=400, text="Bad Request")
+        if (not isinstance(body, dict) or body.get("username") != self.state.username
+                or body.get("password") != self.state.password):
+            return web.Response(status=401, text="Unauthorized")
+        resp = web.Response(text="OK", content_type="application/json")  # as recorded
         resp.set_cookie(COOKIE, self.state.session_token())
         return resp
 
     def _denied(self, request: web.Request) -> web.Response | None:
-        if not self._session_ok(request):
-            return web.json_response({"error": "session expired"}, status=401)
+        if not self.state.session_valid(request.cookies.get(COOKIE)):
+            return web.Response(status=401, text="Unauthorized")
         if self.state.faults.malformed:
-            return web.Response(text='{"cpuUsage": [', content_type="application/json")
+            return web.Response(text='{"data": [', content_type="application/json")
         return None
 
     async def status(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
             return denied
         snap = self.state.snapshot()
+        days, rest = divmod(int(snap.uptime_s), 86400)
+        hours, rest = divmod(rest, 3600)
         return web.json_response({
-            "cpuUsage": f"{snap.cpu_percent:.0f} %", "memoryUsage": f"{snap.memory_percent:.0f} %",
-            "temperature": f"{snap.temperature_c:.1f} C", "uptime": f"{snap.uptime_s:.0f}",
-            "cardStatus": "OK",
+            "cardStatus": "OK", "cardType": "Makito X4 SDI Encoder", "firmwareVersion": "1.2.0-14",
+            "uptime": f"{days} days {hours:02d}:{rest // 60:02d}:{rest % 60:02d}",
+            "chipsetLoad": f"{snap.cpu_percent:.0f}", "temperature": f"{snap.temperature_c:g}",
         })
 
     async def videnc(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
             return denied
         snap = self.state.snapshot()
-        return web.json_response([{
-            "id": 0, "name": "Video Encoder 1", "state": "WORKING",
+        working = snap.streaming
+        return web.json_response({"data": [{
+            "info": {"name": "Video Encoder 0", "id": 0, "codecAlgorithm": 1, "bitrate": 6000},
             "stats": {"encodedFrames": f"{snap.frames_total:,}", "droppedFrames": f"{snap.frames_dropped:,}",
-                      "bitrate": f"{snap.bitrate_kbps:.0f} kbps", "resets": snap.resets},
-        }])
+                      "encoderResets": snap.resets, "encodedBitRate": f"{snap.bitrate_kbps:,.0f}",
+                      "encoderLoad": 25 if working else 0, "state": 7 if working else 0},
+        }]})
 
-    async def streams(self, request: web.Request) -> web.Response:
-        if (denied := self._denied(request)) is not None:
-            return denied
+    def _stream(self) -> dict[str, Any]:
         snap = self.state.snapshot()
         live = snap.streaming and not self.state.faults.stream_stop
         if live and self.state.flap_bad():
             live = False
-        return web.json_response([{
-            "id": 0, "name": "Stream 1", "encapsulation": "ts-srt",
-            "state": "STREAMING" if live else "STOPPED",
-            "stats": {"bitrate": f"{snap.bitrate_kbps:.0f} kbps" if live else "0 kbps",
-                      "srt": {"rtt": f"{snap.rtt_ms:.0f} ms", "lostPackets": f"{snap.lost:,}",
-                              "retransmittedPackets": f"{snap.retransmitted:,}",
-                              "reconnections": snap.reconnections}},
-        }])
+        state = 1 if live else (2 if self.state.faults.stream_stop else 0)
+        return {
+            "info": {"name": "Stream&#32;Output&#32;0", "id": STREAM_ID, "type": "1",
+                     "encapsulation": "34", "address": "192.0.2.10", "port": "6064", "latency": 250},
+            "stats": {"uptime": f"{int(snap.uptime_s)}s", "sentPackets": f"{snap.frames_total * 7:,}",
+                      "bitrate": f"{snap.bitrate_kbps:,.0f} kbps" if live else "0 kbps",
+                      "srt": {"state": 1 if live else 0, "reconnections": str(snap.reconnections),
+                              "resentPackets": f"{snap.retransmitted:,}", "lostPackets": f"{snap.lost:,}",
+                              "rtt": int(snap.rtt_ms * 1000), "latency": 250},
+                      "state": state},
+        }
+
+    async def streams(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        return web.json_response({"data": [self._stream()]})
+
+    async def one_stream(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        if request.match_info["sid"] != str(STREAM_ID):
+            return web.Response(status=404, text="Not Found")
+        return web.json_response(self._stream())
+
+    async def reboot(self, request: web.Request) -> web.Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        self.state.stop()
+        self.state.set_faults(stream_stop=False)
+        self.state.expire_sessions()
+        return web.json_response({"upgrade": 0})
 
     async def act(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
             return denied
+        if request.match_info["sid"] != str(STREAM_ID):
+            return web.Response(status=404, text="Not Found")
         action = request.match_info["action"]
         if action == "start":
-            ok = self.state.start()
+            if not self.state.start():
+                return web.json_response({"error": "stream cannot start"}, status=409)
         elif action == "stop":
             self.state.stop()
-            ok = True
         else:
-            return web.json_response({"error": "unknown action"}, status=404)
-        return web.json_response({"response": {"type": "success" if ok else "error"}},
-                                 status=200 if ok else 409)
+            return web.Response(status=404, text="Not Found")
+        return web.json_response(self._stream())

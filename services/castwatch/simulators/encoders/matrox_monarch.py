@@ -3,7 +3,9 @@
 ``GetStatus`` answers plain text like the HD model, e.g.
 ``RECORD:READY, STREAM:RTMP,ON, NAME:sim`` (``ON`` while streaming, ``READY`` when idle).
 ``StartStreaming`` / ``StopStreaming`` answer ``SUCCESS``, ``FAILED`` or — in a RETRY storm —
-``RETRY`` (the device is busy; the caller should try again).
+``RETRY`` (the device is busy; the caller should try again). ``StartRecording`` /
+``StopRecording`` drive local recording: ``RECORD:ON`` while recording, ``RECORD:READY`` when
+idle, ``RECORD:DISABLED`` when the media is full (a start then answers ``FAILED``).
 """
 
 from __future__ import annotations
@@ -42,7 +44,15 @@ class MatroxMonarchSimulator(HttpSimulator):
             stream = "ON" if snap.streaming else "READY"
             if self.state.faults.stream_stop or (snap.streaming and self.state.flap_bad()):
                 stream = "READY"
-            return web.Response(text=f"RECORD:READY, STREAM:RTMP,{stream}, NAME:{self.state.name}")
+            record = "ON" if snap.recording else "DISABLED" if self.state.faults.disk_full else "READY"
+            return web.Response(text=f"RECORD:{record}, STREAM:RTMP,{stream}, NAME:{self.state.name}")
+        if command in ("StartRecording", "StopRecording"):
+            if self.state.faults.retry_storm:
+                return web.Response(text="RETRY")
+            if command == "StartRecording":
+                return web.Response(text="SUCCESS" if self.state.record_start() else "FAILED")
+            self.state.record_stop()
+            return web.Response(text="SUCCESS")
         if command in ("StartStreaming", "StopStreaming"):
             if self.state.faults.retry_storm:
                 return web.Response(text="RETRY")

@@ -2,7 +2,9 @@
 
 Hello (op 0, with an auth challenge when a password is set) → Identify (op 1) → Identified
 (op 2); Request (op 6) → RequestResponse (op 7). Implements ``GetStreamStatus``, ``GetStats``,
-``StartStream``, ``StopStream``; anything else answers status code 204 (unknown request type).
+``StartStream``, ``StopStream``, ``GetRecordStatus``, ``StartRecord``, ``StopRecord``; anything
+else answers status code 204 (unknown request type). With the disk full, recording stops,
+``availableDiskSpace`` is 0 and ``StartRecord`` fails (702, request processing failed).
 A failed Identify closes the socket with 4009 (authentication failed), as OBS does.
 """
 
@@ -53,6 +55,7 @@ class ObsSimulator(HttpSimulator):
                 await ws.close(code=4002, message=b"not json")
                 break
             if frame.get("op") == 1:
+                self.state.log("WS", "Identify")
                 given = (frame.get("d") or {}).get("authentication")
                 if self.state.password and given != auth_response(self.state.password, salt, challenge):
                     await ws.close(code=4009, message=b"Authentication failed.")
@@ -101,11 +104,26 @@ class ObsSimulator(HttpSimulator):
             }
         if rtype == "GetStats":
             return CODE_SUCCESS, {
-                "cpuUsage": snap.cpu_percent, "memoryUsage": 812.5, "availableDiskSpace": 120000.0,
+                "cpuUsage": snap.cpu_percent, "memoryUsage": 812.5, "availableDiskSpace": snap.disk_free_mb,
                 "activeFps": 30.0 if active else 0.0, "averageFrameRenderTime": 2.1,
                 "renderSkippedFrames": 0, "renderTotalFrames": snap.frames_total,
                 "outputSkippedFrames": snap.frames_dropped, "outputTotalFrames": snap.frames_total,
             }
+        if rtype == "GetRecordStatus":
+            secs = snap.uptime_s if snap.recording else 0.0
+            return CODE_SUCCESS, {"outputActive": snap.recording, "outputPaused": False,
+                                  "outputTimecode": f"{int(secs // 3600):02d}:{int(secs % 3600 // 60):02d}:"
+                                                    f"{secs % 60:06.3f}",
+                                  "outputDuration": int(secs * 1000), "outputBytes": int(secs * 750_000)}
+        if rtype == "StartRecord":
+            if snap.recording:
+                return CODE_OUTPUT_RUNNING, None
+            return (CODE_SUCCESS if self.state.record_start() else 702), None
+        if rtype == "StopRecord":
+            if not snap.recording:
+                return CODE_OUTPUT_NOT_RUNNING, None
+            self.state.record_stop()
+            return CODE_SUCCESS, {"outputPath": f"/recordings/{self.state.name}.mkv"}
         if rtype == "StartStream":
             if snap.streaming:
                 return CODE_OUTPUT_RUNNING, None

@@ -38,6 +38,7 @@ class FaultPlan:
     retry_storm: bool = False
     flapping: float = 0.0
     seed: int = 1
+    disk_full: bool = False  # local recording stops (and will not start) for lack of space
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultPlan:
@@ -78,6 +79,8 @@ class Snapshot:
     reconnections: int
     resets: int
     uptime_s: float
+    recording: bool = False
+    disk_free_mb: float = 0.0
 
 
 @dataclass
@@ -92,6 +95,8 @@ class SimState:
     base_cpu_percent: float = 35.0
     bitrate_kbps: float = 6000.0
     streaming: bool = False
+    recording: bool = False
+    disk_free_mb: float = 250_000.0
     faults: FaultPlan = field(default_factory=FaultPlan)
     max_log: int = 2000
 
@@ -108,6 +113,7 @@ class SimState:
         self._reconnections = 0
         self._rng = random.Random(self.faults.seed)
         self._session_gen = 0
+        self.record_stop_reason: str | None = None
         self.requests: deque[RequestRecord] = deque(maxlen=self.max_log)
 
     # -- control ---------------------------------------------------------------------------
@@ -126,6 +132,9 @@ class SimState:
                 self._rng = random.Random(plan.seed)
             if plan.stream_stop and not self.faults.stream_stop:
                 self._stop(now)
+            if plan.disk_full and not self.faults.disk_full and self.recording:
+                self.recording = False
+                self.record_stop_reason = "disk full"
             self.faults = plan
             return plan
 
@@ -179,6 +188,19 @@ class SimState:
         with self._lock:
             self._stop(time.monotonic())
 
+    def record_start(self) -> bool:
+        """Start local recording; False when the device refuses (disk full)."""
+        with self._lock:
+            if self.faults.disk_full:
+                self.record_stop_reason = "disk full"
+                return False
+            self.recording, self.record_stop_reason = True, None
+            return True
+
+    def record_stop(self) -> None:
+        with self._lock:
+            self.recording, self.record_stop_reason = False, None
+
     def _stop(self, now: float) -> None:
         self._accumulate(now)
         self.streaming = False
@@ -227,6 +249,8 @@ class SimState:
                 reconnections=self._reconnections,
                 resets=0,
                 uptime_s=uptime,
+                recording=self.recording,
+                disk_free_mb=0.0 if self.faults.disk_full else self.disk_free_mb,
             )
 
     def describe(self) -> dict[str, Any]:

@@ -51,6 +51,18 @@ export function health(enc, group = null) {
   ];
 }
 
+/**
+ * Local recording state of the newest sample as [text, tone], or null for a device that does not
+ * record (the sample's `recording` is null): "REC" while recording; when not recording and the
+ * device gave a reason (a full disk, say), "REC STOPPED: <reason>" as a warning.
+ */
+export function recordBadge(enc) {
+  const s = enc.last_sample || {};
+  if (s.recording === true) return ["REC", "crit"];
+  if (s.recording === false && s.record_reason) return [`REC STOPPED: ${s.record_reason}`, "warn"];
+  return null;
+}
+
 function num(v) {
   return v === null || v === undefined || v === "" || typeof v === "boolean" || !Number.isFinite(Number(v)) ? null : Number(v);
 }
@@ -80,7 +92,8 @@ export async function mount(view, ctx) {
     return h("article.enc", { dataset: { encoderId: enc.id, onair: Boolean(air) } },
       h("div.enc-head", light(enc.enabled ? enc.state : "disabled", enc.state), h("strong", { text: enc.name }),
         h("span.badge", { text: enc.role.toUpperCase() }), air ? h("span.badge.onair", { text: "ON AIR" }) : null,
-        !enc.enabled ? h("span.badge", { text: "DISABLED" }) : null),
+        !enc.enabled ? h("span.badge", { text: "DISABLED" }) : null,
+        recordBadge(enc) ? h("span.badge.rec", { dataset: { tone: recordBadge(enc)[1] }, text: recordBadge(enc)[0] }) : null),
       h("div.muted", { text: `${enc.driver_kind} · ${enc.address} · ${enc.state}` }),
       errorLine(enc),
       h("div.metrics-row", health(enc, group).map(([label, value, tone, key]) => h("div", { dataset: { metric: key } },

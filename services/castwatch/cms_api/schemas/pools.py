@@ -1,0 +1,57 @@
+"""Encoder pools: a group's outputs and which encoder carries each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from castwatch.cms_api.schemas.base import Int32, JsonObject, Model, OutModel, Text
+
+
+class OutputCreate(Model):
+    """An output of the group: where it goes, in what format, and what it needs of an encoder."""
+
+    name: Text(100)  # type: ignore[valid-type]
+    destination: Text(2000, 0) = Field("", description="where the output goes (no secrets: stream keys "  # type: ignore[valid-type]
+                                       "stay in the encoder's output)")
+    format: JsonObject = Field(default_factory=dict)
+    required_capabilities: list[Text(40)] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
+    bitrate_kbps: int = Field(0, ge=0, le=1_000_000)
+    priority: Int32 = 0
+    enabled: bool = True
+
+
+class OutputOut(OutModel):
+    id: int
+    name: str
+    group_id: int
+    destination: str
+    format: dict[str, Any]
+    required_capabilities: list[str]
+    bitrate_kbps: int
+    priority: int
+    enabled: bool
+    assigned_encoder_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PoolEncoderOut(OutModel):
+    id: int
+    name: str
+    state: str
+    reachable: bool | None
+    max_outputs: int
+    bitrate_budget_kbps: int | None
+    carried: list[int] = Field(description="ids of the outputs assigned to it")
+
+
+class PoolOut(OutModel):
+    group_id: int
+    outputs: list[OutputOut]
+    encoders: list[PoolEncoderOut]
+    proposal: dict[str, int | None] = Field(
+        description="what the load-balancing assignment would do now (output id → encoder id)")
+    unassigned: list[int]
