@@ -5,7 +5,7 @@
 #   castwatch-smoke-services:<hash>  the same root plus PostgreSQL, nginx, Prometheus,
 #                                    Alertmanager, VictoriaMetrics: the stand-ins of
 #                                    deploy/smoke/docker-compose.smoke.yml
-# The tag is a hash of this script, so a second run on the same machine reuses both images;
+# The tag is a hash of the recipe and the package lists, so a second run on the same machine reuses both images;
 # the debootstrapped root is also kept as a tarball in $CASTWATCH_SMOKE_CACHE.
 # Needs root (debootstrap, chroot), a Docker engine and a Debian mirror. Prints KEY=value lines.
 set -euo pipefail
@@ -14,7 +14,9 @@ MIRROR=${CASTWATCH_SMOKE_MIRROR:-http://deb.debian.org/debian}
 CACHE=${CASTWATCH_SMOKE_CACHE:-/var/cache/castwatch-smoke}
 BASE_PACKAGES=python3,python3-venv,python-is-python3,ca-certificates
 SERVICE_PACKAGES="postgresql nginx-light prometheus prometheus-alertmanager victoria-metrics wget busybox openssl"
-HASH=$( (cat "$0"; echo "$SUITE") | sha256sum | cut -c1-12)
+# Bump RECIPE when the steps below change what goes into an image.
+RECIPE=1
+HASH=$(echo "$RECIPE $SUITE $BASE_PACKAGES $SERVICE_PACKAGES" | sha256sum | cut -c1-12)
 PYTHON_IMAGE=castwatch-smoke-python:$HASH
 SERVICES_IMAGE=castwatch-smoke-services:$HASH
 

@@ -9,7 +9,9 @@ Skipped, with the reason, only when no Docker engine can be started on this mach
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -202,12 +204,15 @@ def test_a_channel_on_the_simulated_origin_alerts_and_resolves_with_live_events(
         client.disconnect()
 
 
-def test_a_killed_probe_is_restarted_and_takes_its_channel_again(project: Project) -> None:
+def test_a_crashed_probe_is_restarted_and_takes_its_channel_again(project: Project) -> None:
     (probe,) = project.containers()["probe"]
     name = f"probe-{probe['Config']['Hostname']}"
     killed_at = datetime.now(UTC)
     began = time.monotonic()
-    subprocess.run(["docker", "kill", str(probe["Id"])], check=True, timeout=60, capture_output=True)
+    # SIGKILL to the container's process from the host, as a crash or the OOM killer would end
+    # it. (`docker kill` itself counts as a manual stop: Docker then never restarts the
+    # container, whatever its restart policy — checked on Docker 20.10.)
+    os.kill(int(probe["State"]["Pid"]), signal.SIGKILL)
 
     def restarted() -> bool:
         (doc,) = project.containers()["probe"]
