@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,13 +90,24 @@ def build_images(log: Path) -> dict[str, str]:
 
 
 def build_castwatch_image(context: Path, python_image: str, log: Path) -> None:
-    """deploy/Dockerfile on the Debian python stand-in. The classic builder: BuildKit would fetch
-    its Dockerfile frontend from a registry. Host networking: pip reaches the package index as
-    this machine does. Docker's layer cache makes a second build with the same lock file quick."""
+    """deploy/Dockerfile on the Debian python stand-in, from wheels fetched here (the containers
+    do not share this machine's package-index access). The classic builder: BuildKit would fetch
+    its Dockerfile frontend from a registry. Docker's layer cache makes a second build with the
+    same lock file quick."""
     env = dict(os.environ, DOCKER_BUILDKIT="0")
+    wheels = context / "requirements" / "wheels"
     with log.open("ab") as out:
-        built = subprocess.run(["docker", "build", "--network", "host", "-f", "deploy/Dockerfile",
-                                "--build-arg", f"PYTHON_IMAGE={python_image}", "-t", CASTWATCH_IMAGE, "."],
+        # This machine's pip (its cache, its index and CA settings) fetches the locked wheels;
+        # the build then installs them with no index at all.
+        for argv in (["-r", "requirements/runtime.lock", "--require-hashes"], ["setuptools>=68", "wheel"]):
+            fetched = subprocess.run([sys.executable, "-m", "pip", "download", "-q",
+                                      "--disable-pip-version-check", "--only-binary", ":all:",
+                                      "-d", str(wheels), *argv],
+                                     cwd=context, stdout=out, stderr=subprocess.STDOUT, timeout=1200)
+            assert fetched.returncode == 0, f"pip download failed, see {log}"
+        built = subprocess.run(["docker", "build", "-f", "deploy/Dockerfile",
+                                "--build-arg", f"PYTHON_IMAGE={python_image}",
+                                "--build-arg", "PIP_NO_INDEX=1", "-t", CASTWATCH_IMAGE, "."],
                                cwd=context, stdout=out, stderr=subprocess.STDOUT, timeout=2400, env=env)
     assert built.returncode == 0, f"docker build failed, see {log}"
 
