@@ -15,8 +15,8 @@ from sqlalchemy import Engine, text
 
 from castwatch.common.db import make_session_factory, transaction
 from castwatch.common.models import Channel
-from castwatch.notifier.botapi_standin import BotApiStandIn
 from castwatch.simulators.origin.server import SimulatorThread
+from castwatch.simulators.telegram.standin import BotApiStandIn
 from tests.support.victoria import free_port, victoria_metrics
 
 
