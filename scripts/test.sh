@@ -28,5 +28,8 @@ PY=$CASTWATCH_VENV/bin/python
 echo "== ruff"
 "$PY" -m ruff check services tests migrations benchmarks
 
+echo "== mypy"
+"$PY" -m mypy services/castwatch
+
 echo "== pytest"
 "$PY" -m pytest "$@"

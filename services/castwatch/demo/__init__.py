@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
+import shutil
 import socket
 import sys
 import threading
@@ -62,13 +63,17 @@ class Demo:
         self.options = options
         self.settings = settings
         self.database_url = database_url
-        origin, primary, backup = _ports(options.base_port, 3)
+        origin, primary, backup, timeseries = _ports(options.base_port, 4)
         self.origin_url = f"http://127.0.0.1:{origin}"
         self.topology = DemoTopology(
             origin_url=self.origin_url,
             channel_codes=tuple(f"{CHANNEL_PREFIX}{i:03d}" for i in range(1, CHANNELS + 1)),
             primary_address=f"127.0.0.1:{primary}", backup_address=f"127.0.0.1:{backup}")
         self._ports = (origin, primary, backup)
+        # History for the Metrics page: an embedded VictoriaMetrics (it takes the InfluxDB v2
+        # write protocol) when Debian's binary is installed and no InfluxDB is configured.
+        self.victoria = shutil.which("victoria-metrics") if not settings.influx.url else None
+        self.timeseries_url = f"http://127.0.0.1:{timeseries}" if self.victoria else None
         # The simulated encoders want a bearer token; the encoder manager reads it from its
         # environment through the encoder rows' credentials_ref (never stored in the database).
         self.secret_env = f"{settings.encoders.credentials_env_prefix}DEMO"
@@ -83,13 +88,36 @@ class Demo:
         return notify.telegram.configured or notify.smtp.configured
 
     def child_env(self) -> dict[str, str]:
-        """Environment the castwatch processes need for the demo (the encoders' token)."""
-        return {self.secret_env: self._token}
+        """Environment the castwatch processes need for the demo (the encoders' token, and the
+        embedded time-series store when there is one)."""
+        env = {self.secret_env: self._token}
+        if self.timeseries_url:
+            env.update(INFLUXDB_URL=self.timeseries_url, INFLUXDB_TOKEN="demo",
+                       INFLUXDB_QUERY_LANGUAGE="victoriametrics")
+        return env
+
+    def integration_rows(self) -> list[tuple[str, str, str]]:
+        """Status rows that replace ``castwatch up``'s own for what the demo provides."""
+        if not self.timeseries_url:
+            return []
+        data = self.settings.data_dir / "victoria-metrics"
+        return [("influxdb", "embedded", f"VictoriaMetrics {self.timeseries_url} data={data}")]
+
+    def _timeseries_spec(self) -> list[ChildSpec]:
+        if not self.victoria or not self.timeseries_url:
+            return []
+        data = (self.settings.data_dir / "victoria-metrics").resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        bind = self.timeseries_url.removeprefix("http://")
+        return [ChildSpec("timeseries", [self.victoria, f"-httpListenAddr={bind}", f"-storageDataPath={data}",
+                                         "-retentionPeriod=30d", "-loggerLevel=WARN",
+                                         "-search.latencyOffset=5s"],
+                          url=f"{self.timeseries_url}/health")]
 
     def simulator_specs(self) -> list[ChildSpec]:
         cli = [sys.executable, "-m", "castwatch.cli", "sim"]
         origin, primary, backup = self._ports
-        return [
+        return self._timeseries_spec() + [
             ChildSpec("sim-origin", [*cli, "origin", "--port", str(origin), "--channels", str(CHANNELS),
                                      "--prefix", CHANNEL_PREFIX, "--segment-seconds",
                                      str(SEGMENT_SECONDS)], url=f"{self.origin_url}/_sim/channels"),
