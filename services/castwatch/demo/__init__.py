@@ -63,7 +63,7 @@ class Demo:
         self.options = options
         self.settings = settings
         self.database_url = database_url
-        origin, primary, backup, timeseries = _ports(options.base_port, 4)
+        origin, primary, backup, timeseries, telegram, smtp = _ports(options.base_port, 6)
         self.origin_url = f"http://127.0.0.1:{origin}"
         self.topology = DemoTopology(
             origin_url=self.origin_url,
@@ -74,6 +74,12 @@ class Demo:
         # write protocol) when Debian's binary is installed and no InfluxDB is configured.
         self.victoria = shutil.which("victoria-metrics") if not settings.influx.url else None
         self.timeseries_url = f"http://127.0.0.1:{timeseries}" if self.victoria else None
+        # Notifications a newcomer can see: with neither Telegram nor SMTP configured, the demo
+        # runs the Bot API stand-in and an SMTP sink, and castwatch sends to them.
+        notify = settings.notify
+        self.standins = not (notify.telegram.configured or notify.smtp.configured)
+        self._standin_ports = (telegram, smtp)
+        self._bot_token = f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(24)}"
         # The simulated encoders want a bearer token; the encoder manager reads it from its
         # environment through the encoder rows' credentials_ref (never stored in the database).
         self.secret_env = f"{settings.encoders.credentials_env_prefix}DEMO"
@@ -85,7 +91,7 @@ class Demo:
     def notifications(self) -> bool:
         """Whether demo alerts are sent to people (Telegram or SMTP is configured)."""
         notify = self.settings.notify
-        return notify.telegram.configured or notify.smtp.configured
+        return self.standins or notify.telegram.configured or notify.smtp.configured
 
     def child_env(self) -> dict[str, str]:
         """Environment the castwatch processes need for the demo (the encoders' token, and the
@@ -94,14 +100,34 @@ class Demo:
         if self.timeseries_url:
             env.update(INFLUXDB_URL=self.timeseries_url, INFLUXDB_TOKEN="demo",
                        INFLUXDB_QUERY_LANGUAGE="victoriametrics")
+        if self.standins:
+            telegram, smtp = self._standin_ports
+            env.update(TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{telegram}/bot",
+                       TELEGRAM_BOT_TOKEN=self._bot_token, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp),
+                       SMTP_SECURITY="none", SMTP_FROM="castwatch@demo.invalid")
         return env
 
     def integration_rows(self) -> list[tuple[str, str, str]]:
         """Status rows that replace ``castwatch up``'s own for what the demo provides."""
-        if not self.timeseries_url:
+        rows = []
+        if self.timeseries_url:
+            data = self.settings.data_dir / "victoria-metrics"
+            rows.append(("influxdb", "embedded", f"VictoriaMetrics {self.timeseries_url} data={data}"))
+        if self.standins:
+            telegram, smtp = self._standin_ports
+            rows.append(("telegram", "stand-in",
+                         f"Bot API stand-in http://127.0.0.1:{telegram} (sim-telegram)"))
+            rows.append(("email", "sink", f"SMTP sink 127.0.0.1:{smtp} (sim-smtp)"))
+        return rows
+
+    def _standin_specs(self) -> list[ChildSpec]:
+        if not self.standins:
             return []
-        data = self.settings.data_dir / "victoria-metrics"
-        return [("influxdb", "embedded", f"VictoriaMetrics {self.timeseries_url} data={data}")]
+        cli = [sys.executable, "-m", "castwatch.cli", "sim"]
+        telegram, smtp = self._standin_ports
+        return [ChildSpec("sim-telegram", [*cli, "telegram", "--port", str(telegram),
+                                           "--token", self._bot_token]),
+                ChildSpec("sim-smtp", [*cli, "smtp", "--port", str(smtp)])]
 
     def _timeseries_spec(self) -> list[ChildSpec]:
         if not self.victoria or not self.timeseries_url:
@@ -117,7 +143,7 @@ class Demo:
     def simulator_specs(self) -> list[ChildSpec]:
         cli = [sys.executable, "-m", "castwatch.cli", "sim"]
         origin, primary, backup = self._ports
-        return self._timeseries_spec() + [
+        return self._timeseries_spec() + self._standin_specs() + [
             ChildSpec("sim-origin", [*cli, "origin", "--port", str(origin), "--channels", str(CHANNELS),
                                      "--prefix", CHANNEL_PREFIX, "--segment-seconds",
                                      str(SEGMENT_SECONDS)], url=f"{self.origin_url}/_sim/channels"),
@@ -135,7 +161,7 @@ class Demo:
         try:
             with transaction(make_session_factory(engine)) as session:
                 self.seeded = seed(session, self.topology, notify=self.notifications,
-                                   credentials_ref=f"env:{self.secret_env}")
+                                   credentials_ref=f"env:{self.secret_env}", demo_chats=self.standins)
         finally:
             engine.dispose()
         logger.info("demo data seeded: %d channels, group demo-studio, 2 recipients",
@@ -154,7 +180,10 @@ class Demo:
             f"http://{shown}:{port}/api/v1/alerts",
             f"  channels        {', '.join(self.topology.channel_codes)} (origin {self.origin_url})",
             "  encoders        demo-primary + demo-backup in group demo-studio",
-            "  notifications   " + ("demo rule sends every alert to the demo recipients"
+            "  notifications   " + ("demo rule sends every alert to the demo recipients, through "
+                                    "the Telegram stand-in and the SMTP sink (printed below as "
+                                    "[sim-telegram] and [sim-smtp])" if self.standins else
+                                    "demo rule sends every alert to the demo recipients"
                                     if self.notifications else "off: set TELEGRAM_BOT_TOKEN or SMTP_HOST "
                                     "(the demo rule stays disabled)"),
             f"  faults          first in {o.first_fault_after_s:.0f}s, then every "

@@ -14,6 +14,7 @@ SIMULATORS = {
     "encoder": ("castwatch.simulators.encoders.cli", "an encoder of one vendor family with a fault plan"),
     "telegram": ("castwatch.simulators.telegram.cli",
                  "a Telegram Bot API stand-in that prints the messages castwatch sends"),
+    "smtp": ("castwatch.simulators.smtp.cli", "an SMTP sink that accepts and prints every email"),
     "schedules": ("castwatch.simulators.schedules.cli",
                   "Cablecast, iCal, meetings page and PDF agenda schedule sources"),
 }
