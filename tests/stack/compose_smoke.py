@@ -9,6 +9,7 @@ user's own .env, certs/ and secrets/ are never touched.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -28,6 +29,7 @@ STAGED = ("docker-compose.yml", "pyproject.toml", "README.md", "alembic.ini", "d
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".venv", "node_modules")
 DOCKERD_LOG = Path("/tmp/castwatch-smoke-dockerd.log")
 CASTWATCH_IMAGE = "castwatch-smoke:latest"
+WHEEL_CACHE = Path(os.environ.get("CASTWATCH_SMOKE_CACHE", "/var/cache/castwatch-smoke"))
 PROJECT = "castwatch-smoke"
 
 
@@ -95,16 +97,23 @@ def build_castwatch_image(context: Path, python_image: str, log: Path) -> None:
     its Dockerfile frontend from a registry. Docker's layer cache makes a second build with the
     same lock file quick."""
     env = dict(os.environ, DOCKER_BUILDKIT="0")
-    wheels = context / "requirements" / "wheels"
+    lock = (context / "requirements" / "runtime.lock").read_bytes()
+    cached = WHEEL_CACHE / f"wheels-{hashlib.sha256(lock).hexdigest()[:12]}"
     with log.open("ab") as out:
-        # This machine's pip (its cache, its index and CA settings) fetches the locked wheels;
-        # the build then installs them with no index at all.
-        for argv in (["-r", "requirements/runtime.lock", "--require-hashes"], ["setuptools>=68", "wheel"]):
-            fetched = subprocess.run([sys.executable, "-m", "pip", "download", "-q",
-                                      "--disable-pip-version-check", "--only-binary", ":all:",
-                                      "-d", str(wheels), *argv],
-                                     cwd=context, stdout=out, stderr=subprocess.STDOUT, timeout=1200)
-            assert fetched.returncode == 0, f"pip download failed, see {log}"
+        # This machine's pip (its cache, its index and CA settings) fetches the locked wheels
+        # once per lock file; the build then installs them with no index at all.
+        if not cached.is_dir():
+            partial = cached.with_suffix(".part")
+            shutil.rmtree(partial, ignore_errors=True)
+            locked = ["-r", "requirements/runtime.lock", "--require-hashes"]
+            for argv in (locked, ["setuptools>=68", "wheel"]):
+                fetched = subprocess.run([sys.executable, "-m", "pip", "download", "-q",
+                                          "--disable-pip-version-check", "--only-binary", ":all:",
+                                          "-d", str(partial), *argv],
+                                         cwd=context, stdout=out, stderr=subprocess.STDOUT, timeout=1200)
+                assert fetched.returncode == 0, f"pip download failed, see {log}"
+            partial.rename(cached)
+        shutil.copytree(cached, context / "requirements" / "wheels")
         built = subprocess.run(["docker", "build", "-f", "deploy/Dockerfile",
                                 "--build-arg", f"PYTHON_IMAGE={python_image}",
                                 "--build-arg", "PIP_NO_INDEX=1", "-t", CASTWATCH_IMAGE, "."],

@@ -244,3 +244,31 @@ def test_the_smoke_files_are_where_the_docs_say() -> None:
     for path in ("deploy/smoke/docker-compose.smoke.yml", "deploy/smoke/build-images.sh",
                  "deploy/smoke/postgres-entrypoint.sh"):
         assert (REPO / path).is_file() and path in docs, path
+
+
+def test_the_override_keeps_the_real_services_and_publishes_on_127_0_0_1(tmp_path) -> None:
+    import shutil
+
+    import yaml
+    from compose_smoke import compose_command
+
+    if shutil.which("docker-compose") is None and shutil.which("docker") is None:
+        pytest.fail("docker-compose is not installed (scripts/test.sh installs it)")
+    for name in ("docker-compose.yml", "deploy", "nginx", "prometheus", "grafana"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    env_text = (REPO / "deploy" / ".env.example").read_text().replace("change-me", "s3cret-0")
+    (tmp_path / ".env").write_text(env_text.replace("PUBLISH_ADDRESS=0.0.0.0", "PUBLISH_ADDRESS=127.0.0.1"))
+    files = ["-f", "docker-compose.yml", "-f", "deploy/smoke/docker-compose.smoke.yml"]
+    out = subprocess.run([*compose_command(), *files, "config"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60,
+                         env={**os.environ, "CASTWATCH_SMOKE_SERVICES_IMAGE": "castwatch-smoke-services:x"})
+    assert out.returncode == 0, out.stderr
+    services = yaml.safe_load(out.stdout)["services"]
+    assert set(services) >= {"postgres", "influxdb", "migrate", *CASTWATCH, "prometheus", "alertmanager",
+                             "grafana", "nginx", "origin"}
+    assert all(str(p).startswith("127.0.0.1:") for p in services["nginx"]["ports"])
+    for name in CASTWATCH:  # the castwatch services are the real ones, unchanged but for timing
+        assert services[name]["healthcheck"]["test"][1] == "python"
+        assert services[name]["restart"] == "unless-stopped"
+    assert "castwatch check" in " ".join(services["migrate"]["entrypoint"])
