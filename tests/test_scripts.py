@@ -34,6 +34,7 @@ def _fresh_clone(dest: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two real installs from the lock files
 @pytest.mark.skipif(not DEBIAN_PYTHON.exists() or not _externally_managed(DEBIAN_PYTHON),
                     reason="needs a distribution /usr/bin/python3 with the PEP 668 marker")
 def test_both_scripts_install_into_a_venv_with_the_distribution_python(tmp_path):
