@@ -19,6 +19,8 @@ from castwatch.simulators.origin.server import SimulatorThread
 from castwatch.simulators.telegram.standin import BotApiStandIn
 from tests.support.victoria import free_port, victoria_metrics
 
+pytestmark = pytest.mark.timeout(300)  # each test starts castwatch check as a process
+
 
 class _Sink:
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
