@@ -31,5 +31,14 @@ echo "== ruff"
 echo "== mypy"
 "$PY" -m mypy services/castwatch
 
+# The compose smoke run (tests/stack/test_stack_compose_smoke.py) needs a Docker engine.
+if timeout 20 docker info >/dev/null 2>&1; then
+  echo "== docker: engine running; the compose smoke run is included"
+elif [ "$(id -u)" -eq 0 ] && command -v dockerd >/dev/null 2>&1; then
+  echo "== docker: no engine running; the compose smoke run starts dockerd itself"
+else
+  echo "== docker: no engine, and this user cannot start dockerd: the compose smoke run is SKIPPED"
+fi
+
 echo "== pytest"
 "$PY" -m pytest "$@"
