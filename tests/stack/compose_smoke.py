@@ -29,6 +29,7 @@ STAGED = ("docker-compose.yml", "pyproject.toml", "README.md", "alembic.ini", "d
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".venv", "node_modules")
 DOCKERD_LOG = Path("/tmp/castwatch-smoke-dockerd.log")
 CASTWATCH_IMAGE = "castwatch-smoke:latest"
+BUILD_STAGE_IMAGE = "castwatch-smoke-build:latest"
 WHEEL_CACHE = Path(os.environ.get("CASTWATCH_SMOKE_CACHE", "/var/cache/castwatch-smoke"))
 PROJECT = "castwatch-smoke"
 
@@ -114,11 +115,26 @@ def build_castwatch_image(context: Path, python_image: str, log: Path) -> None:
                 assert fetched.returncode == 0, f"pip download failed, see {log}"
             partial.rename(cached)
         shutil.copytree(cached, context / "requirements" / "wheels")
-        built = subprocess.run(["docker", "build", "-f", "deploy/Dockerfile",
-                                "--build-arg", f"PYTHON_IMAGE={python_image}",
-                                "--build-arg", "PIP_NO_INDEX=1", "-t", CASTWATCH_IMAGE, "."],
-                               cwd=context, stdout=out, stderr=subprocess.STDOUT, timeout=2400, env=env)
+        # The build stage gets a tag too: its cached dependency layer then survives the removal
+        # of the images this build replaces, and nothing is left dangling run after run.
+        replaced = {tag: _image_id(tag) for tag in (BUILD_STAGE_IMAGE, CASTWATCH_IMAGE)}
+        for target, tag in (("build", BUILD_STAGE_IMAGE), ("runtime", CASTWATCH_IMAGE)):
+            built = subprocess.run(["docker", "build", "--force-rm", "-f", "deploy/Dockerfile",
+                                    "--target", target, "--build-arg", f"PYTHON_IMAGE={python_image}",
+                                    "--build-arg", "PIP_NO_INDEX=1", "-t", tag, "."],
+                                   cwd=context, stdout=out, stderr=subprocess.STDOUT, timeout=2400, env=env)
+            if built.returncode != 0:
+                break
     assert built.returncode == 0, f"docker build failed, see {log}"
+    for tag, ident in replaced.items():
+        if ident and ident != _image_id(tag):
+            subprocess.run(["docker", "rmi", ident], capture_output=True, timeout=120)
+
+
+def _image_id(tag: str) -> str | None:
+    found = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", tag], capture_output=True,
+                           text=True, timeout=60)
+    return found.stdout.strip() if found.returncode == 0 else None
 
 
 @dataclass
