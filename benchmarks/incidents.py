@@ -11,6 +11,7 @@ import argparse
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from castwatch.incidents.facts import AlertView, FailoverView
 from castwatch.incidents.known_issues import load_library
@@ -20,6 +21,9 @@ from castwatch.incidents.topology import build_topology
 
 def station(n: int, rng: random.Random) -> tuple[Snapshot, int]:
     t0 = datetime(2026, 11, 21, 18, 0, tzinfo=UTC)
+    groups: list[dict[str, Any]]
+    encoders: list[dict[str, Any]]
+    channels: list[dict[str, Any]]
     groups = [dict(id=g, name=f"grp-{g}", active_encoder_id=g * 10) for g in range(1, n // 4 + 1)]
     encoders = [dict(id=g["id"] * 10 + k, name=f"enc-{g['id']}-{k}", group_id=g["id"], state="live")
                 for g in groups for k in (0, 1)]

@@ -36,7 +36,7 @@ from castwatch.common.alerts import AlertKey
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
 from castwatch.common.embedded_pg import EmbeddedPostgres
 from castwatch.common.models import NotificationRule, Recipient
-from castwatch.notifier.botapi_standin import BotApiStandIn
+from castwatch.simulators.telegram.standin import BotApiStandIn
 
 
 def percentile(values: list[float], q: float) -> float:

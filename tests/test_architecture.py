@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "services" / "castwatch"
 
 #: The top of the package (the CLI, the composed settings, the all-in-one runner): may import
 #: anything, and ``castwatch.settings`` is how every process's settings are passed in.
-TOP = {"castwatch", "cli", "settings", "up", "supervisor"}
+TOP = {"castwatch", "cli", "settings", "up", "supervisor", "check"}
 
 #: area → the other areas it may import, and why. ``common`` and the top's ``settings`` and
 #: ``__version__`` are open to every area; ``common`` itself may import only ``common``.

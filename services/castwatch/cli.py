@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "incidents": ("castwatch.incidents.cli", "run the incident correlator and schedule monitor"),
     "up": ("castwatch.up", "run the whole stack on this machine (embedded PostgreSQL if needed)"),
     "sim": ("castwatch.simulators.cli", "run a packager origin or encoder simulator"),
+    "check": ("castwatch.check", "check settings, database, InfluxDB, SMTP, Telegram, encoders, channels"),
 }
 
 
@@ -50,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
+        on_error = getattr(args, "_on_config_error", None)
+        if on_error is not None:  # castwatch check reports it in its table
+            return int(on_error(args, exc))
         print(f"castwatch: configuration error: {exc}", file=sys.stderr)
         return 2
     try:

@@ -173,7 +173,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         rows = [("database", "embedded" if embedded else "external",
                  str(embedded.data_dir) if embedded else _redact(database_url))]
         rows += [(s.name, "starting", s.url) for s in specs]
-        rows += integrations(settings)
+        extra = demo.integration_rows() if demo is not None else []
+        rows += [r for r in integrations(settings) if r[0] not in {e[0] for e in extra}] + extra
         print("castwatch up: what runs where\n" + status_table(rows), flush=True)
         if demo is not None:
             print(demo.banner(), flush=True)

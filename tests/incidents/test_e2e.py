@@ -35,10 +35,10 @@ from castwatch.common.models import (
     NotificationRule,
     Recipient,
 )
-from castwatch.notifier.botapi_standin import BotApiStandIn
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.simulators.origin.model import SimConfig
 from castwatch.simulators.origin.server import SimulatorThread
+from castwatch.simulators.telegram.standin import BotApiStandIn
 from tests.encoder_manager.helpers import ManagerHandle, encoder_row, encoder_settings, fast_group
 from tests.notifier.conftest import NotifierThread, SmtpRecorder, free_port, notify_settings
 from tests.packager_monitor.conftest import ProbeThread, sim_template, wait_for

@@ -18,10 +18,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.models import NotificationRule, Recipient
-from castwatch.notifier.botapi_standin import BotApiStandIn
 from castwatch.notifier.cli import serve
 from castwatch.notifier.settings import NotifySettings, SmtpSettings, TelegramSettings
 from castwatch.settings import Settings
+from castwatch.simulators.telegram.standin import BotApiStandIn
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, every: float = 0.05) -> Any:

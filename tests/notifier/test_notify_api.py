@@ -15,7 +15,7 @@ from castwatch.cms_api.auth import create_key
 from castwatch.cms_api.blueprints.notifications import stack_alert_type
 from castwatch.common.db import transaction
 from castwatch.common.models import Alert
-from castwatch.notifier.botapi_standin import BotApiStandIn
+from castwatch.simulators.telegram.standin import BotApiStandIn
 from tests.cms_api.support import api_settings, bearer
 
 from .conftest import NotifierThread, add_person, add_rule, notify_settings, wait_for

@@ -18,9 +18,9 @@ from castwatch.common import alerts
 from castwatch.common.alerts import AlertKey
 from castwatch.common.env import ConfigError
 from castwatch.common.models import Alert
-from castwatch.notifier.botapi_standin import BotApiStandIn
 from castwatch.notifier.settings import NotifySettings
 from castwatch.notifier.signing import CALLBACK_DATA_LIMIT, derive_key, sign, verify
+from castwatch.simulators.telegram.standin import BotApiStandIn
 
 from .conftest import NotifierThread, add_person, add_rule, notify_settings, wait_for
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from castwatch.common import alerts
 from castwatch.common.alerts import AlertKey
 from castwatch.common.models import Delivery
-from castwatch.notifier.botapi_standin import BotApiStandIn
+from castwatch.simulators.telegram.standin import BotApiStandIn
 from tests.support.processes import stop_process
 
 from .conftest import add_person, add_rule, notify_settings, wait_for

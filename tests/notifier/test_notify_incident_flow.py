@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from castwatch.common import alerts
 from castwatch.common.alerts import AlertKey
 from castwatch.common.models import Alert, Channel, Delivery
-from castwatch.notifier.botapi_standin import BotApiStandIn
+from castwatch.simulators.telegram.standin import BotApiStandIn
 
 from .conftest import NotifierThread, SmtpRecorder, add_person, add_rule, notify_settings, wait_for
 

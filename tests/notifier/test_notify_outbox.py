@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from castwatch.common import alerts
 from castwatch.common.alerts import AlertKey
 from castwatch.common.models import Alert, AlertEvent, Delivery, utcnow
-from castwatch.notifier.botapi_standin import BotApiStandIn
 from castwatch.notifier.dispatcher import Dispatcher
 from castwatch.notifier.metrics import NotifyMetrics
 from castwatch.notifier.planner import Planner
 from castwatch.notifier.transports.base import SendResult
+from castwatch.simulators.telegram.standin import BotApiStandIn
 
 from .conftest import NotifierThread, SmtpRecorder, add_person, add_rule, notify_settings, wait_for
 

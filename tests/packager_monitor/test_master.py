@@ -8,7 +8,7 @@ import pytest
 from castwatch.packager_monitor.hls import PlaylistError
 from castwatch.packager_monitor.master import Badges, badges, is_master, parse_master
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "hls-m3u8-project"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "hls-m3u8-project"
 MASTERS = [p for p in sorted(CORPUS.glob("*.m3u8")) if is_master(p.read_text(errors="replace"))]
 #: RFC 8216 §4.3.4.2: BANDWIDTH is REQUIRED on every EXT-X-STREAM-INF
 NO_BANDWIDTH = {"variant_playlist_with_hdcp_level.m3u8", "variant_playlist_with_iframe_hdcp_level.m3u8",

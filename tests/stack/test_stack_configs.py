@@ -184,8 +184,19 @@ def test_no_store_of_the_stack_starts_before_migrate_has_refused_placeholder_sec
 
     services = yaml.safe_load(run_tool("docker-compose", "config", cwd=_compose_dir(tmp_path)).stdout)[
         "services"]
-    for name in ("influxdb", "grafana"):
-        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["grafana"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # InfluxDB starts before migrate (whose `castwatch check` writes to it): it refuses itself
+    script = services["influxdb"]["entrypoint"][-1]
+    assert "change-me" in script and "DOCKER_INFLUXDB_INIT_PASSWORD" in script
+    script = script.replace("$$", "$")  # compose's escape, in case this compose keeps it
+    refused = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, timeout=10,
+                             env={"DOCKER_INFLUXDB_INIT_PASSWORD": "change-me",
+                                  "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN": "a-real-token"})
+    assert refused.returncode == 1 and "placeholder" in refused.stderr
+    passed_on = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, timeout=10,
+                               env={"DOCKER_INFLUXDB_INIT_PASSWORD": "a-real-password",
+                                    "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN": "a-real-token"})
+    assert "placeholder" not in passed_on.stderr  # it went on to exec the image's entrypoint
     example = _env_example(commented=False)
     passed = {"GRAFANA_ADMIN_PASSWORD", "GRAFANA_DB_PASSWORD", "INFLUXDB_ADMIN_PASSWORD",
               "POSTGRES_PASSWORD", "INFLUXDB_TOKEN"}

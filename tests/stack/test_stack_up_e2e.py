@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -101,7 +102,10 @@ def test_it_starts_every_process_and_prints_what_runs_where(stack: Stack) -> Non
     out = stack.output()
     for name in ("api", "probe", "encoders", "notify", "sim-origin"):
         assert re.search(rf"^  {name}\s+starting\s+http://127\.0\.0\.1:\d+", out, re.M), name
-    assert re.search(r"^  influxdb\s+skipped", out, re.M)
+    if shutil.which("victoria-metrics"):  # the demo's embedded time-series store
+        assert re.search(r"^  influxdb\s+embedded\s+VictoriaMetrics http://127\.0\.0\.1:\d+", out, re.M)
+    else:
+        assert re.search(r"^  influxdb\s+skipped", out, re.M)
     assert re.search(r"^\[probe\] ", out, re.M) and re.search(r"^\[api\] ", out, re.M)
     wait_until(lambda: "[up] all processes ready" in stack.output(), timeout_s=30,
                what="the all-ready announcement")
@@ -229,6 +233,33 @@ def test_a_real_prometheus_scrapes_every_process_and_evaluates_our_rules(
         stop_process(process)
 
 
+def test_the_demo_stores_history_in_its_embedded_time_series_store(stack: Stack) -> None:
+    if not shutil.which("victoria-metrics"):
+        pytest.skip("Debian's victoria-metrics is not installed: the demo runs without history")
+    found = re.search(r"^  influxdb\s+embedded\s+VictoriaMetrics (http://127\.0\.0\.1:\d+)",
+                      stack.output(), re.M)
+    assert found, stack.output()[-2000:]
+
+    def stored() -> bool:
+        response = requests.get(f"{found.group(1)}/api/v1/label/__name__/values", timeout=5)
+        names = response.json()["data"]
+        return (any(n.startswith("playlist_validation_") for n in names)
+                and any(n.startswith("encoder_metric_") for n in names))
+
+    wait_until(stored, timeout_s=90, what="the probe's and encoders' points in VictoriaMetrics")
+
+
+def test_the_demo_sends_its_alerts_to_the_telegram_stand_in_and_the_smtp_sink(stack: Stack) -> None:
+    out = stack.output()
+    assert re.search(r"^  telegram\s+stand-in\s+Bot API stand-in http://127\.0\.0\.1:\d+", out, re.M)
+    assert re.search(r"^  email\s+sink\s+SMTP sink 127\.0\.0\.1:\d+", out, re.M)
+    wait_until(lambda: re.search(r"^\[sim-telegram\] chat 100[12] message \d+:", stack.output(), re.M),
+               timeout_s=150, what="a demo alert as a Telegram message in the stand-in")
+    wait_until(lambda: re.search(r"^\[sim-smtp\] email \d+ from castwatch@demo\.invalid to "
+                                 r"(cablecaster|engineer)@demo\.invalid", stack.output(), re.M),
+               timeout_s=150, what="a demo alert as an email in the SMTP sink")
+
+
 def test_ctrl_c_stops_every_child_and_exits_cleanly(stack: Stack) -> None:
     stack.process.send_signal(signal.SIGINT)
     assert stack.process.wait(timeout=45) == 0, stack.output()[-3000:]
@@ -262,3 +293,4 @@ def test_without_database_url_it_runs_an_embedded_postgresql_and_stops_it_on_sig
     assert process.returncode == 0, text
     assert re.search(r"^  database\s+embedded\s+\S+", text, re.M)
     assert not pid_file.exists(), "the embedded PostgreSQL is still running"
+

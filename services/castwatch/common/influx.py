@@ -78,8 +78,8 @@ class InfluxSink:
         present = {k: v for k, v in fields.items() if v is not None}
         if not present:
             return
-        for k, v in present.items():
-            point = point.field(k, v)
+        for name, value in present.items():
+            point = point.field(name, value)
         if when is not None:
             point = point.time(when)
         try:

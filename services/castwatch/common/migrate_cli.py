@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Protocol
 
 from castwatch.common.db import downgrade, upgrade
 from castwatch.common.logging import configure_logging
@@ -17,12 +18,19 @@ logger = logging.getLogger(__name__)
 __all__ = ["configure", "database_url_or_embedded", "run"]  # the helper moved to common.runtime
 
 
+class MigrateSettings(ProcessSettings, Protocol):
+    """What ``castwatch migrate`` reads of the composed settings."""
+
+    @property
+    def placeholder_secrets(self) -> tuple[str, ...]: ...
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--revision", default="head", help="target revision (default: head)")
     parser.add_argument("--downgrade", action="store_true", help="downgrade to --revision instead")
 
 
-def run(args: argparse.Namespace, settings: ProcessSettings) -> int:
+def run(args: argparse.Namespace, settings: MigrateSettings) -> int:
     configure_logging(settings.log_format, settings.log_level, "migrate")
     if settings.placeholder_secrets:
         # compose starts PostgreSQL first; InfluxDB, Grafana and castwatch wait for this job,

@@ -185,7 +185,7 @@ DRIVER_KINDS: tuple[str, ...] = (
 #: ``deliveries.transport`` and rule transports: ``notifier.transports.REGISTRY``.
 TRANSPORTS: tuple[str, ...] = ("telegram", "email", "slack", "webhook")
 #: ``castwatch sim KIND``: ``simulators.cli.SIMULATORS``.
-SIMULATOR_KINDS: tuple[str, ...] = ("origin", "encoder", "schedules")
+SIMULATOR_KINDS: tuple[str, ...] = ("origin", "encoder", "telegram", "smtp", "schedules")
 #: ``recipients.role``: who a rule or an escalation step names.
 RECIPIENT_ROLES: tuple[str, ...] = ("cablecaster", "technician", "engineer", "management")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
+import shutil
 import socket
 import sys
 import threading
@@ -63,13 +64,23 @@ class Demo:
         self.options = options
         self.settings = settings
         self.database_url = database_url
-        origin, primary, backup = _ports(options.base_port, 3)
+        origin, primary, backup, timeseries, telegram, smtp = _ports(options.base_port, 6)
         self.origin_url = f"http://127.0.0.1:{origin}"
         self.topology = DemoTopology(
             origin_url=self.origin_url,
             channel_codes=tuple(f"{CHANNEL_PREFIX}{i:03d}" for i in range(1, CHANNELS + 1)),
             primary_address=f"127.0.0.1:{primary}", backup_address=f"127.0.0.1:{backup}")
         self._ports = (origin, primary, backup)
+        # History for the Metrics page: an embedded VictoriaMetrics (it takes the InfluxDB v2
+        # write protocol) when Debian's binary is installed and no InfluxDB is configured.
+        self.victoria = shutil.which("victoria-metrics") if not settings.influx.url else None
+        self.timeseries_url = f"http://127.0.0.1:{timeseries}" if self.victoria else None
+        # Notifications a newcomer can see: with neither Telegram nor SMTP configured, the demo
+        # runs the Bot API stand-in and an SMTP sink, and castwatch sends to them.
+        notify = settings.notify
+        self.standins = not (notify.telegram.configured or notify.smtp.configured)
+        self._standin_ports = (telegram, smtp)
+        self._bot_token = f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(24)}"
         # The simulated encoders want a bearer token; the encoder manager reads it from its
         # environment through the encoder rows' credentials_ref (never stored in the database).
         self.secret_env = f"{settings.encoders.credentials_env_prefix}DEMO"
@@ -81,25 +92,69 @@ class Demo:
     def notifications(self) -> bool:
         """Whether demo alerts are sent to people (Telegram or SMTP is configured)."""
         notify = self.settings.notify
-        return notify.telegram.configured or notify.smtp.configured
+        return self.standins or notify.telegram.configured or notify.smtp.configured
 
     def child_env(self) -> dict[str, str]:
         """Environment the castwatch processes need for the demo: the encoders' token, its
-        binding to the two simulated encoders' addresses (the only places it may be sent), and
-        the egress allow list plus loopback (the simulators listen on 127.0.0.1)."""
+        binding to the two simulated encoders' addresses (the only places it may be sent), the
+        egress allow list plus loopback (the simulators listen on 127.0.0.1), and the embedded
+        time-series store and notification stand-ins when there are some."""
         _origin, primary, backup = self._ports
         egress = self.settings.probe.egress.allowing("127.0.0.1/32", "::1/128")
-        return {self.secret_env: self._token,
-                "ENCODERS_CREDENTIALS_BINDINGS":
-                    f"env:{self.secret_env} = 127.0.0.1:{primary} 127.0.0.1:{backup}",
-                "EGRESS_ALLOW": egress.as_env()}
+        env = {self.secret_env: self._token,
+               "ENCODERS_CREDENTIALS_BINDINGS":
+                   f"env:{self.secret_env} = 127.0.0.1:{primary} 127.0.0.1:{backup}",
+               "EGRESS_ALLOW": egress.as_env()}
+        if self.timeseries_url:
+            env.update(INFLUXDB_URL=self.timeseries_url, INFLUXDB_TOKEN="demo",
+                       INFLUXDB_QUERY_LANGUAGE="victoriametrics")
+        if self.standins:
+            telegram, smtp = self._standin_ports
+            env.update(TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{telegram}/bot",
+                       TELEGRAM_BOT_TOKEN=self._bot_token, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp),
+                       SMTP_SECURITY="none", SMTP_FROM="castwatch@demo.invalid")
+        return env
+
+    def integration_rows(self) -> list[tuple[str, str, str]]:
+        """Status rows that replace ``castwatch up``'s own for what the demo provides."""
+        rows = []
+        if self.timeseries_url:
+            data = self.settings.data_dir / "victoria-metrics"
+            rows.append(("influxdb", "embedded", f"VictoriaMetrics {self.timeseries_url} data={data}"))
+        if self.standins:
+            telegram, smtp = self._standin_ports
+            rows.append(("telegram", "stand-in",
+                         f"Bot API stand-in http://127.0.0.1:{telegram} (sim-telegram)"))
+            rows.append(("email", "sink", f"SMTP sink 127.0.0.1:{smtp} (sim-smtp)"))
+        return rows
+
+    def _standin_specs(self) -> list[ChildSpec]:
+        if not self.standins:
+            return []
+        cli = [sys.executable, "-m", "castwatch.cli", "sim"]
+        telegram, smtp = self._standin_ports
+        return [ChildSpec("sim-telegram", [*cli, "telegram", "--port", str(telegram),
+                                           "--token-env", "TELEGRAM_BOT_TOKEN"],
+                          env={"TELEGRAM_BOT_TOKEN": self._bot_token}),
+                ChildSpec("sim-smtp", [*cli, "smtp", "--port", str(smtp)])]
+
+    def _timeseries_spec(self) -> list[ChildSpec]:
+        if not self.victoria or not self.timeseries_url:
+            return []
+        data = (self.settings.data_dir / "victoria-metrics").resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        bind = self.timeseries_url.removeprefix("http://")
+        return [ChildSpec("timeseries", [self.victoria, f"-httpListenAddr={bind}", f"-storageDataPath={data}",
+                                         "-retentionPeriod=30d", "-loggerLevel=WARN",
+                                         "-search.latencyOffset=5s"],
+                          url=f"{self.timeseries_url}/health")]
 
     def simulator_specs(self) -> list[ChildSpec]:
         cli = [sys.executable, "-m", "castwatch.cli", "sim"]
         origin, primary, backup = self._ports
         # the token goes through the environment: a command line is visible to every local user
         token_env = {SIM_PASSWORD_ENV: self._token}
-        return [
+        return self._timeseries_spec() + self._standin_specs() + [
             ChildSpec("sim-origin", [*cli, "origin", "--port", str(origin), "--channels", str(CHANNELS),
                                      "--prefix", CHANNEL_PREFIX, "--segment-seconds",
                                      str(SEGMENT_SECONDS)], url=f"{self.origin_url}/_sim/channels"),
@@ -118,7 +173,7 @@ class Demo:
         try:
             with transaction(make_session_factory(engine)) as session:
                 self.seeded = seed(session, self.topology, notify=self.notifications,
-                                   credentials_ref=f"env:{self.secret_env}")
+                                   credentials_ref=f"env:{self.secret_env}", demo_chats=self.standins)
         finally:
             engine.dispose()
         logger.info("demo data seeded: %d channels, group demo-studio, 2 recipients",
@@ -137,7 +192,10 @@ class Demo:
             f"http://{shown}:{port}/api/v1/alerts",
             f"  channels        {', '.join(self.topology.channel_codes)} (origin {self.origin_url})",
             "  encoders        demo-primary + demo-backup in group demo-studio",
-            "  notifications   " + ("demo rule sends every alert to the demo recipients"
+            "  notifications   " + ("demo rule sends every alert to the demo recipients, through "
+                                    "the Telegram stand-in and the SMTP sink (printed below as "
+                                    "[sim-telegram] and [sim-smtp])" if self.standins else
+                                    "demo rule sends every alert to the demo recipients"
                                     if self.notifications else "off: set TELEGRAM_BOT_TOKEN or SMTP_HOST "
                                     "(the demo rule stays disabled)"),
             f"  faults          first in {o.first_fault_after_s:.0f}s, then every "

@@ -118,11 +118,19 @@ def _channels(session: Session, topo: DemoTopology, template: Template,
     return ids
 
 
-def _people(session: Session, notify: bool) -> None:
+#: Telegram chats (and users) of the demo recipients in the Bot API stand-in
+DEMO_CHATS = {"Demo Cablecaster": 1001, "Demo Engineer": 1002}
+
+
+def _people(session: Session, notify: bool, demo_chats: bool = False) -> None:
+    def chat(name: str) -> dict[str, object]:
+        ident = DEMO_CHATS[name]
+        return {"telegram_chat_id": ident, "telegram_user_id": ident} if demo_chats else {}
+
     _upsert(session, Recipient, "name", "Demo Cablecaster", role="cablecaster",
-            email="cablecaster@demo.invalid", enabled=True)
+            email="cablecaster@demo.invalid", enabled=True, **chat("Demo Cablecaster"))
     _upsert(session, Recipient, "name", "Demo Engineer", role="engineer",
-            email="engineer@demo.invalid", is_admin=True, enabled=True)
+            email="engineer@demo.invalid", is_admin=True, enabled=True, **chat("Demo Engineer"))
     _upsert(session, NotificationRule, "name", RULE_NAME, enabled=notify, priority=100, match={},
             roles=["cablecaster", "engineer"], transports=["telegram", "email"], group_wait_s=10,
             send_resolved=True, escalation=[{"after_s": 600, "roles": ["engineer"]}])
@@ -140,11 +148,12 @@ def _admin_key(session: Session) -> str:
 
 
 def seed(session: Session, topo: DemoTopology, *, notify: bool = True,
-         credentials_ref: str | None = None) -> Seeded:
+         credentials_ref: str | None = None, demo_chats: bool = False) -> Seeded:
     """Create or refresh every demo row; the caller commits. ``notify=False`` (no Telegram or
-    SMTP configured) keeps the demo rule disabled, so no delivery is planned that must fail."""
+    SMTP configured) keeps the demo rule disabled, so no delivery is planned that must fail;
+    ``demo_chats`` gives the recipients Telegram chats in the demo's Bot API stand-in."""
     template = _template(session)
     group, primary, backup = _encoders(session, topo, credentials_ref)
     channel_ids = _channels(session, topo, template, group)
-    _people(session, notify)
+    _people(session, notify, demo_chats)
     return Seeded(channel_ids, group.id, primary.id, backup.id, _admin_key(session))

@@ -1,5 +1,6 @@
-"""Run a simulator: ``castwatch sim origin`` (a live HLS/DASH packager origin) or
-``castwatch sim encoder --kind KIND`` (an encoder speaking its vendor's protocol)."""
+"""Run a simulator: ``castwatch sim origin`` (a live HLS/DASH packager origin),
+``castwatch sim encoder --kind KIND`` (an encoder speaking its vendor's protocol) or
+``castwatch sim telegram`` (a Telegram Bot API stand-in)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from castwatch.settings import Settings
 SIMULATORS = {
     "origin": ("castwatch.simulators.origin.cli", "a live HLS + DASH origin with switchable faults"),
     "encoder": ("castwatch.simulators.encoders.cli", "an encoder of one vendor family with a fault plan"),
+    "telegram": ("castwatch.simulators.telegram.cli",
+                 "a Telegram Bot API stand-in that prints the messages castwatch sends"),
+    "smtp": ("castwatch.simulators.smtp.cli", "an SMTP sink that accepts and prints every email"),
     "schedules": ("castwatch.simulators.schedules.cli",
                   "Cablecast, iCal, meetings page and PDF agenda schedule sources"),
 }

@@ -69,7 +69,7 @@ class BotApiStandIn:
         self._server: ThreadingHTTPServer | None = None
 
     # -- control -------------------------------------------------------------------------
-    def start(self) -> BotApiStandIn:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> BotApiStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,7 +81,7 @@ class BotApiStandIn:
             def log_message(self, format: str, *args: Any) -> None:  # silence
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name="botapi-standin", daemon=True).start()
         return self
@@ -95,7 +95,9 @@ class BotApiStandIn:
     @property
     def base_url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+        host = str(self._server.server_address[0])
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        return f"http://{shown}:{self._server.server_address[1]}/bot"
 
     def hold(self) -> None:
         """Park new requests; ``active`` then drains to 0 as requests in progress finish."""
@@ -285,28 +287,3 @@ def _client_gone(sock: socket.socket) -> bool:
     except OSError:
         return True
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the stand-in in the foreground and print every message it receives (for demos)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Local Telegram Bot API stand-in (loopback).")
-    parser.add_argument("--token", default="123:TEST", help="bot token to accept")
-    args = parser.parse_args(argv)
-    standin = BotApiStandIn(token=args.token, max_long_poll_s=20.0).start()
-    print(f"TELEGRAM_API_BASE_URL={standin.base_url} TELEGRAM_BOT_TOKEN={args.token}", flush=True)
-    shown = 0
-    try:
-        while True:
-            time.sleep(0.5)
-            for msg in standin.sent[shown:]:
-                print(f"chat {msg['chat_id']} message {msg['message_id']}:\n{msg['text']}\n", flush=True)
-            shown = len(standin.sent)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        standin.stop()
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""A local SMTP sink (``castwatch sim smtp``): accepts every message, keeps and prints it."""

@@ -1,0 +1,1 @@
+"""A local Telegram Bot API stand-in (:mod:`.standin`) and ``castwatch sim telegram``."""
