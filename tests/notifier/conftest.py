@@ -22,6 +22,7 @@ from castwatch.notifier.cli import serve
 from castwatch.notifier.settings import NotifySettings, SmtpSettings, TelegramSettings
 from castwatch.settings import Settings
 from castwatch.simulators.telegram.standin import BotApiStandIn
+from tests.support.egress import LOOPBACK
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, every: float = 0.05) -> Any:
@@ -149,7 +150,7 @@ def notify_settings(standin: BotApiStandIn | None = None, smtp_port: int | None 
                         sender="castwatch@example.test") if smtp_port else SmtpSettings()
     base = NotifySettings(metrics_bind=("127.0.0.1", 0), poll_interval_s=0.2, retry_base_s=0.2,
                           retry_max_s=1.0, claim_timeout_s=4.0, incident_update_s=0.5, telegram=telegram,
-                          smtp=smtp)
+                          smtp=smtp, egress=LOOPBACK)
     return replace(base, **overrides)
 
 

@@ -135,3 +135,18 @@ def test_retry_after_is_read_as_seconds_or_an_http_date_and_statuses_map_to_poli
     assert classify("webhook", 400, "", None).permanent
     assert str(classify("slack", 400, "invalid_blocks", None)) == "slack http 400 invalid_blocks"
     assert str(classify("slack", 400, "<html>Bad things here</html>", None)) == "slack http 400"
+
+
+def test_a_webhook_address_the_egress_policy_refuses_gets_no_request_and_fails_at_once(
+        db: Session, http_standin: HttpStandIn, notifier: Callable[..., NotifierThread],
+        tmp_path: Path) -> None:
+    """A recipient address is a row a write key can edit: with the default policy (public
+    addresses only) a webhook pointed at this machine is refused before any connection."""
+    from castwatch.common.egress import EgressPolicy
+
+    receiver(db, http_standin)
+    fire(db)
+    notifier(replace(webhook_settings(tmp_path), egress=EgressPolicy()))
+    [row] = wait_for(lambda: [r for r in rows(db) if r.status == "failed"])
+    assert "refused by egress policy" in (row.last_error or "")
+    assert http_standin.received("/hook") == []

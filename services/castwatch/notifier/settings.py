@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from castwatch.common.egress import EgressPolicy
 from castwatch.common.env import ConfigError, env_bind, env_choice, env_float, env_int, env_secret, env_str
 
 SMTP_SECURITY = ("starttls", "tls", "none")
@@ -114,6 +115,8 @@ class NotifySettings:
     smtp: SmtpSettings = SmtpSettings()
     webhook: WebhookSettings = WebhookSettings()
     slack: SlackSettings = SlackSettings()
+    #: where the HTTP transports (Slack, webhook) may post: their addresses are API rows
+    egress: EgressPolicy = EgressPolicy()
     #: action (ack, resolve, snooze) → roles allowed to press that button
     button_roles: tuple[tuple[str, tuple[str, ...]], ...] = tuple(DEFAULT_BUTTON_ROLES.items())
 
@@ -145,6 +148,7 @@ class NotifySettings:
             smtp=_smtp(env),
             webhook=_webhook(env),
             slack=_slack(env),
+            egress=EgressPolicy.from_env(env),
             button_roles=tuple((action, _roles(env, f"NOTIFY_{action.upper()}_ROLES", default))
                                for action, default in DEFAULT_BUTTON_ROLES.items()),
         )

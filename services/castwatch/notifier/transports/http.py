@@ -17,6 +17,8 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
+from castwatch.common import download
+from castwatch.common.egress import EgressDenied, EgressPolicy
 from castwatch.notifier.transports.base import Transport, TransportError
 
 MAX_RESPONSE_BYTES = 4096
@@ -56,19 +58,36 @@ def classify(name: str, status: int, code: str, retry_after_s: float | None) -> 
     return TransportError(shown, permanent=True)
 
 
+def _denied(exc: BaseException) -> EgressDenied | None:
+    """The egress refusal inside a requests/urllib3 error chain, if that is what it was."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, EgressDenied):
+            return e
+        todo += [e.__cause__, e.__context__, *[a for a in e.args if isinstance(a, BaseException)]]
+        todo.append(getattr(e, "reason", None))
+    return None
+
+
 class HttpTransport(Transport):
     """Base of JSON-over-HTTP transports: one session, a blocking POST in a worker thread."""
 
     timeout_s: float = 10.0
 
-    def __init__(self) -> None:
-        self.session = self.make_session()
+    def __init__(self, egress: EgressPolicy) -> None:
+        self.session = self.make_session(egress)
 
-    def make_session(self) -> requests.Session:
-        """The transport's only HTTP client (the egress policy is attached here)."""
-        session = requests.Session()
-        session.trust_env = False  # no proxies or netrc from the environment
-        return session
+    @staticmethod
+    def make_session(egress: EgressPolicy) -> requests.Session:
+        """The transport's only HTTP client: every connection is checked against ``egress``
+        after DNS (a recipient address is a row a write key can edit); no proxies or netrc
+        from the environment."""
+        return download.session(egress)
 
     async def close(self) -> None:
         self.session.close()
@@ -84,5 +103,10 @@ class HttpTransport(Transport):
                 raw = resp.raw.read(MAX_RESPONSE_BYTES, decode_content=True) or b""
                 return (resp.status_code, raw.decode("utf-8", errors="replace").strip(),
                         retry_after(resp.headers.get("Retry-After")))
+        except EgressDenied as exc:  # the address is not one castwatch may reach
+            raise TransportError(f"{self.name}: {exc}", permanent=True) from None
         except requests.RequestException as exc:  # refused, reset, timeout, bad URL
+            denied = _denied(exc)
+            if denied is not None:
+                raise TransportError(f"{self.name}: {denied}", permanent=True) from None
             raise TransportError(f"{self.name} connection: {exc.__class__.__name__}") from exc

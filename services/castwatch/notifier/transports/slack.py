@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from castwatch.common.egress import EgressPolicy
 from castwatch.notifier.render import Renderer
 from castwatch.notifier.settings import NotifySettings, SlackSettings
 from castwatch.notifier.transports.base import OutgoingMessage, RenderRequest, SendResult, TransportError
@@ -117,10 +118,10 @@ class SlackTransport(HttpTransport):
     name = "slack"
     secret_address = True
 
-    def __init__(self, settings: SlackSettings) -> None:
+    def __init__(self, settings: SlackSettings, egress: EgressPolicy | None = None) -> None:
         self._settings = settings
         self.timeout_s = settings.timeout_s
-        super().__init__()
+        super().__init__(egress or EgressPolicy())
 
     @classmethod
     def configured(cls, settings: NotifySettings) -> bool:
@@ -128,7 +129,7 @@ class SlackTransport(HttpTransport):
 
     @classmethod
     def from_settings(cls, settings: NotifySettings) -> SlackTransport:
-        return cls(settings.slack)
+        return cls(settings.slack, settings.egress)
 
     @classmethod
     def check_address(cls, value: str, settings: NotifySettings | None = None) -> str:

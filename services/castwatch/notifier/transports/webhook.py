@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from castwatch.common.egress import EgressPolicy
 from castwatch.notifier.render import Renderer
 from castwatch.notifier.settings import NotifySettings, WebhookSettings
 from castwatch.notifier.transports.base import OutgoingMessage, RenderRequest, SendResult, TransportError
@@ -76,12 +77,12 @@ class WebhookTransport(HttpTransport):
     name = "webhook"
     secret_address = True
 
-    def __init__(self, settings: WebhookSettings) -> None:
+    def __init__(self, settings: WebhookSettings, egress: EgressPolicy | None = None) -> None:
         if settings.secret is None:
             raise ValueError("WebhookTransport needs NOTIFY_WEBHOOK_SECRET")
         self._settings = settings
         self.timeout_s = settings.timeout_s
-        super().__init__()
+        super().__init__(egress or EgressPolicy())
 
     @classmethod
     def configured(cls, settings: NotifySettings) -> bool:
@@ -89,7 +90,7 @@ class WebhookTransport(HttpTransport):
 
     @classmethod
     def from_settings(cls, settings: NotifySettings) -> WebhookTransport:
-        return cls(settings.webhook)
+        return cls(settings.webhook, settings.egress)
 
     @classmethod
     def check_address(cls, value: str, settings: NotifySettings | None = None) -> str:
