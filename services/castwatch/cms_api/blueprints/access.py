@@ -10,7 +10,7 @@ a slip of the mouse in the console does not lock its operator out.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import Blueprint
 from pydantic import BaseModel, Field
@@ -21,7 +21,7 @@ from castwatch.cms_api.context import api_context, db, principal
 from castwatch.cms_api.crud import get_or_404
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
-from castwatch.cms_api.schemas.base import Model, OutModel, Text
+from castwatch.cms_api.schemas.base import Model, OutModel, text
 from castwatch.common.models import ApiKey, utcnow
 
 bp = Blueprint("access", __name__)
@@ -48,7 +48,7 @@ class KeyOut(OutModel):
 class KeyCreate(Model):
     """A new key. ``expires_in_days`` omitted → 90 days (as the CLI); ``null`` → never expires."""
 
-    name: Text(100)  # type: ignore[valid-type]
+    name: Annotated[str, text(100)]
     scope: Literal["read", "write", "admin", "webhook"] = "read"
     expires_in_days: int | None = Field(90, ge=1, le=3650)
 

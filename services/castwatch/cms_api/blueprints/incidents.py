@@ -11,7 +11,7 @@ saving anything (so a station checks a source before it drives alerts).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint
@@ -21,7 +21,7 @@ from sqlalchemy import case, select
 from castwatch.cms_api.context import api_context, db
 from castwatch.cms_api.crud import get_or_404, paged
 from castwatch.cms_api.registry import api_route
-from castwatch.cms_api.schemas.base import AwareDatetime, Id, Model, OutModel, Page, QueryModel, Text
+from castwatch.cms_api.schemas.base import AwareDatetime, Id, Model, OutModel, Page, QueryModel, text
 from castwatch.common import alerts as alert_ops
 from castwatch.common.models import (
     Alert,
@@ -150,9 +150,9 @@ def get_incident(incident_id: int) -> IncidentDetail:
 
 
 class SourceIn(Model):
-    name: Text(100)  # type: ignore[valid-type]
+    name: Annotated[str, text(100)]
     kind: Literal["cablecast", "ical", "html", "pdf"]
-    url: Text(2000, pattern=r"^https?://[^\x00\s]+$")  # type: ignore[valid-type]
+    url: Annotated[str, text(2000, pattern=r"^https?://[^\x00\s]+$")]
     channel_id: Id
     options: dict[str, Any] = Field(default_factory=dict, description=(
         "cablecast: cablecast_channel, live_pattern, off_air_pattern; html/pdf: pattern, "

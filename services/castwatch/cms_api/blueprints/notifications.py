@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -25,7 +25,7 @@ from castwatch.cms_api.context import db, principal
 from castwatch.cms_api.crud import get_or_404, paged
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
-from castwatch.cms_api.schemas.base import Id, Model, OutModel, Page, Text
+from castwatch.cms_api.schemas.base import Id, Model, OutModel, Page, text
 from castwatch.cms_api.schemas.notify import Transport
 from castwatch.common import alerts as alert_ops
 from castwatch.common.alerts import AlertKey
@@ -45,7 +45,7 @@ class TestRequest(Model):
     recipient_id: Id | None = Field(None, description="send to this recipient")
     rule_id: Id | None = Field(None, description="send to everyone this rule reaches")
     transport: Transport | None = Field(None, description="only this transport (default: all usable)")
-    note: Text(500) | None = Field(None, description="added to the message")  # type: ignore[valid-type]
+    note: Annotated[str, text(500)] | None = Field(None, description="added to the message")
     wait_s: float = Field(5.0, ge=0, le=10, description="seconds to wait for the outcome")
 
     @model_validator(mode="after")
@@ -85,7 +85,7 @@ class DeliveryQuery(Page):
     recipient: Id | None = Field(None, description="recipient id")
     status: list[Status] | None = Field(None, description="repeat for several")
     transport: Transport | None = None
-    kind: Text(20) | None = Field(None, description="opened, resolved, escalated, test…")  # type: ignore[valid-type]
+    kind: Annotated[str, text(20)] | None = Field(None, description="opened, resolved, escalated, test…")
     alert: Id | None = Field(None, description="alert id")
 
 

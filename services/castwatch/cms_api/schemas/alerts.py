@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from castwatch.cms_api.schemas.base import AwareDatetime, Id, OutModel, Page, Text
+from castwatch.cms_api.schemas.base import AwareDatetime, Id, OutModel, Page, text
 
 Severity = Literal["critical", "major", "minor", "info"]
 State = Literal["firing", "acknowledged", "resolved"]
@@ -18,8 +18,8 @@ class AlertQuery(Page):
     severity: list[Severity] | None = Field(None, description="repeat for several")
     channel: Id | None = Field(None, description="channel id")
     encoder: Id | None = Field(None, description="encoder id")
-    type: Text(64) | None = Field(None, description="alert type, e.g. PLAYLIST_STALE")  # type: ignore[valid-type]
-    source: Text(50) | None = None  # type: ignore[valid-type]
+    type: Annotated[str, text(64)] | None = Field(None, description="alert type, e.g. PLAYLIST_STALE")
+    source: Annotated[str, text(50)] | None = None
     since: AwareDatetime | None = Field(None, description="opened at or after (ISO 8601)")
     until: AwareDatetime | None = Field(None, description="opened before (ISO 8601)")
 

@@ -35,10 +35,10 @@ class OutModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-def Text(max_length: int, min_length: int = 1, pattern: str = NO_NUL) -> Any:  # noqa: N802
-    """A string of bounded length matching ``pattern`` (default: anything without NUL)."""
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length,
-                                            pattern=pattern)]
+def text(max_length: int, min_length: int = 1, pattern: str = NO_NUL) -> StringConstraints:
+    """The constraints of a bounded string matching ``pattern`` (default: anything without NUL),
+    used as ``Annotated[str, text(100)]`` so type checkers see a plain ``str``."""
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)
 
 
 def _no_nul_deep(value: Any) -> Any:
@@ -76,4 +76,4 @@ class Page(QueryModel):
 class Note(Model):
     """An optional human note for a state change."""
 
-    note: Text(2000) | None = None  # type: ignore[valid-type]
+    note: Annotated[str, text(2000)] | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -13,7 +13,7 @@ from castwatch.cms_api.schemas.base import (
     Model,
     OutModel,
     Page,
-    Text,
+    text,
 )
 
 ChannelType = Literal["LIVE", "EVENT", "VOD"]
@@ -22,12 +22,12 @@ VideoRange = Literal["SDR", "PQ", "HLG"]
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 URL_PATTERN = r"^https?://[^\s\x00]+$"
 
-Code = Text(64, pattern=CODE_PATTERN)
-Url = Text(2000, pattern=URL_PATTERN)
+Code = Annotated[str, text(64, pattern=CODE_PATTERN)]
+Url = Annotated[str, text(2000, pattern=URL_PATTERN)]
 
 
 class ChannelFields(Model):
-    channel_name: Text(200) | None = None  # type: ignore[valid-type]
+    channel_name: Annotated[str, text(200)] | None = None
     channel_type: ChannelType | None = None
     tier: int | None = Field(None, ge=1, le=3, description="1 = most important")
     protocol: Protocol | None = Field(None, description="inferred from input_url when omitted")
@@ -42,7 +42,7 @@ class ChannelCreate(ChannelFields):
     """A new channel; the seed's body plus optional protocol, encoder group and enabled."""
 
     channel_code: Code  # type: ignore[valid-type]
-    channel_name: Text(200)  # type: ignore[valid-type]
+    channel_name: Annotated[str, text(200)]
     channel_type: ChannelType = "LIVE"
     tier: int = Field(2, ge=1, le=3, description="1 = most important")
     input_url: Url  # type: ignore[valid-type]
@@ -83,7 +83,7 @@ class ChannelQuery(Page):
     protocol: Protocol | None = None
     channel_type: ChannelType | None = None
     status: Literal["unknown", "ok", "warning", "critical", "disabled"] | None = None
-    q: Text(200) | None = Field(None, description="substring of code or name")  # type: ignore[valid-type]
+    q: Annotated[str, text(200)] | None = Field(None, description="substring of code or name")
 
 
 class ChannelPage(OutModel):
@@ -94,13 +94,13 @@ class ChannelPage(OutModel):
 
 
 class RenditionIn(Model):
-    name: Text(50)  # type: ignore[valid-type]
+    name: Annotated[str, text(50)]
     bandwidth: int = Field(ge=1, le=INT64_MAX, description="bits per second")
-    resolution: Text(20, pattern=r"^[0-9]{1,5}x[0-9]{1,5}$") | None = None  # type: ignore[valid-type]
-    codecs: Text(200) | None = None  # type: ignore[valid-type]
+    resolution: Annotated[str, text(20, pattern=r"^[0-9]{1,5}x[0-9]{1,5}$")] | None = None
+    codecs: Annotated[str, text(200)] | None = None
     frame_rate: float | None = Field(None, gt=0, le=1000)
     video_range: VideoRange | None = None
-    audio_channels: Text(20) | None = None  # type: ignore[valid-type]
+    audio_channels: Annotated[str, text(20)] | None = None
 
 
 ContentMode = Literal["continuous", "sampled", "off"]
@@ -112,7 +112,7 @@ CONTENT_REQUIRED = ("content_sample_interval_s", "content_rendition", "black_min
 
 
 class TemplateFields(Model):
-    description: Text(2000, 0) | None = None  # type: ignore[valid-type]
+    description: Annotated[str, text(2000, 0)] | None = None
     segment_duration_target: float | None = Field(None, gt=0, le=3600)
     segment_duration_tolerance: float | None = Field(None, ge=0, le=3600)
     max_download_time_ms: int | None = Field(None, ge=1, le=3_600_000)
@@ -123,7 +123,7 @@ class TemplateFields(Model):
     content_mode: ContentMode | None = Field(
         None, description="continuous | sampled | off; null = by channel tier (tier 1 continuous)")
     content_sample_interval_s: float | None = Field(None, gt=0, le=3600)
-    content_rendition: Text(50) | None = Field(  # type: ignore[valid-type]
+    content_rendition: Annotated[str, text(50)] | None = Field(
         None, description="rendition decoded: lowest, highest or a rendition name")
     black_min_s: float | None = Field(None, gt=0, le=3600)
     frozen_min_s: float | None = Field(None, gt=0, le=3600)
@@ -170,14 +170,14 @@ class TemplateFields(Model):
 class TemplateCreate(TemplateFields):
     """A template: segment timing limits and the expected ABR ladder (``renditions``)."""
 
-    name: Text(100)  # type: ignore[valid-type]
+    name: Annotated[str, text(100)]
     segment_duration_target: float = Field(6.0, gt=0, le=3600)
     segment_duration_tolerance: float = Field(0.5, ge=0, le=3600)
     max_download_time_ms: int = Field(2000, ge=1, le=3_600_000)
     min_download_ratio: float = Field(1.5, ge=0, le=1000)
     renditions: list[RenditionIn] = Field(default_factory=list, max_length=64)
     content_sample_interval_s: float = Field(10.0, gt=0, le=3600)
-    content_rendition: Text(50) = "lowest"  # type: ignore[valid-type]
+    content_rendition: Annotated[str, text(50)] = "lowest"
     black_min_s: float = Field(2.0, gt=0, le=3600)
     frozen_min_s: float = Field(2.0, gt=0, le=3600)
     silence_threshold_dbfs: float = Field(-60.0, ge=-150, le=0)
@@ -192,7 +192,7 @@ class TemplateCreate(TemplateFields):
 class TemplateUpdate(TemplateFields):
     """Fields to change; ``renditions``, when given, replaces the whole ladder."""
 
-    name: Text(100) | None = None  # type: ignore[valid-type]
+    name: Annotated[str, text(100)] | None = None
 
     @model_validator(mode="after")
     def _not_null_required(self) -> TemplateUpdate:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from castwatch.cms_api.schemas.base import Id, Int32, JsonObject, Model, OutModel, Text
+from castwatch.cms_api.schemas.base import Id, Int32, JsonObject, Model, OutModel, text
 from castwatch.common.sealing import redact_output
 
 DriverKind = Literal["aja_helo", "matrox_monarch", "haivision_makito", "obs", "blackmagic",
@@ -22,10 +22,11 @@ _REQUIRED_ON_UPDATE = ("name", "driver_kind", "address", "role", "priority", "en
 
 
 class EncoderFields(Model):
-    name: Text(100) | None = None  # type: ignore[valid-type]
+    name: Annotated[str, text(100)] | None = None
     driver_kind: DriverKind | None = None
-    address: Text(255) | None = Field(None, description="host:port or base URL of the device API")  # type: ignore[valid-type]
-    credentials_ref: Text(255, pattern=CREDENTIALS_PATTERN) | None = Field(  # type: ignore[valid-type]
+    address: Annotated[str, text(255)] | None = Field(
+        None, description="host:port or base URL of the device API")
+    credentials_ref: Annotated[str, text(255, pattern=CREDENTIALS_PATTERN)] | None = Field(
         None, description="where the secret lives: env:NAME or file:/path (never the secret)")
     group_id: Id | None = None
     role: Role | None = None
@@ -39,9 +40,9 @@ class EncoderFields(Model):
 class EncoderCreate(EncoderFields):
     """A new encoder; ``output`` is checked by the encoder manager's validator."""
 
-    name: Text(100)  # type: ignore[valid-type]
+    name: Annotated[str, text(100)]
     driver_kind: DriverKind
-    address: Text(255)  # type: ignore[valid-type]
+    address: Annotated[str, text(255)]
     role: Role = "primary"
     priority: Int32 = 0
     enabled: bool = True
@@ -90,8 +91,8 @@ class EncoderOut(OutModel):
 
 
 class GroupFields(Model):
-    name: Text(100) | None = None  # type: ignore[valid-type]
-    description: Text(2000, 0) | None = None  # type: ignore[valid-type]
+    name: Annotated[str, text(100)] | None = None
+    description: Annotated[str, text(2000, 0)] | None = None
     failover_enabled: bool | None = None
     failure_threshold: int | None = Field(None, ge=1, le=1000)
     poll_interval_s: float | None = Field(None, gt=0, le=3600)
@@ -108,7 +109,7 @@ class GroupFields(Model):
 class GroupCreate(GroupFields):
     """A failover group: a primary and its backups, and the policy that switches them."""
 
-    name: Text(100)  # type: ignore[valid-type]
+    name: Annotated[str, text(100)]
     failover_enabled: bool = True
     failure_threshold: int = Field(3, ge=1, le=1000)
     poll_interval_s: float = Field(1.0, gt=0, le=3600)

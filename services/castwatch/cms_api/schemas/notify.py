@@ -15,7 +15,7 @@ from castwatch.cms_api.schemas.base import (
     Id,
     Model,
     OutModel,
-    Text,
+    text,
 )
 from castwatch.notifier.transports import REGISTRY as TRANSPORT_REGISTRY
 
@@ -45,7 +45,7 @@ def _zone(name: str) -> str:
     return name
 
 
-TimeZone = Annotated[Text(64), AfterValidator(_zone)]  # type: ignore[valid-type]
+TimeZone = Annotated[Annotated[str, text(64)], AfterValidator(_zone)]
 Weekday = Annotated[int, Field(ge=0, le=6)]
 ChatId = Annotated[int, Field(ge=-INT64_MAX, le=INT64_MAX)]
 _NOT_NULL = ("name", "role", "telegram_enabled", "email_enabled", "is_admin", "enabled", "timezone")
@@ -58,7 +58,7 @@ class AddressIn(Model):
     one (e.g. to only re-enable an address)."""
 
     kind: Transport
-    value: Text(2000) | None = None  # type: ignore[valid-type]
+    value: Annotated[str, text(2000)] | None = None
     enabled: bool = True
 
 
@@ -78,13 +78,13 @@ class AddressOut(OutModel):
 
 
 class RecipientFields(Model):
-    name: Text(100) | None = None  # type: ignore[valid-type]
+    name: Annotated[str, text(100)] | None = None
     role: RecipientRole | None = None
     telegram_chat_id: ChatId | None = None
-    telegram_username: Text(100) | None = None  # type: ignore[valid-type]
+    telegram_username: Annotated[str, text(100)] | None = None
     telegram_user_id: Annotated[int, Field(ge=1, le=2**53)] | None = Field(
         None, description="Telegram user id allowed to press buttons in a group chat")
-    email: Text(255, pattern=EMAIL_PATTERN) | None = None  # type: ignore[valid-type]
+    email: Annotated[str, text(255, pattern=EMAIL_PATTERN)] | None = None
     telegram_enabled: bool | None = None
     email_enabled: bool | None = None
     is_admin: bool | None = None
@@ -107,7 +107,7 @@ class RecipientFields(Model):
 class RecipientCreate(RecipientFields):
     """A person to tell: needs a Telegram chat id, an email address or another address."""
 
-    name: Text(100)  # type: ignore[valid-type]
+    name: Annotated[str, text(100)]
     role: RecipientRole
     telegram_enabled: bool = True
     email_enabled: bool = True
@@ -154,8 +154,8 @@ class RecipientOut(OutModel):
 
 class Schedule(Model):
     days: list[Weekday] = Field(default_factory=lambda: list(range(7)), max_length=7)
-    start: Text(5, pattern=HHMM_PATTERN) = "00:00"  # type: ignore[valid-type]
-    end: Text(5, pattern=HHMM_PATTERN) = "23:59"  # type: ignore[valid-type]
+    start: Annotated[str, text(5, pattern=HHMM_PATTERN)] = "00:00"
+    end: Annotated[str, text(5, pattern=HHMM_PATTERN)] = "23:59"
     timezone: TimeZone = "UTC"  # type: ignore[valid-type]
 
 
@@ -163,8 +163,8 @@ class RuleMatch(Model):
     """Filters of a rule; all optional, all must hold."""
 
     severities: list[Severity] | None = None
-    alert_types: list[Text(64)] | None = Field(None, max_length=100)  # type: ignore[valid-type]
-    sources: list[Text(50)] | None = Field(None, max_length=20)  # type: ignore[valid-type]
+    alert_types: list[Annotated[str, text(64)]] | None = Field(None, max_length=100)
+    sources: list[Annotated[str, text(50)]] | None = Field(None, max_length=20)
     channel_ids: list[Id] | None = Field(None, max_length=1000)
     encoder_ids: list[Id] | None = Field(None, max_length=1000)
     group_ids: list[Id] | None = Field(None, max_length=1000)
@@ -183,7 +183,7 @@ class EscalationStep(Model):
 
 
 class RuleFields(Model):
-    name: Text(100) | None = None  # type: ignore[valid-type]
+    name: Annotated[str, text(100)] | None = None
     enabled: bool | None = None
     priority: int | None = Field(None, ge=0, le=100_000)
     match: RuleMatch | None = None
@@ -199,7 +199,7 @@ class RuleFields(Model):
 class RuleCreate(RuleFields):
     """Which alert events go to whom (roles and/or recipients), grouped and escalated how."""
 
-    name: Text(100)  # type: ignore[valid-type]
+    name: Annotated[str, text(100)]
     enabled: bool = True
     priority: int = Field(100, ge=0, le=100_000)
     match: RuleMatch = Field(default_factory=lambda: RuleMatch.model_validate({}))
@@ -242,12 +242,12 @@ class RuleOut(OutModel):
 
 
 class WindowFields(Model):
-    name: Text(100) | None = None  # type: ignore[valid-type]
-    reason: Text(2000, 0) | None = None  # type: ignore[valid-type]
+    name: Annotated[str, text(100)] | None = None
+    reason: Annotated[str, text(2000, 0)] | None = None
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     weekdays: list[Weekday] | None = Field(None, max_length=7)
-    start_time: Text(5, pattern=HHMM_PATTERN) | None = None  # type: ignore[valid-type]
+    start_time: Annotated[str, text(5, pattern=HHMM_PATTERN)] | None = None
     duration_minutes: int | None = Field(None, ge=1, le=7 * 1440)
     timezone: TimeZone | None = None  # type: ignore[valid-type]
     channel_ids: list[Id] | None = Field(None, max_length=1000)
@@ -259,7 +259,7 @@ class WindowCreate(WindowFields):
     """A one-off window (``starts_at``/``ends_at``) or a weekly one (``weekdays``,
     ``start_time``, ``duration_minutes`` in ``timezone``); empty scope lists = everything."""
 
-    name: Text(100)  # type: ignore[valid-type]
+    name: Annotated[str, text(100)]
     weekdays: list[Weekday] = Field(default_factory=list, max_length=7)
     timezone: TimeZone = "UTC"  # type: ignore[valid-type]
     channel_ids: list[Id] = Field(default_factory=list, max_length=1000)

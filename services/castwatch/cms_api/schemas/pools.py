@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
-from castwatch.cms_api.schemas.base import Int32, JsonObject, Model, OutModel, Text
+from castwatch.cms_api.schemas.base import Int32, JsonObject, Model, OutModel, text
 
 
 class OutputCreate(Model):
     """An output of the group: where it goes, in what format, and what it needs of an encoder."""
 
-    name: Text(100)  # type: ignore[valid-type]
-    destination: Text(2000, 0) = Field("", description="where the output goes (no secrets: stream keys "  # type: ignore[valid-type]
-                                       "stay in the encoder's output)")
+    name: Annotated[str, text(100)]
+    destination: Annotated[str, text(2000, 0)] = Field(
+        "", description="where the output goes (no secrets: stream keys stay in the encoder's output)")
     format: JsonObject = Field(default_factory=dict)
-    required_capabilities: list[Text(40)] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
+    required_capabilities: list[Annotated[str, text(40)]] = Field(default_factory=list, max_length=20)
     bitrate_kbps: int = Field(0, ge=0, le=1_000_000)
     priority: Int32 = 0
     enabled: bool = True
