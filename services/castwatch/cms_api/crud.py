@@ -117,7 +117,7 @@ def crud_resource(
     out: type[BaseModel], *, what: str, tag: str, unique: str | None = "name",
     validate: Validate | None = None, validate_merged: bool = True,
     on_create: Callable[[dict[str, Any]], None] | None = None, names: CrudNames | None = None,
-    before_save: Validate | None = None,
+    before_save: Validate | None = None, guard: Validate | None = None,
 ) -> None:
     """Register list/create/get/update/delete views of ``model`` at ``path`` on ``bp``.
 
@@ -127,6 +127,11 @@ def crud_resource(
     values (e.g. the author). ``before_save(values, row)`` may rewrite the values first (row None
     on create), e.g. nested resources that are not columns. Rows are read back after every write,
     so values written by triggers are returned. Delete is a hard delete.
+
+    ``guard(values, row)`` runs first on create and update, before the uniqueness check (row
+    None on create; on update ``values`` are only the changes): permission checks (403) go
+    there, so a caller who may not write a field learns that before anything else. The order
+    of every write is guard, uniqueness (409), ``before_save``, ``validate``, ``on_create``.
     """
     names = names or CrudNames()
     param = names.param
@@ -138,6 +143,8 @@ def crud_resource(
 
     def create_view(body: BaseModel) -> Any:
         values = body.model_dump()
+        if guard:
+            guard(values, None)
         if unique:
             check_unique(model, unique, values[unique], unique)
         if before_save:
@@ -159,6 +166,8 @@ def crud_resource(
     def update_view(body: BaseModel, **ids: int) -> Any:
         row = get_or_404(model, ids[param], what)
         values = changes(body)
+        if guard:
+            guard(values, row)
         if unique and values.get(unique) not in (None, getattr(row, unique)):
             check_unique(model, unique, values[unique], unique, exclude_id=row.id)
         if before_save:
