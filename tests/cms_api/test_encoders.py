@@ -182,3 +182,20 @@ def test_a_groups_pool_shows_its_outputs_what_carries_them_and_the_assignments_p
     assert client.delete(f"/api/v1/encoder-outputs/{first}", headers=admin).status_code == 204
     pool = client.get(f"/api/v1/encoder-groups/{gid}/pool", headers=reader).get_json()
     assert len(pool["outputs"]) == 2
+
+
+def test_the_admin_check_comes_before_every_other_check(client, admin, writer):
+    """crud_resource's ``guard`` runs first: a write key re-pointing a secret learns 403, not
+    that the name is taken (409) nor that the group is unknown (400)."""
+    made = client.post("/api/v1/encoders", json=ENCODER, headers=admin).get_json()
+    other = client.post("/api/v1/encoders", json=ENCODER | {"name": "helo-2"}, headers=admin)
+    assert other.status_code == 201
+    resp = client.post("/api/v1/encoders", json=ENCODER | {"group_id": 999999}, headers=writer)
+    assert (resp.status_code, resp.get_json()["error"]["field"]) == (403, "credentials_ref")
+    resp = client.put(f"/api/v1/encoders/{made['id']}", headers=writer,
+                      json={"name": "helo-2", "driver_kind": "generic_http"})
+    assert (resp.status_code, resp.get_json()["error"]["field"]) == (403, "driver_kind")
+    resp = client.put(f"/api/v1/encoders/{made['id']}", json={"name": "helo-2"}, headers=writer)
+    assert (resp.status_code, resp.get_json()["error"]["field"]) == (409, "name")
+    resp = client.put(f"/api/v1/encoders/{made['id']}", json={"group_id": 999999}, headers=writer)
+    assert (resp.status_code, resp.get_json()["error"]["field"]) == (400, "group_id")

@@ -110,6 +110,7 @@ class CrudNames:
     param: str = "item_id"
     views: Mapping[str, str] = field(default_factory=dict)  # list/create/get/update/delete → name
     docs: Mapping[str, str] = field(default_factory=dict)  # same keys → docstring
+    errors: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # same keys → documented
 
 
 def crud_resource(
@@ -117,7 +118,8 @@ def crud_resource(
     out: type[BaseModel], *, what: str, tag: str, unique: str | None = "name",
     validate: Validate | None = None, validate_merged: bool = True,
     on_create: Callable[[dict[str, Any]], None] | None = None, names: CrudNames | None = None,
-    before_save: Validate | None = None,
+    before_save: Validate | None = None, guard: Validate | None = None,
+    before_delete: Callable[[Any], None] | None = None, list_options: tuple[Any, ...] = (),
 ) -> None:
     """Register list/create/get/update/delete views of ``model`` at ``path`` on ``bp``.
 
@@ -127,6 +129,15 @@ def crud_resource(
     values (e.g. the author). ``before_save(values, row)`` may rewrite the values first (row None
     on create), e.g. nested resources that are not columns. Rows are read back after every write,
     so values written by triggers are returned. Delete is a hard delete.
+
+    ``guard(values, row)`` runs first on create and update, before the uniqueness check (row
+    None on create; on update ``values`` are only the changes): permission checks (403) go
+    there, so a caller who may not write a field learns that before anything else. The order
+    of every write is guard, uniqueness (409), ``before_save``, ``validate``, ``on_create``.
+    ``before_save`` may also stage rows that are not columns of ``model`` (a nested collection)
+    in the session; the view's commit covers them. ``before_delete(row)`` may refuse a delete
+    (e.g. 409 while other rows use it). ``list_options`` are loader options of the list query
+    (e.g. ``selectinload`` of a nested collection).
     """
     names = names or CrudNames()
     param = names.param
@@ -134,10 +145,13 @@ def crud_resource(
     name = tag.replace("-", "_")
 
     def list_view() -> list[Any]:
-        return [out.model_validate(r) for r in db().scalars(select(model).order_by(model.id))]
+        stmt = select(model).options(*list_options).order_by(model.id)
+        return [out.model_validate(r) for r in db().scalars(stmt)]
 
     def create_view(body: BaseModel) -> Any:
         values = body.model_dump()
+        if guard:
+            guard(values, None)
         if unique:
             check_unique(model, unique, values[unique], unique)
         if before_save:
@@ -159,6 +173,8 @@ def crud_resource(
     def update_view(body: BaseModel, **ids: int) -> Any:
         row = get_or_404(model, ids[param], what)
         values = changes(body)
+        if guard:
+            guard(values, row)
         if unique and values.get(unique) not in (None, getattr(row, unique)):
             check_unique(model, unique, values[unique], unique, exclude_id=row.id)
         if before_save:
@@ -173,7 +189,10 @@ def crud_resource(
 
     def delete_view(**ids: int) -> None:
         session = db()
-        session.delete(get_or_404(model, ids[param], what))
+        row = get_or_404(model, ids[param], what)
+        if before_delete:
+            before_delete(row)
+        session.delete(row)
         session.commit()
 
     views: list[tuple[str, Callable[..., Any], str, str, list[str], dict[str, Any]]] = [
@@ -189,5 +208,7 @@ def crud_resource(
     for key, view, doc, rule, methods, options in views:
         view.__name__ = view.__qualname__ = names.views.get(key, f"{key}_{name}")
         view.__doc__ = names.docs.get(key, doc)
+        if key in names.errors:
+            options = options | {"errors": names.errors[key]}
         response = None if key == "delete" else (list[out] if key == "list" else out)  # type: ignore[valid-type]
         api_route(bp, rule, methods, response=response, tag=tag, **options)(view)

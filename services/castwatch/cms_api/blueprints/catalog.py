@@ -1,8 +1,19 @@
-"""Channels, templates (with their ABR ladder) and probes: ``/api/v1/channels|templates|probes``."""
+"""Channels, templates (with their ABR ladder) and probes: ``/api/v1/channels|templates|probes``.
+
+Templates go through :func:`castwatch.cms_api.crud.crud_resource`: the ladder is its
+``before_save`` hook (nested rows), "in use" its ``before_delete`` hook, the eager load of the
+ladder its ``list_options``. Channels stay hand-written on purpose: their list is a filtered,
+paged, per-worker cached page (not a plain list), DELETE disables the channel and answers it
+(200 with the row, not 204), the API names differ from the columns (``channel_code`` → ``code``,
+also in error ``field``s), nulls of required fields are refused by name, and a write derives
+``protocol``, badges and ``status`` from other fields. Forcing those through crud_resource would
+need a hook per view and change nothing but where the code lives.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy import or_, select, update
@@ -10,11 +21,13 @@ from sqlalchemy.orm import selectinload
 
 from castwatch.cms_api.context import db
 from castwatch.cms_api.crud import (
+    CrudNames,
     apply,
     cached_json,
     changes,
     check_refs,
     check_unique,
+    crud_resource,
     get_or_404,
     paged,
 )
@@ -44,7 +57,6 @@ from castwatch.common.models import (
 bp = Blueprint("catalog", __name__)
 
 CHANNEL = "/api/v1/channels/<int:channel_id>"
-TEMPLATE = "/api/v1/templates/<int:template_id>"
 _RENAMES = {"channel_code": "code", "channel_name": "name"}
 
 
@@ -174,67 +186,47 @@ def disable_channel(channel_id: int) -> ChannelOut:
     return ChannelOut.model_validate(channel)
 
 
-def _templates():  # type: ignore[no-untyped-def]
-    return select(Template).options(selectinload(Template.renditions)).order_by(Template.id)
-
-
-@api_route(bp, "/api/v1/templates", response=list[TemplateOut], tag="templates")
-def list_templates() -> list[TemplateOut]:
-    """All templates with their ladders."""
-    return [TemplateOut.model_validate(t) for t in db().scalars(_templates())]
-
-
-@api_route(bp, "/api/v1/templates", ["POST"], body=TemplateCreate, response=TemplateOut,
-           status=201, scope="write", errors=(409,), tag="templates")
-def create_template(body: TemplateCreate) -> TemplateOut:
-    """Create a template with its ABR ladder (``renditions``)."""
-    check_unique(Template, "name", body.name, "name")
-    values = body.model_dump(exclude={"renditions"})
-    template = Template(**values, renditions=[TemplateRendition(**r.model_dump())
-                                              for r in body.renditions])
+def _template_ladder(values: dict[str, Any], template: Template | None) -> None:
+    """``renditions`` as rows: a new template's ladder, or the whole ladder of an existing one
+    replaced (old rungs go before new ones with the same names arrive) and its channels'
+    badges derived again; absent or null on update keeps the ladder."""
+    ladder = values.pop("renditions", None)
+    if template is None:
+        values["renditions"] = [TemplateRendition(**r) for r in ladder or []]
+        return
+    if ladder is None:
+        return
     session = db()
-    session.add(template)
-    session.commit()
-    return TemplateOut.model_validate(template)
+    template.renditions.clear()
+    session.flush()
+    template.renditions.extend(TemplateRendition(**r) for r in ladder)
+    session.flush()
+    session.execute(update(Channel).where(Channel.template_id == template.id)
+                    .values(**badges(template.renditions)))
 
 
-@api_route(bp, TEMPLATE, response=TemplateOut, errors=(404,), tag="templates")
-def get_template(template_id: int) -> TemplateOut:
-    """One template with its ladder."""
-    return TemplateOut.model_validate(get_or_404(Template, template_id, "template"))
-
-
-@api_route(bp, TEMPLATE, ["PUT"], body=TemplateUpdate, response=TemplateOut, scope="write",
-           errors=(404, 409), tag="templates")
-def update_template(template_id: int, body: TemplateUpdate) -> TemplateOut:
-    """Change the fields given; ``renditions`` replaces the whole ladder and the channels'
-    badges are derived again."""
-    template = get_or_404(Template, template_id, "template")
-    if body.name is not None and body.name != template.name:
-        check_unique(Template, "name", body.name, "name", exclude_id=template.id)
-    session = db()
-    apply(template, changes(body, skip=("renditions",)))
-    if body.renditions is not None:
-        template.renditions.clear()
-        session.flush()  # old rungs go before new ones with the same names arrive
-        template.renditions.extend(TemplateRendition(**r.model_dump()) for r in body.renditions)
-        session.flush()
-        session.execute(update(Channel).where(Channel.template_id == template.id)
-                        .values(**badges(template.renditions)))
-    session.commit()
-    return TemplateOut.model_validate(template)
-
-
-@api_route(bp, TEMPLATE, ["DELETE"], status=204, scope="write", errors=(404, 409), tag="templates")
-def delete_template(template_id: int) -> None:
-    """Delete a template no channel uses (409 while channels still use it)."""
-    template = get_or_404(Template, template_id, "template")
-    session = db()
-    used = session.scalars(select(Channel.id).where(Channel.template_id == template.id).limit(1)).first()
+def _template_unused(template: Template) -> None:
+    """409 while a channel still uses ``template``."""
+    used = db().scalars(select(Channel.id).where(Channel.template_id == template.id).limit(1)).first()
     if used is not None:
-        raise ApiError(409, "in_use", f"template {template_id} is used by channel {used}")
-    session.delete(template)
-    session.commit()
+        raise ApiError(409, "in_use", f"template {template.id} is used by channel {used}")
+
+
+crud_resource(
+    bp, "/api/v1/templates", Template, TemplateCreate, TemplateUpdate, TemplateOut,
+    what="template", tag="templates", before_save=_template_ladder,
+    before_delete=_template_unused, list_options=(selectinload(Template.renditions),),
+    names=CrudNames(
+        param="template_id",
+        views={"list": "list_templates", "create": "create_template", "get": "get_template",
+               "update": "update_template", "delete": "delete_template"},
+        docs={"list": "All templates with their ladders.",
+              "create": "Create a template with its ABR ladder (``renditions``).",
+              "get": "One template with its ladder.",
+              "update": "Change the fields given; ``renditions`` replaces the whole ladder and "
+                        "the channels'\nbadges are derived again.",
+              "delete": "Delete a template no channel uses (409 while channels still use it)."},
+        errors={"delete": (404, 409)}))
 
 
 @api_route(bp, "/api/v1/probes", response=list[ProbeOut], tag="probes")

@@ -1,5 +1,9 @@
 """Encoders and encoder groups (CRUD), control commands and the newest metrics sample.
 
+Both CRUD resources go through :func:`castwatch.cms_api.crud.crud_resource`; the encoders'
+issue #11 rules are its hooks: ``guard`` (admin scope for the device fields, checked first)
+and ``before_save`` (group reference, credentials binding, ``output`` validated and sealed).
+
 Paths: ``/api/v1/encoders``, ``/api/v1/encoder-groups``, and the encoder seed's
 ``/encoders/{id}/control`` and ``/encoders/{id}/metrics`` (also under ``/api/v1``). Control
 requests become ``encoder_commands`` rows that the group's active controller carries out.
@@ -14,15 +18,7 @@ from pydantic import Field
 from sqlalchemy import or_, select
 
 from castwatch.cms_api.context import api_context, db, principal
-from castwatch.cms_api.crud import (
-    CrudNames,
-    apply,
-    changes,
-    check_refs,
-    check_unique,
-    crud_resource,
-    get_or_404,
-)
+from castwatch.cms_api.crud import CrudNames, check_refs, crud_resource, get_or_404
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import Id, QueryModel
@@ -99,77 +95,59 @@ def _check_credentials(ref: str | None, address: str) -> None:
         raise ApiError(400, "invalid_value", f"credentials_ref: {problem}", "credentials_ref")
 
 
-@api_route(bp, "/api/v1/encoders", response=list[EncoderOut], tag="encoders")
-def list_encoders() -> list[EncoderOut]:
-    """All encoders with their state and newest sample."""
-    rows = db().scalars(select(Encoder).order_by(Encoder.id))
-    return [EncoderOut.model_validate(e) for e in rows]
+def _guard_device_fields(values: dict[str, Any], encoder: Encoder | None) -> None:
+    """403 unless admin when a write sets (create: ``credentials_ref``) or changes (update: any
+    of :data:`DEVICE_FIELDS`) what decides a secret's route; runs before every other check."""
+    if encoder is None:
+        _require_admin_for_device_fields(
+            ["credentials_ref"] if values.get("credentials_ref") is not None else [])
+    else:
+        _require_admin_for_device_fields(
+            [k for k in DEVICE_FIELDS if k in values and values[k] != getattr(encoder, k)])
 
 
-@api_route(bp, "/api/v1/encoders", ["POST"], body=EncoderCreate, response=EncoderOut, status=201,
-           scope="write", errors=(409,), tag="encoders")
-def create_encoder(body: EncoderCreate) -> EncoderOut:
-    """Create an encoder; its ``output`` configuration is validated first.
-
-    A ``credentials_ref`` needs the admin scope and must be bound by the operator to ``address``
-    (``ENCODERS_CREDENTIALS_BINDINGS``); see docs/security.md.
-    """
-    if body.credentials_ref is not None:
-        _require_admin_for_device_fields(["credentials_ref"])
-    check_unique(Encoder, "name", body.name, "name")
-    check_refs(EncoderGroup, [body.group_id], "group_id")
-    _check_credentials(body.credentials_ref, body.address)
-    _check_output(body.output)
-    encoder = Encoder(**body.model_dump())
-    encoder.output = _sealed_output(body.output)
-    session = db()
-    session.add(encoder)
-    session.commit()
-    return EncoderOut.model_validate(encoder)
-
-
-@api_route(bp, ENCODER, response=EncoderOut, errors=(404,), tag="encoders")
-def get_encoder(encoder_id: int) -> EncoderOut:
-    """One encoder."""
-    return EncoderOut.model_validate(get_or_404(Encoder, encoder_id, "encoder"))
-
-
-@api_route(bp, ENCODER, ["PUT"], body=EncoderUpdate, response=EncoderOut, scope="write",
-           errors=(404, 409), tag="encoders")
-def update_encoder(encoder_id: int, body: EncoderUpdate) -> EncoderOut:
-    """Change the fields given; a new ``output`` is validated first.
-
-    Changing ``address``, ``driver_kind``, ``driver_options`` or ``credentials_ref`` needs the
-    admin scope, and the (new) secret must be bound to the (new) address.
-    """
-    encoder = get_or_404(Encoder, encoder_id, "encoder")
-    values = changes(body)
-    _require_admin_for_device_fields(
-        [k for k in DEVICE_FIELDS if k in values and values[k] != getattr(encoder, k)])
-    if body.name is not None and body.name != encoder.name:
-        check_unique(Encoder, "name", body.name, "name", exclude_id=encoder.id)
-    check_refs(EncoderGroup, [body.group_id], "group_id")
+def _encoder_before_save(values: dict[str, Any], encoder: Encoder | None) -> None:
+    """The group must exist, the credentials binding is checked again against the (new)
+    address, and a new ``output`` is validated and stored with its stream key sealed; a
+    redacted key sent back (``sk-…1234``) keeps the stored one."""
+    check_refs(EncoderGroup, [values.get("group_id")], "group_id")
+    if encoder is None:
+        _check_credentials(values.get("credentials_ref"), values["address"])
+        _check_output(values["output"])
+        values["output"] = _sealed_output(values["output"])
+        return
     if "credentials_ref" in values or "address" in values:
         _check_credentials(values.get("credentials_ref", encoder.credentials_ref),
                            values.get("address", encoder.address))
-    if body.output is not None:
+    if values.get("output") is not None:
+        output = values["output"]
         stored = dict(encoder.output or {})
-        keep = is_redacted(body.output.get("stream_key")) and stored.get("stream_key") is not None
+        keep = is_redacted(output.get("stream_key")) and stored.get("stream_key") is not None
         # a redacted key sent back stands for the stored one: validate the rest around it
-        _check_output({k: v for k, v in body.output.items() if not (keep and k == "stream_key")}
+        _check_output({k: v for k, v in output.items() if not (keep and k == "stream_key")}
                       | ({"stream_key": "kept"} if keep else {}))
-        values["output"] = _sealed_output(body.output, stored)
-    apply(encoder, values)
-    db().commit()
-    return EncoderOut.model_validate(encoder)
+        values["output"] = _sealed_output(output, stored)
 
 
-@api_route(bp, ENCODER, ["DELETE"], status=204, scope="write", errors=(404,), tag="encoders")
-def delete_encoder(encoder_id: int) -> None:
-    """Delete an encoder (its pending commands go with it; failover history keeps a null)."""
-    session = db()
-    session.delete(get_or_404(Encoder, encoder_id, "encoder"))
-    session.commit()
+crud_resource(
+    bp, "/api/v1/encoders", Encoder, EncoderCreate, EncoderUpdate, EncoderOut,
+    what="encoder", tag="encoders", guard=_guard_device_fields, before_save=_encoder_before_save,
+    names=CrudNames(
+        param="encoder_id",
+        views={"list": "list_encoders", "create": "create_encoder", "get": "get_encoder",
+               "update": "update_encoder", "delete": "delete_encoder"},
+        docs={"list": "All encoders with their state and newest sample.",
+              "create": "Create an encoder; its ``output`` configuration is validated first.\n\n"
+                        "A ``credentials_ref`` needs the admin scope and must be bound by the "
+                        "operator to ``address``\n(``ENCODERS_CREDENTIALS_BINDINGS``); see "
+                        "docs/security.md.",
+              "get": "One encoder.",
+              "update": "Change the fields given; a new ``output`` is validated first.\n\n"
+                        "Changing ``address``, ``driver_kind``, ``driver_options`` or "
+                        "``credentials_ref`` needs the\nadmin scope, and the (new) secret must be "
+                        "bound to the (new) address.",
+              "delete": "Delete an encoder (its pending commands go with it; failover history "
+                        "keeps a null)."}))
 
 
 @api_route(bp, [f"{ENCODER}/control", "/encoders/<int:encoder_id>/control"], ["POST"],
