@@ -30,6 +30,7 @@ from castwatch.common.db import transaction
 from castwatch.packager_monitor import leases
 from castwatch.packager_monitor.alerting import SOURCE
 from castwatch.packager_monitor.certs import tls_context
+from castwatch.packager_monitor.own_cert import watch_own_certificate
 from castwatch.packager_monitor.content.pool import ContentMetrics, ContentPool
 from castwatch.packager_monitor.context import ChannelConfig, NullSink, PointSink, ProbeContext
 from castwatch.packager_monitor.dash_worker import DashChannelWorker
@@ -156,9 +157,14 @@ class ProbeService:
                 pool.warm()
             self.ctx = ProbeContext(self.settings, fetcher, self.metrics, self.emit, self.points,
                                     lag_samples=self.lag_samples, content=pool)
+            own = (asyncio.ensure_future(watch_own_certificate(self.ctx, s.own_cert_url))
+                   if s.own_cert_url else None)
             try:
                 await self._loop(stop)
             finally:
+                if own is not None:
+                    own.cancel()
+                    await asyncio.gather(own, return_exceptions=True)
                 if pool is not None:
                     pool.close()
                 for worker, task, _ in self.workers.values():
