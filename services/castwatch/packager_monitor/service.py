@@ -30,13 +30,13 @@ from castwatch.common.db import transaction
 from castwatch.packager_monitor import leases
 from castwatch.packager_monitor.alerting import SOURCE
 from castwatch.packager_monitor.certs import tls_context
-from castwatch.packager_monitor.own_cert import watch_own_certificate
 from castwatch.packager_monitor.content.pool import ContentMetrics, ContentPool
 from castwatch.packager_monitor.context import ChannelConfig, NullSink, PointSink, ProbeContext
 from castwatch.packager_monitor.dash_worker import DashChannelWorker
 from castwatch.packager_monitor.fetcher import Fetcher
 from castwatch.packager_monitor.hls_worker import HlsChannelWorker
 from castwatch.packager_monitor.metrics import ProbeMetrics
+from castwatch.packager_monitor.own_cert import watch_own_certificate
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.packager_monitor.store import ChannelUpdate, load_channels
 from castwatch.packager_monitor.worker import ChannelWorker

@@ -7,9 +7,9 @@ flood control (429 with ``retry_after``), migrated group chats (400 with
 ``migrate_to_chat_id``), blocked bots (403) and unknown chats (400 "chat not found"). Every
 call is recorded. Outside the Bot API paths, ``GET /_standin/messages`` lists the messages sent
 (with their latest edit) and ``POST /_standin/press`` presses one of a message's own buttons,
-for the console's demo inbox (loopback only, like the stand-in itself). ``hold()`` parks incoming requests unprocessed (a request whose client has
-gone when released is dropped, as if it never reached Telegram), so tests can stop a client
-at a known point.
+for the console's demo inbox (loopback only, like the stand-in itself). ``hold()`` parks
+incoming requests unprocessed (a request whose client has gone when released is dropped, as if
+it never reached Telegram), so tests can stop a client at a known point.
 """
 
 from __future__ import annotations
@@ -192,7 +192,8 @@ class BotApiStandIn:
             try:
                 chat, message, data = int(params["chat_id"]), int(params["message_id"]), str(params["data"])
             except (KeyError, TypeError, ValueError):
-                self._reply(req, 400, {"ok": False, "description": "chat_id, message_id and data are required"})
+                self._reply(req, 400, {"ok": False,
+                                       "description": "chat_id, message_id and data are required"})
                 return
             update = self.press_button(chat, message, data)
             if update is None:
