@@ -141,7 +141,8 @@ def test_the_demo_gives_the_api_its_inbox_and_the_sink_lists_messages_over_http(
                 assert time.monotonic() < deadline and proc.poll() is None
                 time.sleep(0.2)
         mail = EmailMessage()
-        mail["From"], mail["To"], mail["Subject"] = "castwatch@demo.invalid", "ops@demo.invalid", "DEMO_002 down"
+        mail["From"], mail["To"] = "castwatch@demo.invalid", "ops@demo.invalid"
+        mail["Subject"] = "DEMO_002 down"
         mail.set_content("Playlist unreachable")
         with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
             client.send_message(mail)
