@@ -29,7 +29,6 @@ from castwatch.cms_api.context import api_context
 from castwatch.cms_api.errors import ApiError
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.base import Model
-from castwatch.simulators.telegram.standin import callback_data
 
 bp = Blueprint("demo", __name__)
 
@@ -78,10 +77,11 @@ def _plain(text: str) -> str:
 
 
 def _buttons(markup: Any) -> list[dict[str, str]]:
+    """The inline keyboard's callback buttons: label and the exact ``callback_data``."""
     rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
-    labels = [str(b.get("text", "")) for row in rows or [] if isinstance(row, list)
-              for b in row if isinstance(b, dict) and "callback_data" in b]
-    return [{"text": t, "data": d} for t, d in zip(labels, callback_data(markup), strict=True)]
+    return [{"text": str(b.get("text", "")), "data": str(b["callback_data"])}
+            for row in rows or [] if isinstance(row, list)
+            for b in row if isinstance(b, dict) and "callback_data" in b]
 
 
 def _telegram(base: str) -> list[dict[str, Any]]:
