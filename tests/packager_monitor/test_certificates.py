@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
+from castwatch.common.env import ConfigError
 from castwatch.packager_monitor.certs import check_certificate
 from castwatch.packager_monitor.context import ChannelConfig
 from castwatch.packager_monitor.service import StaticSource
@@ -122,3 +123,30 @@ def test_the_https_host_of_a_rendition_is_checked_even_when_the_master_is_plain_
                                             if o.alert_type == "CERT_EXPIRING"), None),
                               15, "CERT_EXPIRING for the rendition host")
     assert op.subject == "CH_CDN" and "127.0.0.1" in op.summary and "expires in 5 days" in op.summary
+
+
+@pytest.mark.parametrize("trust, expected, severity", [(True, "expires in 5 days", "critical"),
+                                                        (False, "does not verify", "critical")])
+def test_castwatch_watches_its_own_public_certificate(pki: Path, trust: bool, expected: str,
+                                                      severity: str):
+    """PROBE_OWN_CERT_URL: CERT_EXPIRING for castwatch/<host>, with no channel at all."""
+    with SimulatorThread(SimConfig(channels=1), ssl_context=_server_context(pki)) as sim:
+        settings = ProbeSettings(egress=LOOPBACK, name="probe-own", own_cert_url=f"https://127.0.0.1:{sim.port}/",
+                                 ca_file=str(pki / "ca.pem") if trust else None)
+        with ProbeThread(settings, source=StaticSource([])) as probe:
+            op = wait_for(lambda: next((o for o in probe.alert_ops()
+                                        if o.alert_type == "CERT_EXPIRING"), None), 15, "own CERT_EXPIRING")
+    assert op.kind == "fire" and op.subject == "castwatch/127.0.0.1" and op.channel_id is None
+    assert op.severity == severity and expected in op.summary and op.summary.startswith("castwatch:")
+
+
+def test_the_own_certificate_url_comes_from_the_probe_or_the_public_url():
+    assert ProbeSettings.from_env({}).own_cert_url is None
+    public = {"NOTIFY_PUBLIC_URL": "https://castwatch.example.org/"}
+    assert ProbeSettings.from_env(public).own_cert_url == "https://castwatch.example.org/"
+    assert ProbeSettings.from_env({"NOTIFY_PUBLIC_URL": "http://castwatch.local"}).own_cert_url is None
+    assert ProbeSettings.from_env({**public, "PROBE_OWN_CERT_URL": "none"}).own_cert_url is None
+    own = {**public, "PROBE_OWN_CERT_URL": "https://cw.example.net:8443"}
+    assert ProbeSettings.from_env(own).own_cert_url == "https://cw.example.net:8443"
+    with pytest.raises(ConfigError, match="PROBE_OWN_CERT_URL"):
+        ProbeSettings.from_env({"PROBE_OWN_CERT_URL": "http://cw.example.net"})

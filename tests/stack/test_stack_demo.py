@@ -100,3 +100,54 @@ def test_the_demo_puts_no_secret_on_a_command_line_and_binds_its_token(tmp_path)
             assert token.encode() not in f.read()
     finally:
         stop_process(proc)
+
+
+def test_the_demo_gives_the_api_its_inbox_and_the_sink_lists_messages_over_http() -> None:
+    """Issue #15: the API learns both stand-ins' loopback URLs; the real `castwatch sim smtp
+    --http-port` lists what it received as JSON."""
+    import os
+    import smtplib
+    import subprocess
+    import sys
+    import time
+    from email.message import EmailMessage
+
+    import requests
+
+    from castwatch.cms_api.settings import ApiSettings
+    from castwatch.demo import Demo, DemoOptions
+    from castwatch.settings import Settings
+    from tests.support.processes import stop_process
+
+    demo = Demo(DemoOptions(base_port=0), Settings.from_env({}), "postgresql://unused")
+    api = ApiSettings.from_env(demo.child_env())
+    assert api.demo_inbox and api.demo_telegram_url and api.demo_smtp_url
+    smtp_spec = next(s for s in demo._standin_specs() if s.name == "sim-smtp")
+    argv = list(smtp_spec.argv)
+    http_port = int(argv[argv.index("--http-port") + 1])
+    assert api.demo_smtp_url == f"http://127.0.0.1:{http_port}"
+    smtp_port = int(argv[argv.index("--port") + 1])
+    assert api.demo_telegram_url.endswith(f":{demo._standin_ports[0]}")
+
+    proc = subprocess.Popen([sys.executable, "-m", "castwatch.cli", *argv[argv.index("sim"):]],
+                            env=os.environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert requests.get(f"{api.demo_smtp_url}/messages", timeout=1).json() == {"messages": []}
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.2)
+        mail = EmailMessage()
+        mail["From"], mail["To"] = "castwatch@demo.invalid", "ops@demo.invalid"
+        mail["Subject"] = "DEMO_002 down"
+        mail.set_content("Playlist unreachable")
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
+            client.send_message(mail)
+        [got] = requests.get(f"{api.demo_smtp_url}/messages", timeout=5).json()["messages"]
+        assert got["subject"] == "DEMO_002 down" and got["rcpt_to"] == ["ops@demo.invalid"]
+        assert "Playlist unreachable" in got["text"]
+    finally:
+        stop_process(proc)

@@ -15,6 +15,7 @@ from castwatch.cms_api.blueprints import (
     access,
     alerts,
     catalog,
+    demo,
     encoder_ops,
     encoders,
     health,
@@ -39,7 +40,7 @@ from castwatch.settings import Settings
 MAX_BODY_BYTES = 1 << 20
 BLUEPRINTS = (catalog.bp, alerts.bp, encoders.bp, health.bp, people.bp, meta.bp,
               notifications.bp, encoder_ops.bp, incidents.bp, access.bp,
-              series.bp, pools.bp, web.bp)
+              series.bp, pools.bp, demo.bp, web.bp)
 
 
 class LazyCookieSessions(SecureCookieSessionInterface):

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from castwatch.common.env import env_bind, env_bool, env_choice, env_float, env_int, env_secret
+from castwatch.common.env import (
+    ConfigError,
+    env_bind,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_secret,
+    env_str,
+)
 
 QUERY_LANGUAGES = ("flux", "victoriametrics")
 
@@ -30,6 +40,10 @@ class ApiSettings:
     #: how ``GET /api/v1/series`` reads the shared ``settings.influx`` server: ``flux`` (InfluxDB
     #: 2.x query API) or ``victoriametrics`` (its Prometheus-compatible ``/api/v1/query_range``)
     influx_query_language: str = "flux"
+    #: ``castwatch up --demo`` only: the loopback base URLs of the Telegram Bot API stand-in and
+    #: the SMTP sink's JSON listing; when both are unset the demo inbox endpoints answer 404
+    demo_telegram_url: str | None = None
+    demo_smtp_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -44,4 +58,26 @@ class ApiSettings:
             key_cache_s=env_float(env, "API_KEY_CACHE_SECONDS", 5.0, minimum=0, maximum=300),
             db_pool_size=env_int(env, "API_DB_POOL_SIZE", 10, minimum=1, maximum=200),
             influx_query_language=env_choice(env, "INFLUXDB_QUERY_LANGUAGE", "flux", QUERY_LANGUAGES),
+            demo_telegram_url=_loopback_url(env, "DEMO_TELEGRAM_STANDIN_URL"),
+            demo_smtp_url=_loopback_url(env, "DEMO_SMTP_SINK_URL"),
         )
+
+    @property
+    def demo_inbox(self) -> bool:
+        """Whether the demo inbox is enabled (the demo named at least one stand-in)."""
+        return bool(self.demo_telegram_url or self.demo_smtp_url)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _loopback_url(env: Mapping[str, str], name: str) -> str | None:
+    """An ``http://`` URL on this machine's loopback (without trailing slash), or None. The
+    stand-ins are demo processes on loopback; nothing else may be named here."""
+    value = env_str(env, name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError(name, "must be an http:// URL on loopback (127.0.0.1, localhost or [::1])")
+    return value.rstrip("/")

@@ -64,7 +64,7 @@ class Demo:
         self.options = options
         self.settings = settings
         self.database_url = database_url
-        origin, primary, backup, timeseries, telegram, smtp = _ports(options.base_port, 6)
+        origin, primary, backup, timeseries, telegram, smtp, smtp_http = _ports(options.base_port, 7)
         self.origin_url = f"http://127.0.0.1:{origin}"
         self.topology = DemoTopology(
             origin_url=self.origin_url,
@@ -80,6 +80,7 @@ class Demo:
         notify = settings.notify
         self.standins = not (notify.telegram.configured or notify.smtp.configured)
         self._standin_ports = (telegram, smtp)
+        self._smtp_http_port = smtp_http  # the sink's JSON listing, read by the console's inbox
         self._bot_token = f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(24)}"
         # The simulated encoders want a bearer token; the encoder manager reads it from its
         # environment through the encoder rows' credentials_ref (never stored in the database).
@@ -112,7 +113,10 @@ class Demo:
             telegram, smtp = self._standin_ports
             env.update(TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{telegram}/bot",
                        TELEGRAM_BOT_TOKEN=self._bot_token, SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp),
-                       SMTP_SECURITY="none", SMTP_FROM="castwatch@demo.invalid")
+                       SMTP_SECURITY="none", SMTP_FROM="castwatch@demo.invalid",
+                       # the console's Demo inbox page (the API reads them; loopback only)
+                       DEMO_TELEGRAM_STANDIN_URL=f"http://127.0.0.1:{telegram}",
+                       DEMO_SMTP_SINK_URL=f"http://127.0.0.1:{self._smtp_http_port}")
         return env
 
     def integration_rows(self) -> list[tuple[str, str, str]]:
@@ -136,7 +140,8 @@ class Demo:
         return [ChildSpec("sim-telegram", [*cli, "telegram", "--port", str(telegram),
                                            "--token-env", "TELEGRAM_BOT_TOKEN"],
                           env={"TELEGRAM_BOT_TOKEN": self._bot_token}),
-                ChildSpec("sim-smtp", [*cli, "smtp", "--port", str(smtp)])]
+                ChildSpec("sim-smtp", [*cli, "smtp", "--port", str(smtp),
+                                       "--http-port", str(self._smtp_http_port)])]
 
     def _timeseries_spec(self) -> list[ChildSpec]:
         if not self.victoria or not self.timeseries_url:

@@ -36,6 +36,7 @@ from castwatch.packager_monitor.dash_worker import DashChannelWorker
 from castwatch.packager_monitor.fetcher import Fetcher
 from castwatch.packager_monitor.hls_worker import HlsChannelWorker
 from castwatch.packager_monitor.metrics import ProbeMetrics
+from castwatch.packager_monitor.own_cert import watch_own_certificate
 from castwatch.packager_monitor.settings import ProbeSettings
 from castwatch.packager_monitor.store import ChannelUpdate, load_channels
 from castwatch.packager_monitor.worker import ChannelWorker
@@ -156,9 +157,14 @@ class ProbeService:
                 pool.warm()
             self.ctx = ProbeContext(self.settings, fetcher, self.metrics, self.emit, self.points,
                                     lag_samples=self.lag_samples, content=pool)
+            own = (asyncio.ensure_future(watch_own_certificate(self.ctx, s.own_cert_url))
+                   if s.own_cert_url else None)
             try:
                 await self._loop(stop)
             finally:
+                if own is not None:
+                    own.cancel()
+                    await asyncio.gather(own, return_exceptions=True)
                 if pool is not None:
                     pool.close()
                 for worker, task, _ in self.workers.values():

@@ -9,6 +9,7 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from castwatch.common.egress import EgressPolicy
 from castwatch.common.env import ConfigError, env_bind, env_float, env_int, env_str
@@ -49,6 +50,9 @@ class ProbeSettings:
     cert_interval_s: float = 3600.0
     #: Extra CA bundle (PEM) trusted for https origins, besides the system store.
     ca_file: str | None = None
+    #: castwatch's own public https URL, whose certificate CERT_EXPIRING also watches
+    #: (``PROBE_OWN_CERT_URL``, else an https ``NOTIFY_PUBLIC_URL``; ``none`` turns it off).
+    own_cert_url: str | None = None
     #: Worker processes that decode segments for the content layer (0 = no content analysis).
     content_workers: int = 1
     #: Content jobs that may wait for a worker; beyond it the oldest is dropped and counted.
@@ -85,10 +89,26 @@ class ProbeSettings:
             cert_warn_days=env_int(env, "PROBE_CERT_WARN_DAYS", 21, minimum=1),
             cert_interval_s=env_float(env, "PROBE_CERT_INTERVAL_S", 3600.0, minimum=1.0),
             ca_file=_readable(env, "PROBE_CA_FILE"),
+            own_cert_url=_own_cert_url(env),
             content_workers=env_int(env, "PROBE_CONTENT_WORKERS", 1, minimum=0, maximum=256),
             content_queue=env_int(env, "PROBE_CONTENT_QUEUE", 16, minimum=1, maximum=100_000),
             thumbnail_interval_s=env_float(env, "PROBE_THUMBNAIL_INTERVAL_S", 10.0, minimum=1.0),
         )
+
+
+def _own_cert_url(env: Mapping[str, str]) -> str | None:
+    """``PROBE_OWN_CERT_URL`` (an https URL, or ``none``), else ``NOTIFY_PUBLIC_URL`` when that is
+    https (the same public address people open from their notifications)."""
+    value = env_str(env, "PROBE_OWN_CERT_URL")
+    if value is not None and value.lower() == "none":
+        return None
+    if value is not None:
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ConfigError("PROBE_OWN_CERT_URL", "must be an https:// URL (or none)")
+        return value
+    public = env_str(env, "NOTIFY_PUBLIC_URL")
+    return public if public and urlsplit(public).scheme == "https" and urlsplit(public).hostname else None
 
 
 def _readable(env: Mapping[str, str], name: str) -> str | None:

@@ -5,9 +5,11 @@ getUpdates (long poll, with injected callback queries), deleteWebhook and close.
 form-encoded and JSON bodies. Faults can be injected per chat: an unavailable API (502),
 flood control (429 with ``retry_after``), migrated group chats (400 with
 ``migrate_to_chat_id``), blocked bots (403) and unknown chats (400 "chat not found"). Every
-call is recorded. ``hold()`` parks incoming requests unprocessed (a request whose client has
-gone when released is dropped, as if it never reached Telegram), so tests can stop a client
-at a known point.
+call is recorded. Outside the Bot API paths, ``GET /_standin/messages`` lists the messages sent
+(with their latest edit) and ``POST /_standin/press`` presses one of a message's own buttons,
+for the console's demo inbox (loopback only, like the stand-in itself). ``hold()`` parks
+incoming requests unprocessed (a request whose client has gone when released is dropped, as if
+it never reached Telegram), so tests can stop a client at a known point.
 """
 
 from __future__ import annotations
@@ -154,7 +156,57 @@ class BotApiStandIn:
             with self._gate:
                 self.active -= 1
 
+    def inbox(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The last ``limit`` messages sent, newest first, each with its latest edit applied
+        (text and buttons) and ``edited`` set when there was one."""
+        with self._cond:
+            latest = {(e["chat_id"], e["message_id"]): e for e in self.edits}
+            out = []
+            for m in reversed(self.sent[-limit:]):
+                edit = latest.get((m["chat_id"], m["message_id"]))
+                item = {k: m[k] for k in ("at", "chat_id", "message_id", "text", "parse_mode",
+                                          "reply_markup", "reply_to")}
+                if edit is not None:
+                    item.update(text=edit["text"], reply_markup=edit["reply_markup"])
+                item["edited"] = edit is not None
+                out.append(item)
+            return out
+
+    def press_button(self, chat_id: int, message_id: int, data: str) -> int | None:
+        """Press the button of message ``message_id`` whose callback data is exactly ``data``,
+        as the chat's own user (private chats: user id = chat id). None when that message has
+        no such button (no update is queued)."""
+        for m in self.inbox(limit=len(self.sent)):
+            if m["chat_id"] == chat_id and m["message_id"] == message_id:
+                if data in callback_data(m["reply_markup"]):
+                    return self.press(chat_id, chat_id, message_id, data)
+                return None
+        return None
+
+    def _serve_standin(self, req: BaseHTTPRequestHandler, params: dict[str, Any]) -> None:
+        path = req.path.split("?")[0]
+        if path == "/_standin/messages" and req.command == "GET":
+            self._reply(req, 200, {"messages": self.inbox()})
+            return
+        if path == "/_standin/press" and req.command == "POST":
+            try:
+                chat, message, data = int(params["chat_id"]), int(params["message_id"]), str(params["data"])
+            except (KeyError, TypeError, ValueError):
+                self._reply(req, 400, {"ok": False,
+                                       "description": "chat_id, message_id and data are required"})
+                return
+            update = self.press_button(chat, message, data)
+            if update is None:
+                self._reply(req, 404, {"ok": False, "description": "no such message or button"})
+                return
+            self._reply(req, 200, {"ok": True, "update_id": update})
+            return
+        self._reply(req, 404, {"ok": False, "description": "Not Found"})
+
     def _serve(self, req: BaseHTTPRequestHandler, params: dict[str, Any], kind: str) -> None:
+        if req.path.startswith("/_standin/"):
+            self._serve_standin(req, params)
+            return
         prefix = f"/bot{self.token}/"
         if not req.path.startswith(prefix):
             self._reply(req, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
@@ -260,6 +312,15 @@ class BotApiStandIn:
             while not self._updates and time.monotonic() < deadline:
                 self._cond.wait(deadline - time.monotonic())
             return 200, {"ok": True, "result": list(self._updates)}
+
+
+def callback_data(markup: Any) -> list[str]:
+    """Every ``callback_data`` of an inline keyboard (``reply_markup``), in order."""
+    if not isinstance(markup, dict):
+        return []
+    rows = markup.get("inline_keyboard") or []
+    return [str(b["callback_data"]) for row in rows if isinstance(row, list)
+            for b in row if isinstance(b, dict) and "callback_data" in b]
 
 
 def _message(chat: int, message_id: int, text: str) -> dict[str, Any]:

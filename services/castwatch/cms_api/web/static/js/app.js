@@ -13,9 +13,10 @@ import * as encoders from "./pages/encoders.js";
 import * as metrics from "./pages/metrics.js";
 import * as settings from "./pages/settings.js";
 import * as schedules from "./pages/schedules.js";
+import * as inbox from "./pages/inbox.js";
 
-const PAGES = { overview, channels, alerts, incidents, encoders, metrics, settings, schedules };
-const TITLES = { overview: "Overview", channels: "Channels", alerts: "Alerts", incidents: "Incidents", encoders: "Encoders", metrics: "Metrics", settings: "Settings", schedules: "Schedules" };
+const PAGES = { overview, channels, alerts, incidents, encoders, metrics, settings, schedules, inbox };
+const TITLES = { overview: "Overview", channels: "Channels", alerts: "Alerts", incidents: "Incidents", encoders: "Encoders", metrics: "Metrics", settings: "Settings", schedules: "Schedules", inbox: "Demo inbox" };
 
 /** Shared by every page: who is signed in and what they may do. */
 export const session = { name: null, scope: null, keyId: null, anonymous: false };
@@ -134,6 +135,7 @@ async function startSession(key) {
   $("#who").textContent = `${me.name} · ${me.scope}`;
   $("#sign-out").textContent = key ? "Sign out" : "Sign in";
   updateAlertCount(null);
+  $("#nav-inbox").hidden = !(await inbox.available()); // castwatch up --demo only
   await route();
 }
 
