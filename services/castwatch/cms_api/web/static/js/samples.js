@@ -90,6 +90,7 @@ export function recordChannel(ch) {
   const content = contentFigures(ch.last_check);
   for (const [r, v] of Object.entries(content.mos)) record("mos", `${ch.channel_code} ${r}`, t, v);
   for (const [r, v] of Object.entries(content.measured)) record("measured", `${ch.channel_code} ${r}`, t, v);
+  for (const [r, v] of Object.entries(content.advertised)) record("advertised", `${ch.channel_code} ${r}`, t, v);
   record("loudness", ch.channel_code, t, content.loudness);
   if (ch.last_checked_at && ch.last_check && Object.keys(ch.last_check).length) {
     const list = checks.get(ch.channel_code) || [];
