@@ -103,12 +103,14 @@ class ChannelContent:
         return video[-1][0] if video else None
 
     def on_segment(self, rendition: str, data: bytes, duration_s: float,
-                   sequence: int | None) -> list[Verdict]:
-        """A segment of ``rendition`` was downloaded intact; returns QUALITY_LOW's verdict."""
+                   sequence: int | None, init: bytes = b"") -> list[Verdict]:
+        """A segment of ``rendition`` was downloaded intact; returns QUALITY_LOW's verdict.
+        ``init`` (fMP4 initialization segment, DASH) is prepended to what is decoded; the
+        measured bitrate counts the media segment only."""
         meter = self.bitrate.setdefault(rendition, BitrateMeter())
         meter.add(len(data), duration_s)
         verdicts = self._score(rendition)
-        self._maybe_decode(rendition, data, duration_s, sequence)
+        self._maybe_decode(rendition, init + data if init else data, duration_s, sequence)
         return verdicts
 
     def _score(self, rendition: str) -> list[Verdict]:
