@@ -152,9 +152,9 @@ class DashChannelWorker(ChannelWorker):
         return changed_any, stale_at
 
     async def _check_media(self, rep: Representation, edge: Edge) -> None:
-        """Checks the edge segment; a video representation's segment reaches the content layer
-        with its initialization segment in front (fMP4 media segments do not decode alone)."""
-        init = await self._init_segment(rep) if rep.content_type != "audio" else b""
+        """Checks the edge segment; it reaches the content layer with its representation's
+        initialization segment in front (fMP4 media segments do not decode alone)."""
+        init = await self._init_segment(rep)
         await self.check_segment(rep.name, edge.url, edge.duration_s, rep.bandwidth,
                                  sequence=edge.number, init=init)
 

@@ -148,6 +148,9 @@ class ChannelContent:
             interval = 0.0 if mode == "continuous" else lim.sample_interval_s
         elif meta is not None and meta.kind == "video":
             interval = max(OTHERS_FACTOR * lim.sample_interval_s, 1.0)
+        elif meta is not None and self.worker.protocol == "DASH":
+            # a DASH audio representation carries the sound the chosen video rendition lacks
+            interval = 0.0 if mode == "continuous" else lim.sample_interval_s
         else:
             return
         if now - self.last_submit.get(rendition, float("-inf")) < interval - 0.01:
