@@ -29,8 +29,10 @@ pytestmark = pytest.mark.slow
 
 
 class _Quiet(SimpleHTTPRequestHandler):
+    requests: list[str] = []  # every path asked for (one list per test, set by _live_dash)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
+        self.requests.append(self.path)
 
 
 @pytest.fixture()
@@ -55,6 +57,7 @@ def _live_dash(out: Path, video: str, audio: str) -> Iterator[str]:
            "-f", "dash", "-seg_duration", "1", "-window_size", "6", "-extra_window_size", "2",
            "-use_template", "1", "-use_timeline", "1", str(out / "manifest.mpd")]
     ffmpeg = subprocess.Popen(cmd)
+    _Quiet.requests = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -124,6 +127,9 @@ def test_a_black_dash_channel_is_decoded_behind_its_init_segment_and_opens_video
     sound = content["decoded"]["audio_1"]["audio"][0]  # the audio adaptation set, decoded on its own
     assert sound["momentary_lufs"] == pytest.approx(-23, abs=2) and sound["silent_s"] == 0
     assert content["renditions"]["180p"]["measured_bps"] > 0
+    inits = [p for p in _Quiet.requests if p.startswith("/init-")]
+    assert len(inits) == 2 and len(set(inits)) == 2  # video and audio: each fetched once, then cached
+    assert sum(p.startswith("/chunk-") for p in _Quiet.requests) >= 4  # segments of both, after them
     with factory() as s:
         channel_id = s.scalar(select(Channel.id).where(Channel.code == "CH_DASH"))
         thumb = s.get(ChannelThumbnail, channel_id)
