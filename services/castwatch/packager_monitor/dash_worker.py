@@ -7,7 +7,16 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from castwatch.packager_monitor.dash import Edge, Mpd, MpdError, live_edge, parse_mpd
+from castwatch.packager_monitor.content.channel import RenditionMeta
+from castwatch.packager_monitor.dash import (
+    Edge,
+    Mpd,
+    MpdError,
+    Representation,
+    live_edge,
+    parse_mpd,
+    segment_url,
+)
 from castwatch.packager_monitor.fetcher import error_kind
 from castwatch.packager_monitor.master import Badges
 from castwatch.packager_monitor.rules import fetch as fetch_rules
@@ -38,6 +47,8 @@ class DashChannelWorker(ChannelWorker):
         self.mpd: Mpd | None = None
         self.etag: str | None = None
         self.reps: dict[str, _RepState] = {}
+        #: representation name -> (initialization URL, its bytes): fetched once, again when the URL changes
+        self.inits: dict[str, tuple[str, bytes]] = {}
         self.due = 0.0
 
     async def run(self) -> None:
@@ -108,6 +119,9 @@ class DashChannelWorker(ChannelWorker):
             st = self.reps.get(name)
             if st is None:
                 st = self.reps[name] = _RepState(None, now, Sampler(self.ctx.settings.segment_sampling))
+            self.content.set_meta(name, RenditionMeta(
+                rep.bandwidth, rep.codecs, rep.width, rep.height, None,
+                "audio" if rep.content_type == "audio" else "video"))
             new = edge is not None and (st.edge is None or edge.number != st.edge.number)
             if new and st.edge is not None and edge is not None and edge.number < st.edge.number:
                 verdicts.append(Verdict(MEDIA_SEQUENCE_REGRESSION, name, True,
@@ -120,7 +134,7 @@ class DashChannelWorker(ChannelWorker):
                 st.changed_at = now
                 changed_any = True
                 if st.sampler.take() and edge is not None:
-                    self.ctx.spawn(self.check_segment(name, edge.url, edge.duration_s, rep.bandwidth))
+                    self.ctx.spawn(self._check_media(rep, edge))
             st.edge = edge or st.edge
             if edge is not None:
                 target, grace = edge.duration_s, mpd.minimum_update_period or 0.0
@@ -133,8 +147,33 @@ class DashChannelWorker(ChannelWorker):
                                     "changed_at": st.changed_at}
         for name in [n for n in self.reps if n not in seen]:
             del self.reps[name]
+            self.inits.pop(name, None)
             self.drop(name)
         return changed_any, stale_at
+
+    async def _check_media(self, rep: Representation, edge: Edge) -> None:
+        """Checks the edge segment; it reaches the content layer with its representation's
+        initialization segment in front (fMP4 media segments do not decode alone)."""
+        init = await self._init_segment(rep)
+        await self.check_segment(rep.name, edge.url, edge.duration_s, rep.bandwidth,
+                                 sequence=edge.number, init=init)
+
+    async def _init_segment(self, rep: Representation) -> bytes:
+        """The representation's initialization segment, through the fetcher (egress policy,
+        segment byte cap, deadline); cached per representation until its URL changes. Empty
+        when there is none or it could not be fetched (retried with the next segment)."""
+        tpl = rep.template
+        if tpl is None or not tpl.initialization:
+            return b""
+        url = segment_url(rep, tpl.initialization, None, None)
+        cached = self.inits.get(rep.name)
+        if cached is not None and cached[0] == url:
+            return cached[1]
+        res = await self.ctx.fetcher.get(url, "segment")
+        if res.status != 200 or res.error is not None or res.too_large is not None or not res.body:
+            return b""
+        self.inits[rep.name] = (url, res.body)
+        return res.body
 
     def _judge_ladder(self, mpd: Mpd) -> None:
         video = [r for r in mpd.representations if r.content_type != "audio"]

@@ -146,9 +146,10 @@ class ChannelWorker:
                 "content": self.content.summary()}
 
     async def check_segment(self, rendition: str, url: str, duration_s: float,
-                            declared_bps: int, sequence: int | None = None) -> None:
+                            declared_bps: int, sequence: int | None = None, init: bytes = b"") -> None:
         """Download one segment, time it, check its bytes; verdicts go to the alert book.
-        An intact segment then feeds the content layer (bitrate, MOS, decoding off the loop)."""
+        An intact segment then feeds the content layer (bitrate, MOS, decoding off the loop);
+        ``init`` (a DASH representation's initialization segment) is prepended for decoding only."""
         self.note_origin(url)
         res = await self.ctx.fetcher.get(url, "segment")
         body = res.body or b""
@@ -164,7 +165,7 @@ class ChannelWorker:
         if any(v.bad for v in verdicts):
             self.ctx.metrics.error("segment")
         if res.status == 200 and res.error is None and invalid is None and body:
-            verdicts += self.content.on_segment(rendition, body, duration_s, sequence)
+            verdicts += self.content.on_segment(rendition, body, duration_s, sequence, init=init)
             self.content.write_quality_point(rendition, declared_bps)
         self.apply(verdicts)
         self.segment_facts[rendition] = {

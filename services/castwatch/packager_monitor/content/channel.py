@@ -103,12 +103,14 @@ class ChannelContent:
         return video[-1][0] if video else None
 
     def on_segment(self, rendition: str, data: bytes, duration_s: float,
-                   sequence: int | None) -> list[Verdict]:
-        """A segment of ``rendition`` was downloaded intact; returns QUALITY_LOW's verdict."""
+                   sequence: int | None, init: bytes = b"") -> list[Verdict]:
+        """A segment of ``rendition`` was downloaded intact; returns QUALITY_LOW's verdict.
+        ``init`` (fMP4 initialization segment, DASH) is prepended to what is decoded; the
+        measured bitrate counts the media segment only."""
         meter = self.bitrate.setdefault(rendition, BitrateMeter())
         meter.add(len(data), duration_s)
         verdicts = self._score(rendition)
-        self._maybe_decode(rendition, data, duration_s, sequence)
+        self._maybe_decode(rendition, init + data if init else data, duration_s, sequence)
         return verdicts
 
     def _score(self, rendition: str) -> list[Verdict]:
@@ -146,6 +148,9 @@ class ChannelContent:
             interval = 0.0 if mode == "continuous" else lim.sample_interval_s
         elif meta is not None and meta.kind == "video":
             interval = max(OTHERS_FACTOR * lim.sample_interval_s, 1.0)
+        elif meta is not None and self.worker.protocol == "DASH":
+            # a DASH audio representation carries the sound the chosen video rendition lacks
+            interval = 0.0 if mode == "continuous" else lim.sample_interval_s
         else:
             return
         if now - self.last_submit.get(rendition, float("-inf")) < interval - 0.01:

@@ -75,8 +75,10 @@ export function contentFigures(check) {
     if (num(r.measured_bps) !== null) out.measured[name] = num(r.measured_bps) / 1e6;
     if (num(r.advertised_bps) !== null) out.advertised[name] = num(r.advertised_bps) / 1e6;
   }
-  const decoded = (c.decoded || {})[c.chosen] || {};
-  const audio = Array.isArray(decoded.audio) ? decoded.audio[0] : null;
+  // the chosen rendition's sound; DASH carries it in an audio representation decoded on its own
+  const withAudio = [(c.decoded || {})[c.chosen], ...Object.values(c.decoded || {})]
+    .find((d) => d && Array.isArray(d.audio) && d.audio.length);
+  const audio = withAudio ? withAudio.audio[0] : null;
   out.loudness = audio ? num(audio.short_term_lufs) : null;
   return out;
 }
@@ -90,6 +92,7 @@ export function recordChannel(ch) {
   const content = contentFigures(ch.last_check);
   for (const [r, v] of Object.entries(content.mos)) record("mos", `${ch.channel_code} ${r}`, t, v);
   for (const [r, v] of Object.entries(content.measured)) record("measured", `${ch.channel_code} ${r}`, t, v);
+  for (const [r, v] of Object.entries(content.advertised)) record("advertised", `${ch.channel_code} ${r}`, t, v);
   record("loudness", ch.channel_code, t, content.loudness);
   if (ch.last_checked_at && ch.last_check && Object.keys(ch.last_check).length) {
     const list = checks.get(ch.channel_code) || [];

@@ -3,9 +3,10 @@
 import { thumbImg } from "../thumbs.js";
 import { api, rows } from "../api.js";
 import { bars, timeLine } from "../charts.js";
+import { CONTENT_CHARTS, drawContentChart, loadChartHistory } from "../content_charts.js";
 import { isDelete, loadOffAir, offAirText, PATHS, rowOf } from "../data.js";
 import { loadHistory } from "../history.js";
-import { downloadMs, playlistAge, recentChecks, recordChannel, seriesFor } from "../samples.js";
+import { downloadMs, playlistAge, recentChecks, recordChannel, seriesFor, seriesOf } from "../samples.js";
 import {
   clear, confirmDialog, throttle, fmtBitrate, fmtTime, h, light, relTime, sevBadge, stateBadge, toast,
 } from "../ui.js";
@@ -114,9 +115,16 @@ export async function mount(view, ctx) {
   const offAirBox = h("p.note#channel-offair", { hidden: true });
   const downloadBox = h("section.card#download-history");
   const contentBox = h("section.card#channel-content");
+  const contentCharts = new Map(); // metric -> {box, source, chart}
+  const contentChartsBox = h("div.grid.cols-3#content-charts", CONTENT_CHARTS.map((c) => {
+    const box = h("div", { id: c.id });
+    const source = h("p.muted.chart-source", { dataset: { source: "live" } });
+    contentCharts.set(c.metric, { box, source, chart: null });
+    return h("section.card", { dataset: { metric: c.metric } }, h("h2", { text: c.title }), source, box);
+  }));
   let offAir = null;
   clear(view, h("p", h("a", { href: "#/channels", text: "← All channels" })), head, offAirBox,
-    h("div.grid.cols-2", info, ladder), contentBox, h("div.grid.split", checks, chartsBox),
+    h("div.grid.cols-2", info, ladder), contentBox, contentChartsBox, h("div.grid.split", checks, chartsBox),
     downloadBox, h("div.grid.cols-2", historyBox, ageBox), alertBox);
 
   let chart = null;
@@ -248,6 +256,30 @@ export async function mount(view, ctx) {
     } else downloadBox.append(h("p.empty", { text: downloadMs(channel.last_check) === null ? "No segment download times yet." : "No points yet." }));
   }
 
+  /** This channel's live points of a metric (labels "CODE" or "CODE rendition"), label without the code. */
+  function liveContent(metric, suffix = "") {
+    const code = channel.channel_code;
+    return seriesOf(metric, 64).filter((x) => x.label === code || x.label.startsWith(`${code} `))
+      .map((x) => ({ ...x, label: `${x.label.slice(code.length).trim() || "track 1"}${suffix}` }));
+  }
+
+  /** MOS, loudness (with its target band) and bitrate measured vs advertised: last hour, else live. */
+  async function loadContentCharts() {
+    await Promise.all(CONTENT_CHARTS.map(async (c) => {
+      let result;
+      try {
+        result = await loadChartHistory(c, { channel: channel.channel_code }, { only: c.metric === "loudness" ? "track" : "rendition" });
+      } catch (err) { result = { series: [], unavailable: err.message }; }
+      const slot = contentCharts.get(c.metric);
+      const live = () => [...liveContent(c.metric), ...(c.compare ? liveContent(c.compare.metric, ` ${c.compare.label}`) : [])];
+      const data = result.unavailable ? live() : result.series;
+      slot.source.dataset.source = result.unavailable ? "live" : "influx";
+      slot.source.textContent = result.unavailable ? "Live values since this console opened." : "Last hour from InfluxDB, mean per bucket.";
+      slot.chart = drawContentChart(slot.box, slot.chart, data, c,
+        { small: true, emptyText: result.unavailable ? c.empty : "No points in the last hour." });
+    }));
+  }
+
   async function load() {
     offAir = (await loadOffAir()).get(id) || null;
     channel = await api.get(`${PATHS.channels}/${id}`);
@@ -262,13 +294,14 @@ export async function mount(view, ctx) {
 
   const renderSoon = throttle(render, 500);
   await load();
-  await loadDownloads();
+  await Promise.all([loadDownloads(), loadContentCharts()]);
   const timer = setInterval(() => {
     loadDownloads().catch(() => {});
+    loadContentCharts().catch(() => {});
     loadOffAir().then((m) => { offAir = m.get(id) || null; renderSoon(); }).catch(() => {});
   }, 60_000);
   return {
-    refresh: () => load().then(loadDownloads).catch(() => {}),
+    refresh: () => load().then(() => Promise.all([loadDownloads(), loadContentCharts()])).catch(() => {}),
     onLive(name, payload) {
       const row = rowOf(payload);
       if (!row) return;
@@ -284,6 +317,7 @@ export async function mount(view, ctx) {
       if (chart) chart.destroy();
       if (ageChart) ageChart.destroy();
       if (downloadChart) downloadChart.destroy();
+      contentCharts.forEach((slot) => { if (slot.chart) slot.chart.destroy(); });
     },
   };
 }

@@ -5,9 +5,9 @@
 // Playlist age and alerts per hour are not in InfluxDB: they always come from the API and live feed.
 
 import { api, rows } from "../api.js";
-import { bars, timeLine, xAxis } from "../charts.js";
+import { bars } from "../charts.js";
+import { CONTENT_CHARTS, drawContentChart, loadChartHistory, withBand } from "../content_charts.js";
 import { loadChannels, loadEncoders, PATHS } from "../data.js";
-import { loadHistory } from "../history.js";
 import { onSamples, recordChannel, recordEncoder, seriesOf } from "../samples.js";
 import { clear, throttle, h } from "../ui.js";
 import { hourlyBuckets } from "./alerts.js";
@@ -24,26 +24,11 @@ const CHARTS = [
   { metric: "cpu", title: "Encoder CPU", unit: " %", id: "chart-cpu", yMin: 0,
     query: { measurement: "encoder_metric", field: "cpu_percent" }, only: "encoder" },
   // the probe's content layer (issue #14): the seed's Video MOS, Audio Loudness and Bitrate charts
-  { metric: "mos", title: "Video MOS (P.1203.1 mode 0, 1–5)", unit: "", id: "chart-mos", yMin: 1,
-    query: { measurement: "video_quality", field: "mos" },
-    empty: "No MOS yet (the probe scores H.264 renditions it has decoded)." },
-  { metric: "loudness", title: "Audio loudness (short-term, LUFS)", unit: " LUFS", id: "chart-loudness",
-    query: { measurement: "content_audio", field: "short_term_lufs" }, band: [-28, -18],
-    empty: "No loudness yet (the probe measures the decoded rendition's audio)." },
-  { metric: "measured", title: "Bitrate measured from segments (Mb/s)", unit: " Mb/s", id: "chart-measured",
-    yMin: 0, query: { measurement: "video_quality", field: "measured_bps" }, scale: 1 / 1e6,
-    empty: "No measured bitrate yet." },
+  ...CONTENT_CHARTS,
 ];
 
-/** Two flat series marking a chart's target band (EBU R128: -23 LUFS ± 5 LU) over its time span. */
-export function withBand(data, band) {
-  if (!band || !data.length) return data;
-  const xs = data.flatMap((s) => s.points.map((p) => +new Date(p.x)));
-  const lo = Math.min(...xs);
-  const hi = Math.max(...xs);
-  return [...data, ...band.map((y, i) => ({ label: i ? "target high" : "target low",
-    points: [{ x: lo, y }, { x: hi, y }] }))];
-}
+/** Kept for callers of this module: the band helper lives with the content charts. */
+export { withBand };
 const HISTORY_REFRESH_MS = 60_000;
 
 export async function mount(view) {
@@ -77,31 +62,17 @@ export async function mount(view) {
 
   function draw(metric) {
     const c = CHARTS.find((x) => x.metric === metric);
-    const data = withBand(history.get(metric) || seriesOf(metric), c.band);
-    const box = boxes.get(metric);
-    const old = charts.get(metric);
     sourceLine(c);
-    if (!data.length) {
-      if (old) { old.destroy(); charts.delete(metric); }
-      clear(box, h("p.empty", { text: history.has(metric) ? "No points in the last hour." : c.empty || "No data reported yet." }));
-      return;
-    }
-    if (old && old.chart && old.chart.data.datasets.length === data.length) {
-      data.forEach((s, i) => { old.chart.data.datasets[i].data = s.points; old.chart.data.datasets[i].label = s.label; });
-      old.chart.options.scales.x = xAxis(data, 2 * 60e3);
-      old.chart.update("none");
-      return;
-    }
-    if (old) old.destroy();
-    const chart = timeLine(data, { unit: c.unit, label: c.title, yMin: c.yMin });
-    charts.set(metric, chart);
-    clear(box, chart.box);
+    const compared = c.compare ? seriesOf(c.compare.metric).map((s) => ({ ...s, label: `${s.label} ${c.compare.label}` })) : [];
+    const chart = drawContentChart(boxes.get(metric), charts.get(metric), history.get(metric) || [...seriesOf(metric), ...compared], c,
+      { emptyText: history.has(metric) ? "No points in the last hour." : c.empty });
+    if (chart) charts.set(metric, chart); else charts.delete(metric);
   }
 
   /** History of every chart that InfluxDB has; a 503 switches the page to live-only points. */
   async function loadHistories() {
     const withQuery = CHARTS.filter((c) => c.query);
-    const results = await Promise.all(withQuery.map((c) => loadHistory(c.query, { scale: c.scale, only: c.only })
+    const results = await Promise.all(withQuery.map((c) => loadChartHistory(c, {}, { only: c.only })
       .catch((err) => ({ series: [], unavailable: null, error: err }))));
     let unavailable = null;
     withQuery.forEach((c, i) => {
