@@ -11,10 +11,11 @@
 set -euo pipefail
 SUITE=${CASTWATCH_SMOKE_SUITE:-bookworm}
 # the machine's own Debian mirror (the first URI apt is configured with), unless one is given
-apt_mirror() {
-  { grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
-    grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}'; } |
-    grep -v security | head -n1
+apt_mirror() {  # never fails: an empty answer is handled below
+  { grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources || true
+    grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list || true; } |
+    awk '$1 == "URIs:" {print $2; next} {for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) {print $i; break}}' |
+    { grep -v security || true; } | head -n1
 }
 MIRROR=${CASTWATCH_SMOKE_MIRROR:-$(apt_mirror)}
 [ -n "$MIRROR" ] || { echo "no Debian mirror configured for apt; set CASTWATCH_SMOKE_MIRROR" >&2; exit 1; }
