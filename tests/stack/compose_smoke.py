@@ -196,7 +196,10 @@ def stage_project(root: Path, images: dict[str, str]) -> Project:
                  "PUBLIC_HOSTNAME": "localhost", "TLS_CERT_DIR": "./certs",
                  # a short lease so a restarted probe re-takes its channel quickly, a short hold so
                  # a cleared fault resolves within the run
-                 "PROBE_LEASE_TTL_S": "6", "PROBE_CLEAR_HOLD_S": "5"}
+                 "PROBE_LEASE_TTL_S": "6", "PROBE_CLEAR_HOLD_S": "5",
+                 # the simulated origin is a container on the stack's private network: the egress
+                 # policy refuses private addresses unless the operator allows them
+                 "EGRESS_ALLOW": "origin"}
     lines = []
     for line in (REPO / "deploy" / ".env.example").read_text().splitlines():
         name, sep, value = line.partition("=")
