@@ -153,6 +153,11 @@ def alert_types(source: str) -> tuple[AlertType, ...]:
     return tuple(t for t in ALERT_TYPES if source in t.sources)
 
 
+def severity_of(alert_type: str) -> str:
+    """The default severity of a known alert type (KeyError for an unknown one)."""
+    return ALERT_TYPES_BY_NAME[alert_type].severity.value
+
+
 def default_severities(source: str) -> dict[str, str]:
     """``{alert_type: default severity}`` of one source."""
     return {t.name: t.severity.value for t in alert_types(source)}

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from castwatch.common.vocab import severity_of
 from castwatch.encoder_manager import parking, recording, remediation, store
 from castwatch.encoder_manager.drivers import DriverError
 from castwatch.encoder_manager.metrics import EncoderMetrics
@@ -201,7 +202,8 @@ class GroupController:
                 self._send_stop(worker)
             elif act.op in ("raise", "clear"):
                 name = worker.row.name if worker else str(act.encoder_id)
-                op = store.AlertOp(act.op, subject=name, alert_type=parking.NOT_PARKED, severity="major",
+                op = store.AlertOp(act.op, subject=name, alert_type=parking.NOT_PARKED,
+                                   severity=severity_of(parking.NOT_PARKED),
                                    summary=act.summary, encoder_id=act.encoder_id, group_id=self.group.id)
                 logger.warning("group=%s encoder=%s %s %s: %s", self.group.name, name,
                                act.op, parking.NOT_PARKED, act.summary)

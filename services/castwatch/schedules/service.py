@@ -40,6 +40,7 @@ from castwatch.common.models import (
     ScheduleSource,
     utcnow,
 )
+from castwatch.common.vocab import severity_of
 from castwatch.schedules import cablecast, ical, meetings
 from castwatch.schedules.check import (
     ALERT_TYPE,
@@ -181,7 +182,8 @@ class ScheduleService:
         if row is None:
             return
         row.last_import_at, row.last_error = now, error[:2000]
-        alerts.fire(session, alerts.AlertKey(SOURCE, source.name, SOURCE_FAILING_TYPE), severity="minor",
+        alerts.fire(session, alerts.AlertKey(SOURCE, source.name, SOURCE_FAILING_TYPE),
+                    severity=severity_of(SOURCE_FAILING_TYPE),
                     summary=f"schedule source {source.name} ({source.kind}) failing: {error}"[:500],
                     details={"schedule_source_id": source.id, "kind": source.kind, "error": error[:500]},
                     channel_id=source.channel_id, now=now)
@@ -228,7 +230,8 @@ class ScheduleService:
                 key = alerts.AlertKey(SOURCE, d.subject, ALERT_TYPE)
                 if d.op == "raise":
                     group = groups.get(d.event.channel_id)
-                    _, new = alerts.fire(session, key, severity="critical", summary=d.summary, details={
+                    _, new = alerts.fire(session, key, severity=severity_of(ALERT_TYPE),
+                                         summary=d.summary, details={
                         "schedule_item_id": d.event.item_id, "title": d.event.title,
                         "starts_at": d.event.starts_at.isoformat()},
                         channel_id=d.event.channel_id, group_id=group, now=now)
