@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "incidents": ("castwatch.incidents.cli", "run the incident correlator and schedule monitor"),
     "up": ("castwatch.up", "run the whole stack on this machine (embedded PostgreSQL if needed)"),
     "sim": ("castwatch.simulators.cli", "run a packager origin or encoder simulator"),
+    "grafana-token": ("castwatch.common.grafana_token_cli",
+                      "create or keep Grafana's read-only InfluxDB token, then exit"),
     "check": ("castwatch.check", "check settings, database, InfluxDB, SMTP, Telegram, encoders, channels"),
 }
 

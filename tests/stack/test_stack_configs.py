@@ -91,7 +91,7 @@ def test_compose_has_healthchecks_waits_and_lets_probe_scale(tmp_path: Path) -> 
                 "probe", "encoders", "notify", "incidents", "nginx"}
     assert expected <= set(services)
     for name, service in services.items():
-        if name != "migrate":
+        if service.get("restart") != "no":  # the one-shot jobs (migrate, grafana-token)
             assert service["healthcheck"]["test"], f"{name} has no healthcheck"
             assert service["restart"] == "unless-stopped", name
     for name in ("api", "probe", "encoders", "notify", "incidents"):
@@ -212,3 +212,33 @@ def test_no_store_of_the_stack_starts_before_migrate_has_refused_placeholder_sec
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "GRAFANA_ADMIN_PASSWORD" in done.stdout + done.stderr and "change-me" not in done.stderr
+
+
+def test_grafana_reads_influxdb_with_the_read_only_token_and_never_sees_the_admin_token(
+        tmp_path: Path) -> None:
+    """Issue #11 §5: the grafana-token job makes the token; only it and Grafana mount it."""
+    services = yaml.safe_load(run_tool("docker-compose", "config", cwd=_compose_dir(tmp_path)).stdout)[
+        "services"]
+    grafana, job = services["grafana"], services["grafana-token"]
+    assert "INFLUXDB_TOKEN" not in (grafana.get("environment") or {})
+    assert grafana["depends_on"]["grafana-token"]["condition"] == "service_completed_successfully"
+    out = job["command"][job["command"].index("--out") + 1]
+    assert job["command"][0] == "grafana-token" and job["restart"] == "no"
+
+    def mount(v: str | dict[str, object]) -> tuple[str, tuple[str, bool]]:
+        if isinstance(v, str):  # docker-compose v1 prints the short syntax
+            source, target, *mode = v.split(":")
+            return source, (target, mode == ["ro"])
+        return str(v["source"]), (str(v["target"]), bool(v.get("read_only", False)))
+
+    mounts = {s: dict(mount(v) for v in services[s].get("volumes", [])) for s in services}
+    holders = {s for s, m in mounts.items() if "grafana-influx-token" in m}
+    assert holders == {"grafana", "grafana-token"}
+    assert mounts["grafana-token"]["grafana-influx-token"] == (out, False)
+    assert mounts["grafana"]["grafana-influx-token"] == (out, True)
+    sources = yaml.safe_load((REPO / "grafana/provisioning/datasources/castwatch.yml").read_text())
+    influx = next(d for d in sources["datasources"] if d["uid"] == "castwatch-influxdb")
+    assert influx["secureJsonData"]["token"] == f"$__file{{{out}/token}}"
+    assert "INFLUXDB_TOKEN" not in (REPO / "grafana/provisioning/datasources/castwatch.yml").read_text()
+    dockerfile = (REPO / "deploy/Dockerfile").read_text()
+    assert out in dockerfile  # the volume takes the castwatch user's ownership on first use
