@@ -10,6 +10,9 @@ top rendition, and decides whether the segment goes to the worker processes:
 - every other video rendition once per ``OTHERS_FACTOR`` sample intervals (60 s by default),
   so a picture black on every rendition is seen on every rendition, and each rendition's MOS
   rests on what its decoder confirmed;
+- every separate audio rendition (HLS ``EXT-X-MEDIA TYPE=AUDIO`` / audio-only variant, DASH
+  audio representation) on the chosen rendition's schedule: it carries the sound the video
+  segments lack, so silence per track and loudness are judged on it (subject: its name);
 - ``off``: nothing is decoded (bitrate and MOS still are).
 
 Results come back on the event loop (:meth:`_on_result`) as verdicts, InfluxDB points,
@@ -69,6 +72,8 @@ class ChannelContent:
         self.mos: dict[str, VideoMos] = {}
         self.decoded: dict[str, RenditionContent] = {}
         self.last_submit: dict[str, float] = {}
+        #: rendition -> why its newest analysed segment did not decode (cleared by the next success)
+        self.decode_errors: dict[str, str] = {}
         self.last_thumb_request = float("-inf")
         self.thumbnail_at: datetime | None = None
 
@@ -81,7 +86,8 @@ class ChannelContent:
         self.meta[rendition] = meta
 
     def forget(self, rendition: str) -> None:
-        for table in (self.meta, self.bitrate, self.mos, self.decoded, self.last_submit):
+        for table in (self.meta, self.bitrate, self.mos, self.decoded, self.last_submit,
+                      self.decode_errors):
             table.pop(rendition, None)  # type: ignore[attr-defined]
 
     def _video(self) -> list[tuple[str, RenditionMeta]]:
@@ -148,8 +154,8 @@ class ChannelContent:
             interval = 0.0 if mode == "continuous" else lim.sample_interval_s
         elif meta is not None and meta.kind == "video":
             interval = max(OTHERS_FACTOR * lim.sample_interval_s, 1.0)
-        elif meta is not None and self.worker.protocol == "DASH":
-            # a DASH audio representation carries the sound the chosen video rendition lacks
+        elif meta is not None and meta.kind == "audio":
+            # a separate audio rendition carries the sound the chosen video rendition lacks
             interval = 0.0 if mode == "continuous" else lim.sample_interval_s
         else:
             return
@@ -170,7 +176,9 @@ class ChannelContent:
         if res.error is not None:
             logger.info("channel=%s rendition=%s segment not decodable: %s", w.cfg.code, rendition,
                         res.error)
+            self.decode_errors[rendition] = res.error
             return
+        self.decode_errors.pop(rendition, None)
         state = self.decoded.setdefault(rendition, RenditionContent(rendition))
         verdicts = state.observe(w.cfg.code, res, self.limits, sequence, w.ctx.clock())
         v = res.video
@@ -228,6 +236,8 @@ class ChannelContent:
                 "mos": mos.mos if mos else None, "mos_model": mos.model if mos else None}
         decoded = {name: {k: v for k, v in st.figures.items() if k != "analysed_at"}
                    for name, st in self.decoded.items()}
+        for name, error in self.decode_errors.items():
+            decoded.setdefault(name, {})["decode_error"] = error
         return {"mode": self.limits.effective_mode(self.worker.cfg.tier), "chosen": self.chosen(),
                 "renditions": renditions, "decoded": decoded,
                 "thumbnail_at": self.thumbnail_at.isoformat() if self.thumbnail_at else None}
