@@ -71,7 +71,7 @@ def _ffmpeg_live_ladder(out: Path) -> Iterator[str]:
 
 
 @contextmanager
-def _probing(factory: sessionmaker[Session], url: str, code: str) -> Iterator[None]:
+def _probing(factory: sessionmaker[Session], url: str, code: str) -> Iterator[ProbeThread]:
     with factory() as s, s.begin():
         tpl = Template(name=f"demuxed-{code}", segment_duration_target=1.0,
                        segment_duration_tolerance=0.25, max_download_time_ms=5000, min_download_ratio=1.0)
@@ -81,8 +81,8 @@ def _probing(factory: sessionmaker[Session], url: str, code: str) -> Iterator[No
     settings = ProbeSettings(egress=LOOPBACK, name=f"probe-{code}", lease_ttl_s=3, clear_hold_s=2,
                              master_interval_s=2, status_interval_s=1, timeout_s=5, content_workers=1,
                              content_queue=16, thumbnail_interval_s=1)
-    with ProbeThread(settings, factory):
-        yield
+    with ProbeThread(settings, factory) as probe:
+        yield probe
 
 
 def _alert(factory: sessionmaker[Session], subject: str, alert_type: str) -> Alert | None:
@@ -114,7 +114,7 @@ def test_ffmpeg_demuxed_ladder_silence_opens_on_the_silent_audio_rendition_only(
     assert normal["momentary_lufs"] == pytest.approx(-23, abs=2) and normal["silent_s"] == 0
     assert normal["true_peak_dbtp"] < -1
     # ffmpeg also lists each audio playlist as an audio-only variant: it is not the decoded video
-    assert content["chosen"] == "180p"
+    assert content["chosen"] == "180p" and content["sound"] == "audio_audio_1"
     assert content["decoded"]["180p"]["codec"] == "h264" and "audio" not in content["decoded"]["180p"]
     assert content["decoded"]["audio_audio_1"]["audio"][0]["silent_s"] >= 2
 
@@ -138,7 +138,7 @@ def test_fmp4_and_packed_audio_renditions_are_judged_and_broken_ones_do_not_stop
     })
     server, url = live.serve()
     try:
-        with _probing(factory, url, "CH_ALT"):
+        with _probing(factory, url, "CH_ALT") as probe:
             silence = wait_for(lambda: _alert(factory, "CH_ALT/audio_quiet", "AUDIO_SILENCE"), 40,
                                "AUDIO_SILENCE on the packed audio rendition")
             loudness = wait_for(lambda: _alert(factory, "CH_ALT/audio_loud", "LOUDNESS_OUT_OF_RANGE"),
@@ -153,6 +153,8 @@ def test_fmp4_and_packed_audio_renditions_are_judged_and_broken_ones_do_not_stop
             wait_for(lambda: sum(p == "/video/index.m3u8" for p in live.requests[seen:]) >= 2, 10,
                      "the video playlist still polled after the failures")
             content = _content(factory, "CH_ALT")
+            gauge = probe.registry.get_sample_value("castwatch_probe_loudness_lufs",
+                                                    {"channel": "CH_ALT", "kind": "momentary"})
     finally:
         server.shutdown()
         server.server_close()
@@ -161,6 +163,8 @@ def test_fmp4_and_packed_audio_renditions_are_judged_and_broken_ones_do_not_stop
     assert loudness.summary.startswith(("CH_ALT audio_loud: true peak", "CH_ALT audio_loud: short-term"))
     assert gone.severity and black.severity == "critical"
     assert junk.startswith(("InvalidDataError", "no decodable")), junk
+    # the channel's sound: no muxed audio, so the first separate rendition (by name) that decodes
+    assert content["sound"] == "audio_loud" and gauge == pytest.approx(-2, abs=2)
     sound = content["decoded"]["audio_loud"]["audio"][0]
     assert sound["true_peak_dbtp"] > -2.5 and sound["momentary_lufs"] == pytest.approx(-2, abs=2)
     assert content["decoded"]["audio_quiet"]["audio"][0]["silent_s"] >= 2

@@ -104,6 +104,17 @@ class ChannelContent:
             return None
         return video[-1][0] if want == "highest" else video[0][0]
 
+    def sound(self) -> str | None:
+        """The rendition whose first audio track is the channel's sound (the loudness gauges,
+        ``summary()["sound"]``): the chosen video rendition's muxed audio, else the first
+        separate audio rendition by name that has been decoded with sound."""
+        audio = sorted(n for n, m in self.meta.items() if m.kind == "audio")
+        for name in [self.chosen(), *audio]:
+            st = self.decoded.get(name) if name is not None else None
+            if st is not None and st.figures.get("audio"):
+                return name
+        return None
+
     def top(self) -> str | None:
         video = self._video()
         return video[-1][0] if video else None
@@ -209,7 +220,7 @@ class ChannelContent:
                 "integrated_lufs": a["integrated_lufs"], "true_peak_dbtp": a["true_peak_dbtp"],
                 "silent_s": a["silent_s"]})
         gauges = w.ctx.metrics.content_gauges
-        if gauges is not None:
+        if gauges is not None and rendition == self.sound():  # one sound per channel: no flapping
             gauges.observe_audio(w.cfg.code, f.get("audio", []))
 
     def write_quality_point(self, rendition: str, advertised_bps: int) -> None:
@@ -239,5 +250,6 @@ class ChannelContent:
         for name, error in self.decode_errors.items():
             decoded.setdefault(name, {})["decode_error"] = error
         return {"mode": self.limits.effective_mode(self.worker.cfg.tier), "chosen": self.chosen(),
+                "sound": self.sound(),
                 "renditions": renditions, "decoded": decoded,
                 "thumbnail_at": self.thumbnail_at.isoformat() if self.thumbnail_at else None}
