@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common.db import make_session_factory
 from castwatch.common.models import Alert, Base, Channel, Template
 from castwatch.packager_monitor.settings import ProbeSettings
+from castwatch.simulators.origin.model import DEFAULT_LADDER, SimConfig
+from castwatch.simulators.origin.server import SimulatorThread
 from tests.support.egress import LOOPBACK
 
 from .conftest import ProbeThread, wait_for
@@ -172,3 +175,24 @@ def test_fmp4_and_packed_audio_renditions_are_judged_and_broken_ones_do_not_stop
     assert sum(p == "/loud/init.mp4" for p in live.requests) == 1  # EXT-X-MAP fetched once, cached
     for subject in ("CH_ALT/audio_junk", "CH_ALT/audio_gone", "CH_ALT/audio_loud"):
         assert _alert(factory, subject, "AUDIO_SILENCE") is None
+
+
+def test_the_origin_simulator_s_separate_audio_renditions_are_judged_one_by_one(
+        factory: sessionmaker[Session]) -> None:
+    config = SimConfig(channels=1, segment_s=1.0, ladder=DEFAULT_LADDER[-1:], audio_languages=("en", "fr"),
+                       real_media=True)
+    with SimulatorThread(config) as sim:
+        requests.post(f"{sim.base_url}/_sim/faults", json={"channel": "CH_SIM_001", "rendition": "audio_fr",
+                                                           "fault": "silence"}, timeout=5).raise_for_status()
+        with _probing(factory, sim.master_url("CH_SIM_001"), "CH_SIM_001"):
+            alert = wait_for(lambda: _alert(factory, "CH_SIM_001/audio_fr", "AUDIO_SILENCE"), 40,
+                             "AUDIO_SILENCE on the simulator's silent French audio")
+            english = wait_for(lambda: _content(factory, "CH_SIM_001").get("decoded", {})
+                               .get("audio_en", {}).get("audio"), 20, "the English audio decoded")
+            requests.delete(f"{sim.base_url}/_sim/faults", params={"channel": "CH_SIM_001"},
+                            timeout=5).raise_for_status()
+            wait_for(lambda: (a := _alert(factory, "CH_SIM_001/audio_fr", "AUDIO_SILENCE"))
+                     and a.resolved_at is not None, 40, "AUDIO_SILENCE resolved once the sound is back")
+    assert alert.summary.startswith("CH_SIM_001 audio_fr: audio track #0 below -60 dBFS")
+    assert english[0]["silent_s"] == 0 and english[0]["momentary_lufs"] == pytest.approx(-23, abs=2)
+    assert _alert(factory, "CH_SIM_001/audio_en", "AUDIO_SILENCE") is None

@@ -65,7 +65,7 @@ export function playlistAge(check) {
 
 /**
  * The content figures of a check (probe content layer): {mos: {rendition: value},
- * measured/advertised: {rendition: Mb/s}, loudness: short-term LUFS of the decoded rendition}.
+ * measured/advertised: {rendition: Mb/s}, loudness: short-term LUFS of the channel's sound}.
  */
 export function contentFigures(check) {
   const c = (check && check.content) || {};
