@@ -10,6 +10,7 @@ from castwatch.packager_monitor.content.analyze import analyze_segment
 from castwatch.packager_monitor.content.state import RenditionContent
 from castwatch.packager_monitor.rules.content import ContentLimits
 from tests.packager_monitor.lavfi import make_segment, need_ffmpeg
+from tests.packager_monitor.live_hls import audio_fmp4, hls_files, packed_aac
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +110,97 @@ def test_the_meter_agrees_with_ffmpeg_ebur128_on_the_same_segment(segments, tmp_
 def test_garbage_is_an_error_not_an_exception():
     res = analyze_segment(b"G" + b"\x00" * 5000, 2.0)
     assert res.error is not None and res.video is None
+
+
+# -- a freeze is timed from the first frame of the still picture, also across segment boundaries
+
+_H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-an"]
+
+
+def _moving_then_still(tmp_path, moving_s: float, still: str = "smptebars=size=320x180:rate=25",
+                       first_still_s: float = 0.0):
+    """One continuous 25 fps stream cut by ffmpeg's hls muxer into 2 s segments (0-2 s, 2-4 s,
+    4-6 s): ``first_still_s`` of SMPTE bars (a still picture; none when 0), then a moving test
+    pattern for ``moving_s``, then the still picture ``still`` to the end."""
+    parts, labels = [], []
+    if first_still_s:
+        parts.append(f"smptebars=size=320x180:rate=25:d={first_still_s}[p]")
+        labels.append("[p]")
+    if moving_s:
+        parts.append(f"testsrc2=size=320x180:rate=25:d={moving_s}[m]")
+        labels.append("[m]")
+    parts.append(f"{still}:d=8[s]")
+    labels.append("[s]")
+    graph = ";".join(parts) + f";{''.join(labels)}concat=n={len(labels)}:v=1:a=0[out0]"
+    segments, _ = hls_files(tmp_path / "freeze", [graph], _H264, 6, segment_s=2)
+    assert len(segments) == 3
+    return segments
+
+
+def _frozen_runs(segments):
+    """The VIDEO_FROZEN run after each segment, analysed in order as contiguous segments."""
+    state = RenditionContent("180p")
+    runs = []
+    for seq, data in enumerate(segments):
+        state.observe("CH", analyze_segment(data, 2.0), ContentLimits(), seq, seq * 2.0)
+        runs.append(round(state.frozen.current, 3))
+    return runs
+
+
+@pytest.mark.parametrize(("moving_s", "expected"), [
+    (2.0, [0.0, 2.0, 4.0]),    # the still picture's first frame is the first frame of segment 2
+    (1.96, [0.0, 2.04, 4.04]),  # ... the last frame of segment 1 (known once segment 2 shows it)
+    (1.04, [0.96, 2.96, 4.96]),  # ... frame 26 of segment 1: mid-segment, exact too
+])
+def test_a_freeze_is_timed_from_its_first_frame_exactly_at_and_around_a_segment_boundary(
+        tmp_path, moving_s, expected):
+    # ffmpeg's freezedetect reports freeze_start at the still picture's first frame: same here
+    assert _frozen_runs(_moving_then_still(tmp_path, moving_s)) == expected
+
+
+def test_a_cut_from_one_still_picture_to_another_at_a_segment_boundary_restarts_the_run(tmp_path):
+    # 2 s of bars, then (exactly at the boundary) another still picture: two freezes, not one
+    segments = _moving_then_still(tmp_path, 0, still="color=c=blue:size=320x180:rate=25", first_still_s=2.0)
+    assert _frozen_runs(segments) == [2.0, 2.0, 4.0]
+
+
+def test_a_freeze_run_starts_afresh_after_a_gap(tmp_path):
+    segments = _moving_then_still(tmp_path, 2.0)
+    state = RenditionContent("180p")
+    state.observe("CH", analyze_segment(segments[1], 2.0), ContentLimits(), 1, 2.0)
+    assert round(state.frozen.current, 3) == 2.0  # no predecessor: the first frame starts it
+    state.observe("CH", analyze_segment(segments[0], 2.0), ContentLimits(), 7, 20.0)
+    assert state.frozen.current == 0.0
+
+
+# -- separate audio renditions: fMP4 behind its initialization section, packed audio (ADTS + ID3)
+
+def test_an_fmp4_audio_segment_decodes_behind_its_init_and_not_without_it(tmp_path):
+    segments, init = audio_fmp4(tmp_path / "a", "loud")
+    res = analyze_segment(init + segments[1], 1.0)
+    assert res.error is None and res.video is None
+    (track,) = res.audio
+    assert (track.codec, track.rate, track.channels) == ("aac", 48000, 2)
+    assert min(track.rms_dbfs) > -6  # the sine near full scale
+    bare = analyze_segment(segments[1], 1.0)
+    assert bare.error is not None and not bare.audio
+
+
+def test_packed_audio_adts_behind_an_id3_timestamp_decodes_and_shows_silence(tmp_path):
+    silent = packed_aac(tmp_path / "s", "silence")
+    normal = packed_aac(tmp_path / "n", "normal")
+    assert silent[0][:3] == b"ID3" and b"transportStreamTimestamp" in silent[0][:80]
+    res = analyze_segment(silent[1], 1.0)
+    assert res.error is None and res.audio[0].codec == "aac"
+    assert all(r < -60 for r in res.audio[0].rms_dbfs)
+    state = RenditionContent("audio_en")
+    for seq, data in enumerate(silent[:3]):
+        verdicts = state.observe("CH", analyze_segment(data, 1.0), ContentLimits(), seq, float(seq))
+    assert bad(verdicts) == {"AUDIO_SILENCE"}
+    loud_enough = analyze_segment(normal[1], 1.0).audio[0]
+    assert min(loud_enough.rms_dbfs) > -30
+
+
+def test_bytes_that_are_no_media_give_a_short_error(tmp_path):
+    res = analyze_segment(b"\xde\xad\xbe\xef" * 2048, 1.0)
+    assert res.error is not None and len(res.error) < 160 and not res.audio and res.video is None

@@ -123,9 +123,40 @@ def test_every_corpus_media_playlist_parses_and_matches_the_m3u8_library(path: P
     assert ours.end_list == bool(theirs.is_endlist)
     assert [s.duration for s in ours.segments] == pytest.approx([s.duration for s in full])
     assert [s.discontinuity for s in ours.segments] == [s.discontinuity for s in full]
+    # EXT-X-MAP in effect per segment (a map with a BYTERANGE is not fetched: None)
+    assert [s.init for s in ours.segments] == [
+        s.init_section.uri if s.init_section is not None and not s.init_section.byterange else None
+        for s in full]
 
 
 def test_the_corpus_lives_in_the_repository_with_its_licence():
     # A user's clone must run every corpus test: an empty glob would parametrize to nothing.
     assert len(CORPUS_FILES) >= 90
     assert (CORPUS / "LICENSE-m3u8").read_text().startswith("m3u8 is licensed under the MIT License")
+
+
+def _cmaf(first: int, count: int, maps: dict[int, str]) -> str:
+    """A live fMP4 media playlist; ``maps``: sequence number -> EXT-X-MAP written before it."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-TARGETDURATION:2", f"#EXT-X-MEDIA-SEQUENCE:{first}"]
+    current = max((n for n in maps if n <= first), default=None)
+    for n in range(first, first + count):
+        if n in maps or n == first and current is not None:
+            lines.append(f'#EXT-X-MAP:URI="{maps[n if n in maps else current]}"')
+        lines += ["#EXTINF:2.0,", f"seg_{n}.m4s"]
+    return "\n".join(lines) + "\n"
+
+
+def test_each_segment_carries_the_ext_x_map_in_effect_also_when_parsed_incrementally():
+    maps = {0: "init_a.mp4", 8: "init_b.mp4"}  # the packager changed its init at segment 8
+    parser = IncrementalMediaParser()
+    parser.parse(_cmaf(0, 5, maps))
+    for first in range(1, 12):
+        text = _cmaf(first, 5, maps)
+        inc, full = parser.parse(text), parse_media(text)
+        assert inc.segments == full.segments, first
+        assert [s.init for s in full.segments] == [
+            "init_b.mp4" if n >= 8 else "init_a.mp4" for n in range(first, first + 5)]
+    assert parser.incremental_parses >= 8  # the map in front of the window is read, not re-parsed
+    ranged = parse_media('#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="i.mp4",BYTERANGE="800@0"\n'
+                         '#EXTINF:2,\na.m4s\n')
+    assert ranged.segments[0].init is None

@@ -61,3 +61,30 @@ def test_every_corpus_master_parses_like_the_m3u8_library(path: Path):
     assert [v.uri for v in ours.variants] == [p.absolute_uri for p in theirs.playlists]
     assert [v.codecs for v in ours.variants] == [p.stream_info.codecs for p in theirs.playlists]
     assert len(ours.media) == len(theirs.media)
+
+
+DEMUXED = """#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_aud",NAME="audio_1",DEFAULT=YES,URI="media_1.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_aud",NAME="audio_2",DEFAULT=YES,URI="media_2.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="ac3",NAME="audio_2",URI="media_ac3.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=435600,RESOLUTION=320x180,CODECS="avc1.42c00d,mp4a.40.2",AUDIO="group_aud"
+media_0.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=105600,CODECS="mp4a.40.2",AUDIO="group_aud"
+media_1.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=105600,CODECS="mp4a.40.2",AUDIO="group_aud"
+media_2.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.5"
+radio.m3u8
+"""
+
+
+def test_audio_only_variants_are_audio_renditions_not_rungs_of_the_video_ladder():
+    # ffmpeg's hls muxer (-var_stream_map "v:0,agroup:aud a:0,agroup:aud a:1,agroup:aud") lists
+    # each audio playlist both as an EXT-X-MEDIA rendition and as an audio-only variant
+    m = parse_master(DEMUXED, "http://o/live/")
+    kinds = {v.name: v.kind for v in m.renditions()}
+    assert kinds == {"180p": "video", "audio_audio_1": "audio", "audio_audio_2": "audio",
+                     "audio_64k": "audio", "audio_audio_2_": "audio"}
+    assert [v.name for v in m.variants if v.kind == "video"] == ["180p"]
+    assert m.renditions()[1].uri == "http://o/live/media_1.m3u8"

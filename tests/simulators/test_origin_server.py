@@ -69,3 +69,29 @@ def test_faults_are_set_listed_and_cleared_over_http(sim):
     assert requests.delete(api, params={"channel": "CH_SIM_002"}, timeout=5).json()["active"] == []
     assert requests.get(f"{sim.base_url}/live/CH_SIM_002/720p/{media.segments[-1].uri}",
                         timeout=5).status_code == 200
+
+
+def test_separate_audio_renditions_make_a_demuxed_ladder_with_real_sound(tmp_path):
+    from castwatch.packager_monitor.content.analyze import analyze_segment
+    from castwatch.simulators.origin.model import DEFAULT_LADDER
+
+    config = SimConfig(channels=1, segment_s=1.0, ladder=DEFAULT_LADDER[-1:], audio_languages=("en", "fr"),
+                       real_media=True)
+    with SimulatorThread(config) as sim:
+        url = sim.master_url("CH_SIM_001")
+        text = requests.get(url, timeout=5).text
+        assert text.count("#EXT-X-MEDIA:TYPE=AUDIO") == 2 and 'AUDIO="aud"' in text
+        master = parse_master(text, url)
+        assert [(v.name, v.kind) for v in master.renditions()] == [
+            ("360p", "video"), ("audio_en", "audio"), ("audio_fr", "audio")]
+        requests.post(f"{sim.base_url}/_sim/faults", json={"channel": "CH_SIM_001", "rendition": "audio_fr",
+                                                           "fault": "silence"}, timeout=5)
+        media = {}
+        for v in master.renditions():
+            playlist = parse_media(requests.get(v.uri, timeout=5).text)
+            seg = requests.get(v.uri.replace("index.m3u8", playlist.segments[-1].uri), timeout=30)
+            assert seg.status_code == 200 and check_segment(seg.content, "x.ts") is None
+            media[v.name] = analyze_segment(seg.content, 1.0)
+    assert media["360p"].video is not None and media["360p"].audio == ()  # demuxed: no sound here
+    assert media["audio_en"].video is None and min(media["audio_en"].audio[0].rms_dbfs) > -30
+    assert media["audio_fr"].video is None and max(media["audio_fr"].audio[0].rms_dbfs) < -60

@@ -136,6 +136,16 @@ def test_download_time_is_read_from_the_check_or_averaged_over_renditions(js: An
     assert js("samples.js", "m.downloadMs({})") is None
 
 
+def test_the_loudness_figure_is_the_sound_the_probe_names(js: Any) -> None:
+    # a demuxed HLS ladder: the video has no sound; two separate audio renditions, "sound" says which
+    content = {"chosen": "180p", "sound": "audio_en", "renditions": {}, "decoded": {
+        "180p": {"codec": "h264"}, "audio_fr": {"audio": [{"short_term_lufs": -40.0}]},
+        "audio_en": {"audio": [{"short_term_lufs": -23.5}]}}}
+    assert js("samples.js", "m.contentFigures(arg).loudness", {"content": content}) == -23.5
+    muxed = {"chosen": "360p", "renditions": {}, "decoded": {"360p": {"audio": [{"short_term_lufs": -22.0}]}}}
+    assert js("samples.js", "m.contentFigures(arg).loudness", {"content": muxed}) == -22.0
+
+
 def test_the_top_rung_is_the_highest_bandwidth(js: Any) -> None:
     tpl = {"renditions": [
         {"name": "720p", "bandwidth": 3e6, "codecs": "avc1.64001f,mp4a.40.2", "resolution": "1280x720"},

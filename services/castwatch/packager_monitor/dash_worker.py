@@ -47,8 +47,6 @@ class DashChannelWorker(ChannelWorker):
         self.mpd: Mpd | None = None
         self.etag: str | None = None
         self.reps: dict[str, _RepState] = {}
-        #: representation name -> (initialization URL, its bytes): fetched once, again when the URL changes
-        self.inits: dict[str, tuple[str, bytes]] = {}
         self.due = 0.0
 
     async def run(self) -> None:
@@ -147,33 +145,17 @@ class DashChannelWorker(ChannelWorker):
                                     "changed_at": st.changed_at}
         for name in [n for n in self.reps if n not in seen]:
             del self.reps[name]
-            self.inits.pop(name, None)
             self.drop(name)
         return changed_any, stale_at
 
     async def _check_media(self, rep: Representation, edge: Edge) -> None:
         """Checks the edge segment; it reaches the content layer with its representation's
         initialization segment in front (fMP4 media segments do not decode alone)."""
-        init = await self._init_segment(rep)
+        tpl = rep.template
+        init = (await self.init_segment(rep.name, segment_url(rep, tpl.initialization, None, None))
+                if tpl is not None and tpl.initialization else b"")
         await self.check_segment(rep.name, edge.url, edge.duration_s, rep.bandwidth,
                                  sequence=edge.number, init=init)
-
-    async def _init_segment(self, rep: Representation) -> bytes:
-        """The representation's initialization segment, through the fetcher (egress policy,
-        segment byte cap, deadline); cached per representation until its URL changes. Empty
-        when there is none or it could not be fetched (retried with the next segment)."""
-        tpl = rep.template
-        if tpl is None or not tpl.initialization:
-            return b""
-        url = segment_url(rep, tpl.initialization, None, None)
-        cached = self.inits.get(rep.name)
-        if cached is not None and cached[0] == url:
-            return cached[1]
-        res = await self.ctx.fetcher.get(url, "segment")
-        if res.status != 200 or res.error is not None or res.too_large is not None or not res.body:
-            return b""
-        self.inits[rep.name] = (url, res.body)
-        return res.body
 
     def _judge_ladder(self, mpd: Mpd) -> None:
         video = [r for r in mpd.representations if r.content_type != "audio"]

@@ -9,6 +9,10 @@ right count of EXTINF tags) and parses only the text after the last known segmen
 tags or anything odd outside that span fall back to a full parse, so the result is always
 what a full parse would give (a property test holds it to that).
 
+``EXT-X-MAP`` (RFC 8216 §4.3.2.5): each segment carries the URI of the media initialization
+section in effect for it (``Segment.init``, as written; None when there is none). A map with a
+BYTERANGE is not fetched (``init`` stays None): whole-resource maps are what packagers write.
+
 Contract: ``parse_media`` / ``IncrementalMediaParser.parse`` return a :class:`MediaPlaylist`
 or raise :class:`PlaylistError` (never anything else) for any input text.
 """
@@ -28,6 +32,8 @@ class Segment:
     duration: float
     #: An EXT-X-DISCONTINUITY tag precedes this segment.
     discontinuity: bool = False
+    #: URI of the EXT-X-MAP in effect (fMP4/CMAF initialization section), as written.
+    init: str | None = None
 
 
 @dataclass(slots=True)
@@ -128,6 +134,8 @@ class _Body:
     part_count: int = 0
     duration: float = 0.0
     late_header: bool = False
+    #: the EXT-X-MAP in effect for the next segment
+    init: str | None = None
 
 
 _HEADER_TAGS = ("#EXT-X-TARGETDURATION:", "#EXT-X-MEDIA-SEQUENCE:", "#EXT-X-DISCONTINUITY-SEQUENCE:",
@@ -138,6 +146,15 @@ class _Fallback(Exception):
     """The incremental path met something only a full parse judges correctly."""
 
 
+def _map_uri(value: str) -> str | None:
+    """The URI of an EXT-X-MAP attribute list; None without one or with a BYTERANGE."""
+    if "BYTERANGE" in value:
+        return None
+    start = value.find('URI="')
+    end = value.find('"', start + 5) if start >= 0 else -1
+    return value[start + 5:end] or None if end > start else None
+
+
 def _parse_lines(lines: list[str], header: _Header | None, body: _Body) -> None:
     """Parse segment lines into ``body`` and header tags into ``header``; with ``header``
     None (the incremental tail) a header tag raises :class:`_Fallback`."""
@@ -145,6 +162,7 @@ def _parse_lines(lines: list[str], header: _Header | None, body: _Body) -> None:
     disc = False
     append = body.segments.append
     total = 0.0
+    init = body.init
     for raw in lines:
         line = raw.strip()
         if not line:
@@ -152,13 +170,15 @@ def _parse_lines(lines: list[str], header: _Header | None, body: _Body) -> None:
         if line[0] != "#":
             if pending is None:
                 raise PlaylistError(f"segment URI without EXTINF: {line[:80]!r}")
-            append(Segment(line, pending, disc))
+            append(Segment(line, pending, disc, init))
             total += pending
             pending, disc = None, False
         elif line.startswith("#EXTINF:"):
             pending = _extinf_duration(line[8:])
         elif line == "#EXT-X-DISCONTINUITY":
             disc = True
+        elif line.startswith("#EXT-X-MAP:"):
+            init = _map_uri(line[11:])
         elif line == "#EXT-X-ENDLIST":
             body.end_list = True
         elif line.startswith("#EXT-X-PART:"):
@@ -171,6 +191,7 @@ def _parse_lines(lines: list[str], header: _Header | None, body: _Body) -> None:
         elif _header_tag(header, line) and body.segments:
             body.late_header = True
     body.duration += total
+    body.init = init
 
 
 def _build(header: _Header, body: _Body, new_segments: int, incremental: bool) -> MediaPlaylist:
@@ -257,6 +278,7 @@ class IncrementalMediaParser:
         header = _Header()
         head_text = _check_signature(text[:first_inf])
         first_disc = False
+        head_map: str | None = None
         for line in head_text.splitlines()[1:]:
             line = line.strip()
             if line.startswith("#EXT-X-SKIP") or line.startswith("#EXT-X-PART"):
@@ -265,6 +287,8 @@ class IncrementalMediaParser:
                 return None  # a URI before the first EXTINF: let the full parser say why
             if line == "#EXT-X-DISCONTINUITY":
                 first_disc = True
+            elif line.startswith("#EXT-X-MAP:"):
+                head_map = _map_uri(line[11:])
             elif line == "#EXT-X-ENDLIST":
                 return None
             _header_tag(header, line)
@@ -272,6 +296,8 @@ class IncrementalMediaParser:
         known = prev.segments
         if drop < 0 or drop >= len(known) or known[drop].discontinuity != first_disc:
             return None
+        if known[drop].init != head_map:
+            return None  # the map in front of the window moved: let the full parse place it
         anchor = _uri_line_at(text, known[-1].uri, first_inf)
         if anchor < 0 or text.count("#EXTINF:", first_inf, anchor) != len(known) - drop:
             return None
@@ -281,7 +307,7 @@ class IncrementalMediaParser:
         span = anchor - first_inf
         if prev_end < span or last_text[prev_end - span:prev_end] != text[first_inf:anchor]:
             return None
-        body = _Body()
+        body = _Body(init=known[-1].init)
         _parse_lines(text[anchor:].splitlines(), None, body)
         dropped_duration = sum(s.duration for s in known[:drop]) if drop else 0.0
         body.duration += prev.duration - dropped_duration

@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 
 from castwatch.packager_monitor.content.channel import RenditionMeta
 from castwatch.packager_monitor.fetcher import error_kind
-from castwatch.packager_monitor.hls import IncrementalMediaParser, MediaPlaylist, PlaylistError
+from castwatch.packager_monitor.hls import IncrementalMediaParser, MediaPlaylist, PlaylistError, Segment
 from castwatch.packager_monitor.master import MasterPlaylist, Variant, badges, is_master, parse_master
 from castwatch.packager_monitor.rules import fetch as fetch_rules
 from castwatch.packager_monitor.rules.base import Verdict
@@ -92,6 +92,13 @@ class RenditionPoller:
                 return
         self.judge(cur, now, reach)
 
+    async def check_newest(self, seg: Segment, sequence: int) -> None:
+        """Check the newest segment; an fMP4/CMAF one reaches the content layer behind its
+        EXT-X-MAP initialization section (fetched once per rendition, like DASH's)."""
+        init = await self.worker.init_segment(self.name, urljoin(self.url, seg.init)) if seg.init else b""
+        await self.worker.check_segment(self.name, urljoin(self.url, seg.uri), seg.duration,
+                                        self.variant.bandwidth, sequence, init=init)
+
     def parser_text(self) -> str:
         return self.parser._last_text or ""
 
@@ -121,8 +128,7 @@ class RenditionPoller:
         ctx.metrics.poll("hls", "ok" if changed else "unchanged")
         if cur.new_segments and cur.segments and self.sampler.take():
             seg = cur.segments[-1]
-            ctx.spawn(w.check_segment(name, urljoin(self.url, seg.uri), seg.duration,
-                                      self.variant.bandwidth, cur.last_sequence))
+            ctx.spawn(self.check_newest(seg, cur.last_sequence))
         if changed:
             w.facts[name] = {"media_sequence": cur.media_sequence, "segments": len(cur.segments),
                              "target_duration": cur.target_duration,

@@ -4,12 +4,17 @@
 :class:`~castwatch.packager_monitor.hls.PlaylistError`. Rendition names are what alerts use as
 the subject suffix: ``720p`` from the RESOLUTION height, else ``<kbps>k``; duplicates get the
 bandwidth appended (``720p_3000k``); audio renditions are ``audio_<NAME>``.
+
+Audio-only variants: a ``EXT-X-STREAM-INF`` whose URI is also an ``EXT-X-MEDIA TYPE=AUDIO``
+rendition's (ffmpeg's hls muxer writes both), or whose CODECS are all audio codecs, is an audio
+rendition (``kind="audio"``, named ``audio_<NAME>`` after its EXT-X-MEDIA, else
+``audio_<kbps>k``): it is not a rung of the video ladder and is never the decoded video rendition.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin
 
 from castwatch.packager_monitor.hls import PlaylistError
@@ -70,11 +75,15 @@ class MasterPlaylist:
         """Every media playlist to poll: the variants, then audio renditions with a URI."""
         out = list(self.variants)
         taken = {v.uri for v in out}
+        names = {v.name for v in out}
         for m in self.media:
             if m.type == "AUDIO" and m.uri and m.uri not in taken:
                 taken.add(m.uri)
-                out.append(Variant(name=f"audio_{_slug(m.name or m.group_id)}", uri=m.uri,
-                                   bandwidth=0, kind="audio"))
+                name = f"audio_{_slug(m.name or m.group_id)}"
+                while name in names:  # the same NAME in two groups (AAC and AC-3 of "English")
+                    name += "_"
+                names.add(name)
+                out.append(Variant(name=name, uri=m.uri, bandwidth=0, kind="audio"))
         return out
 
 
@@ -129,7 +138,36 @@ def parse_master(text: str, base_url: str = "") -> MasterPlaylist:
             pending = None
     if not result.variants:
         raise PlaylistError("master playlist without any EXT-X-STREAM-INF variant")
+    result.variants = _mark_audio_only(result.variants, result.media)
     return result
+
+
+#: RFC 6381 sample-entry prefixes of audio codecs seen in HLS CODECS attributes
+_AUDIO_CODECS = ("mp4a", "ac-3", "ec-3", "ac-4", "opus", "flac", "alac", "dtsc", "dtse", "dtsh",
+                 "dtsl", "mp3", ".mp3")
+
+
+def _is_audio_codecs(codecs: str | None) -> bool:
+    items = [c.strip().lower() for c in (codecs or "").split(",") if c.strip()]
+    return bool(items) and all(c.startswith(_AUDIO_CODECS) for c in items)
+
+
+def _mark_audio_only(variants: list[Variant], media: list[Media]) -> list[Variant]:
+    by_uri = {m.uri: m for m in media if m.type == "AUDIO" and m.uri}
+    names = {v.name for v in variants}
+    out = []
+    for v in variants:
+        m = by_uri.get(v.uri)
+        if m is None and (v.resolution or not _is_audio_codecs(v.codecs)):
+            out.append(v)
+            continue
+        name = f"audio_{_slug(m.name or m.group_id)}" if m is not None else f"audio_{v.bandwidth // 1000}k"
+        while name in names:
+            name += "_"
+        names.discard(v.name)
+        names.add(name)
+        out.append(replace(v, name=name, kind="audio"))
+    return out
 
 
 def _variant(a: dict[str, str], uri: str, names: set[str]) -> Variant:

@@ -52,6 +52,8 @@ class ChannelWorker:
         #: the newest segment check of each rendition, merged into ``summary()``
         self.segment_facts: dict[str, dict[str, Any]] = {}
         self.tags = {"channel": cfg.code, "probe": ctx.probe_name}
+        #: rendition name -> (initialization URL, its bytes): fetched once, again when the URL changes
+        self.inits: dict[str, tuple[str, bytes]] = {}
         #: https (host, port) this channel polls → when its certificate is next due
         self.tls_hosts: dict[tuple[str, int], float] = {}
         self._new_tls_host = asyncio.Event()
@@ -122,6 +124,7 @@ class ChannelWorker:
             task.cancel()
         self.facts.pop(rendition, None)
         self.segment_facts.pop(rendition, None)
+        self.inits.pop(rendition, None)
         self.content.forget(rendition)
         ops = self.book.drop_rendition(rendition)
         if ops:
@@ -145,11 +148,27 @@ class ChannelWorker:
                 "renditions": renditions, "open_alerts": self.book.open_alerts(),
                 "content": self.content.summary()}
 
+    async def init_segment(self, rendition: str, url: str) -> bytes:
+        """A rendition's initialization segment (DASH ``initialization``, HLS ``EXT-X-MAP``),
+        through the fetcher (egress policy, segment byte cap, deadline); cached per rendition
+        until its URL changes. Empty when it could not be fetched (retried with the next segment):
+        the media segment is then checked as usual and its decoding reports the error."""
+        cached = self.inits.get(rendition)
+        if cached is not None and cached[0] == url:
+            return cached[1]
+        self.note_origin(url)
+        res = await self.ctx.fetcher.get(url, "segment")
+        if res.status != 200 or res.error is not None or res.too_large is not None or not res.body:
+            return b""
+        self.inits[rendition] = (url, res.body)
+        return res.body
+
     async def check_segment(self, rendition: str, url: str, duration_s: float,
                             declared_bps: int, sequence: int | None = None, init: bytes = b"") -> None:
         """Download one segment, time it, check its bytes; verdicts go to the alert book.
         An intact segment then feeds the content layer (bitrate, MOS, decoding off the loop);
-        ``init`` (a DASH representation's initialization segment) is prepended for decoding only."""
+        ``init`` (the rendition's initialization segment, DASH or HLS EXT-X-MAP) is prepended for
+        decoding only."""
         self.note_origin(url)
         res = await self.ctx.fetcher.get(url, "segment")
         body = res.body or b""

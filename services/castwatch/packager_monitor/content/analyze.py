@@ -8,9 +8,11 @@ the ``av`` wheel) and returns a picklable :class:`SegmentAnalysis`:
   plane is read sub-sampled (every 4th row and column): *black* when at least 98 % of the
   sampled pixels are darker than ``black_luma`` (the threshold of ffmpeg's blackdetect,
   10 % above limited-range black), *unchanged* when the mean absolute difference to the
-  previous decoded frame is below ``freeze_mad`` (out of 255); the segment's first frame,
-  which has no predecessor here, takes the second frame's verdict (a change exactly at a
-  segment boundary is not seen). Each frame stands for the time until the next decoded frame.
+  previous decoded frame is below ``freeze_mad`` (out of 255). The segment's first frame has
+  no predecessor here: its flag is False, and the sub-sampled luma of the first and last frames
+  goes back with the result so that the event loop compares the first frame with the previous
+  segment's last one (:func:`still_across`), which times a freeze that begins exactly at a
+  segment boundary to the frame. Each frame stands for the time until the next decoded frame.
 - audio: every audio stream (track) is decoded to float samples; per 100 ms sub-block the
   K-weighted power (see :mod:`.loudness`) and the loudest channel's RMS in dBFS; the
   segment's true peak.
@@ -56,6 +58,10 @@ class VideoFacts:
     #: (seconds, is_black, is_unchanged) per decoded frame, in presentation order
     frames: tuple[tuple[float, bool, bool], ...]
     mean_luma: float
+    #: the sub-sampled luma (see :func:`_luma`) of the first and last frames in presentation
+    #: order, for the comparison across segment boundaries; None without decoded frames
+    first_luma: np.ndarray | None = None
+    last_luma: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,15 @@ def _luma(frame: av.VideoFrame) -> np.ndarray:
     return buf[::4, : frame.width : 4]
 
 
+def still_across(last: np.ndarray | None, first: np.ndarray | None) -> bool:
+    """Does a segment's first frame show the picture of the previous segment's last frame
+    (the same test as between two frames inside a segment)? False when either is unknown
+    or their sizes differ (a resolution change is a change)."""
+    if last is None or first is None or last.shape != first.shape:
+        return False
+    return float(np.abs(first.astype(np.int16) - last.astype(np.int16)).mean()) < FREEZE_MAD
+
+
 def _jpeg(frame: av.VideoFrame) -> bytes:
     height = max(2, int(round(frame.height * THUMB_WIDTH / max(frame.width, 1) / 2)) * 2)
     small = frame.reformat(width=THUMB_WIDTH, height=height, format="yuvj420p")
@@ -113,6 +128,7 @@ def _video(stream: av.VideoStream, packets: list[av.Packet], duration_s: float,
     same: list[bool] = []
     lumas: list[float] = []
     prev: np.ndarray | None = None
+    edges: list[np.ndarray] = []
     thumb: bytes | None = None
     for packet in [*packets, None]:
         for frame in ctx.decode(packet):
@@ -121,16 +137,16 @@ def _video(stream: av.VideoStream, packets: list[av.Packet], duration_s: float,
             lumas.append(float(y.mean()))
             cur = y.astype(np.int16)
             same.append(prev is not None and float(np.abs(cur - prev).mean()) < FREEZE_MAD)
+            if prev is None:
+                edges.append(np.array(y))  # a copy: the frame's plane is reused by the decoder
             prev = cur
             base = stream.time_base
             times.append(float(frame.pts * base) if frame.pts is not None and base is not None
                          else len(times) / 25.0)
             if want_thumb and thumb is None and frame.key_frame:
                 thumb = _jpeg(frame)
-    if len(same) > 1:
-        # the first frame has nothing to compare with in this segment: it takes the verdict of
-        # the second, so a still picture's run carries across segment boundaries
-        same[0] = same[1]
+    if prev is not None:
+        edges.append(prev.astype(np.uint8))
     if len(times) > 1:
         order = np.argsort(times)
         t = np.asarray(times)[order]
@@ -145,7 +161,8 @@ def _video(stream: av.VideoStream, packets: list[av.Packet], duration_s: float,
     size = sum(p.size for p in packets)
     bitrate = size * 8 / duration_s if duration_s > 0 and size else None
     facts = VideoFacts(ctx.name, ctx.width, ctx.height, float(rate) if rate else None, bitrate,
-                       frames, round(float(np.mean(lumas)), 2) if lumas else 0.0)
+                       frames, round(float(np.mean(lumas)), 2) if lumas else 0.0,
+                       edges[0] if edges else None, edges[-1] if edges else None)
     return facts, thumb
 
 
@@ -195,6 +212,9 @@ def analyze_segment(data: bytes, duration_s: float, *, video: bool = True, audio
             vfacts, thumb = (_video(vstream, packets[vstream.index], duration_s, thumbnail)
                              if vstream is not None else (None, None))
             afacts = [a for s in astreams if (a := _audio(s, packets[s.index])) is not None]
+        if vfacts is None and not afacts:
+            return SegmentAnalysis(duration_s, error="no decodable video or audio stream",
+                                   cpu_s=time.process_time() - start, size_bytes=len(data))
         return SegmentAnalysis(duration_s, vfacts, tuple(afacts), thumb,
                                cpu_s=time.process_time() - start, size_bytes=len(data))
     except (av.FFmpegError, ValueError, IndexError, MemoryError) as exc:

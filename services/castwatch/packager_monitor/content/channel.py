@@ -10,6 +10,9 @@ top rendition, and decides whether the segment goes to the worker processes:
 - every other video rendition once per ``OTHERS_FACTOR`` sample intervals (60 s by default),
   so a picture black on every rendition is seen on every rendition, and each rendition's MOS
   rests on what its decoder confirmed;
+- every separate audio rendition (HLS ``EXT-X-MEDIA TYPE=AUDIO`` / audio-only variant, DASH
+  audio representation) on the chosen rendition's schedule: it carries the sound the video
+  segments lack, so silence per track and loudness are judged on it (subject: its name);
 - ``off``: nothing is decoded (bitrate and MOS still are).
 
 Results come back on the event loop (:meth:`_on_result`) as verdicts, InfluxDB points,
@@ -69,6 +72,8 @@ class ChannelContent:
         self.mos: dict[str, VideoMos] = {}
         self.decoded: dict[str, RenditionContent] = {}
         self.last_submit: dict[str, float] = {}
+        #: rendition -> why its newest analysed segment did not decode (cleared by the next success)
+        self.decode_errors: dict[str, str] = {}
         self.last_thumb_request = float("-inf")
         self.thumbnail_at: datetime | None = None
 
@@ -81,7 +86,8 @@ class ChannelContent:
         self.meta[rendition] = meta
 
     def forget(self, rendition: str) -> None:
-        for table in (self.meta, self.bitrate, self.mos, self.decoded, self.last_submit):
+        for table in (self.meta, self.bitrate, self.mos, self.decoded, self.last_submit,
+                      self.decode_errors):
             table.pop(rendition, None)  # type: ignore[attr-defined]
 
     def _video(self) -> list[tuple[str, RenditionMeta]]:
@@ -97,6 +103,17 @@ class ChannelContent:
         if not video:
             return None
         return video[-1][0] if want == "highest" else video[0][0]
+
+    def sound(self) -> str | None:
+        """The rendition whose first audio track is the channel's sound (the loudness gauges,
+        ``summary()["sound"]``): the chosen video rendition's muxed audio, else the first
+        separate audio rendition by name that has been decoded with sound."""
+        audio = sorted(n for n, m in self.meta.items() if m.kind == "audio")
+        for name in [self.chosen(), *audio]:
+            st = self.decoded.get(name) if name is not None else None
+            if st is not None and st.figures.get("audio"):
+                return name
+        return None
 
     def top(self) -> str | None:
         video = self._video()
@@ -148,8 +165,8 @@ class ChannelContent:
             interval = 0.0 if mode == "continuous" else lim.sample_interval_s
         elif meta is not None and meta.kind == "video":
             interval = max(OTHERS_FACTOR * lim.sample_interval_s, 1.0)
-        elif meta is not None and self.worker.protocol == "DASH":
-            # a DASH audio representation carries the sound the chosen video rendition lacks
+        elif meta is not None and meta.kind == "audio":
+            # a separate audio rendition carries the sound the chosen video rendition lacks
             interval = 0.0 if mode == "continuous" else lim.sample_interval_s
         else:
             return
@@ -170,7 +187,9 @@ class ChannelContent:
         if res.error is not None:
             logger.info("channel=%s rendition=%s segment not decodable: %s", w.cfg.code, rendition,
                         res.error)
+            self.decode_errors[rendition] = res.error
             return
+        self.decode_errors.pop(rendition, None)
         state = self.decoded.setdefault(rendition, RenditionContent(rendition))
         verdicts = state.observe(w.cfg.code, res, self.limits, sequence, w.ctx.clock())
         v = res.video
@@ -201,7 +220,7 @@ class ChannelContent:
                 "integrated_lufs": a["integrated_lufs"], "true_peak_dbtp": a["true_peak_dbtp"],
                 "silent_s": a["silent_s"]})
         gauges = w.ctx.metrics.content_gauges
-        if gauges is not None:
+        if gauges is not None and rendition == self.sound():  # one sound per channel: no flapping
             gauges.observe_audio(w.cfg.code, f.get("audio", []))
 
     def write_quality_point(self, rendition: str, advertised_bps: int) -> None:
@@ -228,6 +247,9 @@ class ChannelContent:
                 "mos": mos.mos if mos else None, "mos_model": mos.model if mos else None}
         decoded = {name: {k: v for k, v in st.figures.items() if k != "analysed_at"}
                    for name, st in self.decoded.items()}
+        for name, error in self.decode_errors.items():
+            decoded.setdefault(name, {})["decode_error"] = error
         return {"mode": self.limits.effective_mode(self.worker.cfg.tier), "chosen": self.chosen(),
+                "sound": self.sound(),
                 "renditions": renditions, "decoded": decoded,
                 "thumbnail_at": self.thumbnail_at.isoformat() if self.thumbnail_at else None}

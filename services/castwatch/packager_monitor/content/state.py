@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from castwatch.packager_monitor.content.analyze import SegmentAnalysis
+from castwatch.packager_monitor.content.analyze import SegmentAnalysis, VideoFacts, still_across
 from castwatch.packager_monitor.content.loudness import SUBBLOCK_S, LoudnessHistory, lufs
 from castwatch.packager_monitor.rules.base import Verdict
 from castwatch.packager_monitor.rules.content import (
@@ -67,6 +67,8 @@ class RenditionContent:
     last_sequence: int | None = None
     last_at: float | None = None
     figures: dict[str, Any] = field(default_factory=dict)
+    #: the previous analysed segment's last frame: sub-sampled luma, span, still (frozen) flag
+    last_frame: tuple[np.ndarray | None, float, bool] | None = None
 
     def contiguous(self, sequence: int | None, at: float, duration_s: float) -> bool:
         """Does this segment follow the previous analysed one without a gap?"""
@@ -84,7 +86,7 @@ class RenditionContent:
         if res.video is not None:
             v = res.video
             black_s = self.black.feed(((s, b) for s, b, _ in v.frames), cont)
-            frozen_s = self.frozen.feed(((s, f and not b) for s, b, f in v.frames), cont)
+            frozen_s = self.frozen.feed(self.still_spans(v, cont), cont)
             out += picture_verdicts(channel, self.rendition, black_s, frozen_s, lim, v.mean_luma)
             figures.update(black_s=round(self.black.current, 2), frozen_s=round(self.frozen.current, 2),
                            mean_luma=v.mean_luma, width=v.width, height=v.height, codec=v.codec)
@@ -116,6 +118,31 @@ class RenditionContent:
                                         worst_peak, lim))
             figures["audio"] = audio
         self.figures = figures
+        return out
+
+
+    def still_spans(self, v: VideoFacts, contiguous: bool) -> list[tuple[float, bool]]:
+        """``(seconds, frozen)`` spans of a segment's frames for the VIDEO_FROZEN run.
+
+        A frame is *still* when it shows its predecessor's picture (not black: that is
+        VIDEO_BLACK's); the first frame's predecessor is the previous segment's last frame
+        when the segments are contiguous. A freeze is timed from the first frame that shows
+        the still picture, as ffmpeg's freezedetect reports ``freeze_start``: the span of the
+        frame a still run begins with is credited to the run, also when that frame ended the
+        previous segment."""
+        prev = self.last_frame if contiguous else None
+        prev_span, prev_still = (prev[1], prev[2]) if prev is not None else (None, False)
+        out: list[tuple[float, bool]] = []
+        for i, (span, black, same) in enumerate(v.frames):
+            if i == 0:
+                same = prev is not None and still_across(prev[0], v.first_luma)
+            still = same and not black
+            if still and not prev_still and prev_span is not None:
+                out.append((prev_span, True))  # the frame that began the still picture
+            out.append((span, still))
+            prev_span, prev_still = span, still
+        if v.frames:
+            self.last_frame = (v.last_luma, v.frames[-1][0], prev_still)
         return out
 
 

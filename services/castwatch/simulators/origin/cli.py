@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 
 from castwatch.common.logging import configure_logging
 from castwatch.settings import Settings
@@ -30,6 +31,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start-sequence", type=int, default=1000,
                         help="media sequence of the first segment, as if the origin had run a while "
                              "(default 1000; reset_sequence renumbers from 0)")
+    parser.add_argument("--audio-languages", default="",
+                        help="comma-separated languages of separate HLS audio renditions "
+                             "(EXT-X-MEDIA TYPE=AUDIO, rendition audio_<lang>; e.g. en,fr; default none: "
+                             "the sound is muxed in the video segments)")
     parser.add_argument("--real-media", action="store_true",
                         help="serve real H.264/AAC segments made by the ffmpeg binary (for the "
                              "probe's content layer; content faults turn them on anyway)")
@@ -50,8 +55,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_format, settings.log_level, "sim-origin")
     if args.channels < 1 or args.window < 1 or args.segment_seconds <= 0:
         raise SystemExit("castwatch sim origin: --channels, --window and --segment-seconds must be > 0")
+    languages = tuple(x.strip() for x in args.audio_languages.split(",") if x.strip())
+    if any(not re.fullmatch(r"[A-Za-z0-9-]{1,16}", lang) for lang in languages):
+        raise SystemExit("castwatch sim origin: --audio-languages are letters, digits and '-' (e.g. en,fr)")
     config = SimConfig(channels=args.channels, prefix=args.prefix, segment_s=args.segment_seconds,
                        window=args.window, uhd_channels=args.uhd_channels,
-                       start_sequence=max(0, args.start_sequence), real_media=args.real_media)
+                       start_sequence=max(0, args.start_sequence), real_media=args.real_media,
+                       audio_languages=languages)
     asyncio.run(_serve(OriginSimulator(config, args.host, args.port)))
     return 0

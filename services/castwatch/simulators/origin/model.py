@@ -51,6 +51,8 @@ class RungSpec:
     bandwidth: int
     codecs: str = "avc1.64001f,mp4a.40.2"
     video_range: str | None = None
+    #: ``audio``: a separate audio rendition (HLS EXT-X-MEDIA TYPE=AUDIO), width/height 0
+    kind: str = "video"
 
     @property
     def resolution(self) -> str:
@@ -65,6 +67,11 @@ DEFAULT_LADDER: tuple[RungSpec, ...] = (
 )
 #: the extra top rung of UHD channels (with a Dolby Atmos audio rendition in the master)
 UHD_RUNG = RungSpec("2160p", 3840, 2160, 16_000_000, "hvc1.2.4.L153.B0,ec-3", "PQ")
+
+
+def audio_rendition(language: str) -> RungSpec:
+    """A separate AAC stereo audio rendition named ``audio_<language>``."""
+    return RungSpec(f"audio_{language}", 0, 0, 128_000, "mp4a.40.2", kind="audio")
 
 
 @dataclass
@@ -82,6 +89,9 @@ class SimConfig:
     #: serve real ffmpeg-made H.264/AAC segments (needed by the probe's content layer); a
     #: content fault turns them on for its rendition anyway
     real_media: bool = False
+    #: separate audio renditions, one per language (``audio_<lang>``, HLS only): the ladder is
+    #: then demuxed, its real video segments carry no sound
+    audio_languages: tuple[str, ...] = ()
 
     def codes(self) -> list[str]:
         return [f"{self.prefix}{i:03d}" for i in range(1, self.channels + 1)]
@@ -123,7 +133,8 @@ class OriginModel:
 
     def ladder_of(self, index: int) -> tuple[RungSpec, ...]:
         extra = (UHD_RUNG,) if index < self.config.uhd_channels else ()
-        return extra + self.config.ladder
+        audio = tuple(audio_rendition(lang) for lang in self.config.audio_languages)
+        return extra + self.config.ladder + audio
 
     def is_uhd(self, code: str) -> bool:
         return UHD_RUNG.name in self.channels[code]
@@ -230,10 +241,14 @@ class OriginModel:
         edge = self.edge(r)
         return [self.segment(r, i) for i in range(max(0, edge - self.config.window), edge)]
 
-    def visible(self, code: str) -> list[Rendition]:
-        """Renditions in the master (not dropped)."""
+    def visible(self, code: str, kind: str = "video") -> list[Rendition]:
+        """Renditions of ``kind`` (video variants or separate audio) in the master (not dropped)."""
         return [r for name, r in self.channels[code].items()
-                if not self.fault(code, name, "drop_rendition")]
+                if r.spec.kind == kind and not self.fault(code, name, "drop_rendition")]
+
+    def demuxed(self, code: str) -> bool:
+        """The channel's sound is in separate audio renditions (its video carries none)."""
+        return any(r.spec.kind == "audio" for r in self.channels[code].values())
 
     def index_of(self, r: Rendition, sequence: int) -> int | None:
         """The segment index of a media sequence number if it is (or recently was) available."""

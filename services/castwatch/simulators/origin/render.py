@@ -14,10 +14,16 @@ def master(model: OriginModel, code: str) -> str:
     if uhd:  # muxed Dolby Atmos (E-AC-3 JOC) audio, described for the player's menu
         lines.append('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="atmos",NAME="English Atmos",LANGUAGE="en",'
                      'DEFAULT=YES,CHANNELS="16/JOC"')
+    audio = model.visible(code, "audio")
+    for i, r in enumerate(audio):  # separate audio renditions: a demuxed ladder
+        lang = r.spec.name.removeprefix("audio_")
+        lines.append(f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="{lang}",LANGUAGE="{lang}",'
+                     f'DEFAULT={"YES" if i == 0 else "NO"},AUTOSELECT=YES,CHANNELS="2",'
+                     f'URI="{r.spec.name}/index.m3u8"')
     for r in model.visible(code):
         s = r.spec
         extra = f",VIDEO-RANGE={s.video_range}" if s.video_range else ""
-        extra += ',AUDIO="atmos"' if uhd else ""
+        extra += ',AUDIO="aud"' if audio else (',AUDIO="atmos"' if uhd else "")
         lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={s.bandwidth},RESOLUTION={s.resolution},"
                      f'CODECS="{s.codecs}",FRAME-RATE=25.000{extra}')
         lines.append(f"{s.name}/index.m3u8")

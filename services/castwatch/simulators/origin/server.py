@@ -5,6 +5,7 @@ URLs (``CODE`` is a channel code, ``R`` a rendition name such as ``720p``)::
     /live/CODE/master.m3u8            HLS master playlist
     /live/CODE/R/index.m3u8           HLS media playlist (ETag / Last-Modified, 304 supported)
     /live/CODE/R/seg_N.ts             MPEG-TS segment with media sequence number N
+                                      (R = audio_LANG: a separate audio rendition, AAC in TS)
     /live/CODE/manifest.mpd           DASH MPD (SegmentTemplate + SegmentTimeline, $Number$)
     /live/CODE/dash/R/init.mp4, /live/CODE/dash/R/N.m4s
     GET /_sim/channels                the channels and their URLs
@@ -167,7 +168,8 @@ class OriginSimulator:
         kbps = int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
         try:
             return await asyncio.to_thread(self.media.get, r.spec.width, r.spec.height,
-                                           self.model.config.segment_s, state or "normal", kbps)
+                                           self.model.config.segment_s, state or "normal", kbps,
+                                           r.spec.kind == "audio" or not self.model.demuxed(code))
         except MediaError as exc:
             logger.error("real media unavailable: %s", exc)
             return None

@@ -65,7 +65,7 @@ export function playlistAge(check) {
 
 /**
  * The content figures of a check (probe content layer): {mos: {rendition: value},
- * measured/advertised: {rendition: Mb/s}, loudness: short-term LUFS of the decoded rendition}.
+ * measured/advertised: {rendition: Mb/s}, loudness: short-term LUFS of the channel's sound}.
  */
 export function contentFigures(check) {
   const c = (check && check.content) || {};
@@ -75,8 +75,9 @@ export function contentFigures(check) {
     if (num(r.measured_bps) !== null) out.measured[name] = num(r.measured_bps) / 1e6;
     if (num(r.advertised_bps) !== null) out.advertised[name] = num(r.advertised_bps) / 1e6;
   }
-  // the chosen rendition's sound; DASH carries it in an audio representation decoded on its own
-  const withAudio = [(c.decoded || {})[c.chosen], ...Object.values(c.decoded || {})]
+  // the channel's sound as the probe names it (the chosen rendition's muxed audio, else a separate
+  // audio rendition: HLS EXT-X-MEDIA, DASH audio representation), else any decoded sound
+  const withAudio = [(c.decoded || {})[c.sound], (c.decoded || {})[c.chosen], ...Object.values(c.decoded || {})]
     .find((d) => d && Array.isArray(d.audio) && d.audio.length);
   const audio = withAudio ? withAudio.audio[0] : null;
   out.loudness = audio ? num(audio.short_term_lufs) : null;
