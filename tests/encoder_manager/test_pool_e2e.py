@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from castwatch.common.models import Alert, EncoderOutput, FailoverEvent
+from castwatch.common.models import Alert, EncoderCommand, EncoderOutput, FailoverEvent
+from castwatch.encoder_manager.drivers import DriverError
 from castwatch.simulators.encoders import SimHost, SimState
 from castwatch.simulators.encoders.haivision_makito import HaivisionMakitoSimulator
-from tests.encoder_manager.helpers import encoder_row, fast_group, wait_for
+from tests.encoder_manager.helpers import driver_for, encoder_row, fast_group, run, wait_for
 
 NAMES = [f"out-{i}" for i in range(1, 7)]
 
@@ -31,6 +32,31 @@ def makito(sim_host: SimHost) -> Iterator[Callable[..., HaivisionMakitoSimulator
     yield make
     for sim in started:
         sim_host.run(sim.stop())
+
+
+def test_the_makito_driver_starts_and_stops_one_named_stream_of_several(makito):
+    sim = makito("multi", names=["out-1", "out 2", "out-3"])
+    driver = driver_for(sim)
+
+    async def scenario() -> tuple[Any, Any]:
+        try:
+            await driver.start_output("out 2")  # by name (sent HTML-escaped by the device)
+            await driver.start_output("3")  # by id
+            both = await driver.poll()
+            await driver.stop_output("out 2")
+            one = await driver.poll()
+            with pytest.raises(DriverError, match="no stream"):
+                await driver.start_output("out-9")
+            return both, one
+        finally:
+            await driver.close()
+
+    both, one = run(scenario())
+    assert [(s.name, s.state) for s in both.streams] == [("out-1", "idle"), ("out 2", "live"),
+                                                         ("out-3", "live")]
+    assert both.state == "degraded" and both.live
+    assert [s.name for s in one.streams if s.state == "live"] == ["out-3"]
+    assert sim.live_streams() == {"out-3"}
 
 
 def pool_group(db: Any, sims: list[HaivisionMakitoSimulator], *, max_outputs: int, names: list[str] = NAMES,
@@ -162,6 +188,21 @@ def test_an_output_that_fits_nowhere_is_alerted_until_room_is_made(db, session_f
     wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, names), timeout=30)
     assert assignment(session_factory, group.id)["out-5"] == encoders[0].id
     wait_for(lambda: not open_unassigned(session_factory), timeout=10)
+
+    # a pool has no primary/backup: a manual failover is refused, nothing is started
+    starts = len(sims[1].state.requests_matching("/start"))
+    command = EncoderCommand(encoder_id=encoders[1].id, action="failover", requested_by="op")
+    db.add(command)
+    db.commit()
+
+    def finished() -> EncoderCommand | None:
+        with session_factory() as s:
+            row = s.get(EncoderCommand, command.id)
+            return row if row.status in ("done", "failed") else None
+
+    done = wait_for(finished, timeout=10)
+    assert done.status == "failed" and "pool" in done.result
+    assert len(sims[1].state.requests_matching("/start")) == starts
 
 
 def test_a_classic_primary_backup_group_is_left_to_the_failover_policy(db, session_factory, make_sim,
