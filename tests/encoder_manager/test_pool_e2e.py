@@ -226,3 +226,20 @@ def test_a_classic_primary_backup_group_is_left_to_the_failover_policy(db, sessi
         events = s.scalars(select(FailoverEvent)).all()
         assert [(e.kind, e.actor, e.to_encoder_id) for e in events] == [("automatic", "system", backup.id)]
     assert not pool_events(session_factory)
+
+
+def test_a_refused_start_does_not_lose_the_output_the_next_encoder_takes_it(db, session_factory, makito,
+                                                                            start_manager):
+    names = NAMES[:2]
+    roomy = makito("roomy", names=["out-1"], base_cpu_percent=5.0)  # most headroom, but no stream out-2
+    other = makito("other", names=names, base_cpu_percent=50.0)
+    group, encoders, _ = pool_group(db, [roomy, other], max_outputs=2, names=names)
+    by_id = {encoders[0].id: roomy, encoders[1].id: other}
+    start_manager()
+
+    placed = wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, names), timeout=30)
+    assert placed == {"out-1": encoders[0].id, "out-2": encoders[1].id}
+    assert roomy.live_streams() == {"out-1"} and other.live_streams() == {"out-2"}
+    refused = [(e.to_encoder_id, e.status) for e in pool_events(session_factory) if "out-2" in e.reason]
+    assert refused[0] == (encoders[0].id, "failed") and refused[-1] == (encoders[1].id, "succeeded")
+    assert not open_unassigned(session_factory)

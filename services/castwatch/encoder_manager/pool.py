@@ -87,6 +87,7 @@ class PoolController:
         self._stop_sent: dict[tuple[int, str], float] = {}
         self.alerted: set[str] = set()  # outputs with ENCODER_OUTPUT_UNASSIGNED open
         self.last_plan: Plan | None = None
+        self._unsaved: dict[int, int | None] = {}
         self._task: asyncio.Task[None] | None = None
 
     # -- configuration -------------------------------------------------------------------
@@ -189,9 +190,11 @@ class PoolController:
                 self.assignment[oid] = None
         await self._stop_strays()
         self.mark_expectations()
-        changes = {oid: eid for oid, eid in self.assignment.items() if before.get(oid, -1) != eid}
-        if changes:
+        self._unsaved.update({oid: eid for oid, eid in self.assignment.items() if before.get(oid, -1) != eid})
+        if self._unsaved:  # kept until written: a failed write is retried by the next pass
+            changes = {oid: eid for oid, eid in self._unsaved.items() if oid in self.outputs}
             await self._db(store.save_assignment, self.group.id, changes)
+            self._unsaved.clear()
         await self._alerts()
 
     async def _carry_out(self, move: Move, usable: set[int]) -> int | None:
@@ -217,7 +220,7 @@ class PoolController:
             note = f"pool: output {out.name} could not start on {to_name} ({move.reason})"
             status, result = "failed", keep
         logger.warning("group=%s %s", g.name, note)
-        await self._db(store.record_pool_move, g.id, move.from_id, move.to_id, kind, note, status)
+        await self._audit(move.from_id, move.to_id, kind, note, status)
         return result
 
     async def _verify(self, oid: int, eid: int) -> bool:
@@ -232,9 +235,17 @@ class PoolController:
         if await self._start(eid, out.name, oid):
             return False
         self.refused_until[eid] = self._clock() + REFUSED_HOLD_S
-        await self._db(store.record_pool_move, self.group.id, eid, None, "automatic",
-                       f"pool: output {out.name} refused to start again on {w.row.name}", "failed")
+        await self._audit(eid, None, "automatic", f"pool: output {out.name} refused to start again on "
+                          f"{w.row.name}", "failed")
         return True
+
+    async def _audit(self, from_id: int | None, to_id: int | None, kind: str, note: str, status: str) -> None:
+        """Record a move as a failover event; a failed write is logged, never stops the pass (the
+        device has already acted)."""
+        try:
+            await self._db(store.record_pool_move, self.group.id, from_id, to_id, kind, note, status)
+        except Exception:
+            logger.exception("group=%s could not record: %s", self.group.name, note)
 
     async def _stop_strays(self) -> None:
         names = {o.name: oid for oid, o in self.outputs.items()}
