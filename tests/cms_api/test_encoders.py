@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from castwatch.common.db import transaction
-from castwatch.common.models import Encoder, EncoderCommand
+from castwatch.common.models import Encoder, EncoderCommand, EncoderOutput
 
 ENCODER = {"name": "helo-1", "driver_kind": "aja_helo", "address": "10.0.0.5:80",
            "credentials_ref": "env:ENCODER_SECRET_HELO"}
@@ -182,6 +183,52 @@ def test_a_groups_pool_shows_its_outputs_what_carries_them_and_the_assignments_p
     assert client.delete(f"/api/v1/encoder-outputs/{first}", headers=admin).status_code == 204
     pool = client.get(f"/api/v1/encoder-groups/{gid}/pool", headers=reader).get_json()
     assert len(pool["outputs"]) == 2
+
+
+def test_the_pool_view_shows_load_headroom_what_each_encoder_carries_and_what_is_off_air(
+        client, admin, reader, group, session_factory):
+    """What the console's pool panel reads."""
+    gid = group["id"]
+    ids = []
+    for i in range(3):
+        out = client.post(f"/api/v1/encoder-groups/{gid}/outputs", headers=admin,
+                          json={"name": f"feed-{i}", "bitrate_kbps": 5000, "priority": 3 - i}).get_json()
+        ids.append(out["id"])
+    with transaction(session_factory) as s:
+        cool = Encoder(name="cool", driver_kind="obs", address="127.0.0.1:1", group_id=gid, state="live",
+                       reachable=True, max_outputs=2, bitrate_budget_kbps=20000,
+                       last_sample={"cpu_percent": 45, "temperature_c": 50})
+        hot = Encoder(name="hot", driver_kind="obs", address="127.0.0.1:2", group_id=gid, state="live",
+                      reachable=True, max_outputs=2, thresholds={"temperature_max_c": 70},
+                      last_sample={"cpu_percent": 30, "temperature_c": 71})
+        s.add_all([cool, hot])
+        s.flush()
+        s.execute(update(EncoderOutput).where(EncoderOutput.id.in_(ids[:2])).values(assigned_encoder_id=cool.id))
+        cool_id, hot_id = cool.id, hot.id
+    pool = client.get(f"/api/v1/encoder-groups/{gid}/pool", headers=reader).get_json()
+    assert pool["is_pool"] is True and pool["off_air"] == [ids[2]]
+    shown = {e["name"]: e for e in pool["encoders"]}
+    assert shown["cool"]["carried"] == ids[:2] and shown["cool"]["carried_kbps"] == 10000
+    assert shown["cool"]["headroom"] == 0.0  # both slots taken
+    assert (shown["cool"]["cpu_percent"], shown["cool"]["temperature_c"]) == (45, 50)
+    assert shown["hot"]["hot"] is True and shown["hot"]["temperature_max_c"] == 70  # the encoder's limit
+    assert shown["hot"]["headroom"] == 0.0 and shown["hot"]["usable"] is True
+    assert pool["proposal"][str(ids[2])] is None and pool["unassigned"] == [ids[2]]  # fits nowhere
+    with transaction(session_factory) as s:
+        s.execute(update(Encoder).where(Encoder.id == hot_id).values(
+            last_sample={"cpu_percent": 30, "temperature_c": 40}))
+    pool = client.get(f"/api/v1/encoder-groups/{gid}/pool", headers=reader).get_json()
+    cooled = next(e for e in pool["encoders"] if e["id"] == hot_id)
+    assert not cooled["hot"] and 0 < cooled["headroom"] <= 1
+    # proposed, not carried yet (the encoder manager carries out the assignment)
+    assert pool["proposal"][str(ids[2])] == hot_id and pool["off_air"] == [ids[2]]
+    assert cool_id != hot_id
+
+
+def test_a_one_output_group_of_one_output_encoders_is_not_a_pool(client, admin, reader, group):
+    client.post(f"/api/v1/encoder-groups/{group['id']}/outputs", headers=admin, json={"name": "only"})
+    pool = client.get(f"/api/v1/encoder-groups/{group['id']}/pool", headers=reader).get_json()
+    assert pool["is_pool"] is False
 
 
 def test_the_admin_check_comes_before_every_other_check(client, admin, writer):

@@ -64,7 +64,7 @@ def test_every_alert_type_design_lists_is_in_the_vocab():
 
 def test_the_areas_raise_only_vocab_types_under_their_source():
     from castwatch.cms_api.blueprints.notifications import stack_alert_type
-    from castwatch.encoder_manager import health, parking, policy
+    from castwatch.encoder_manager import health, parking, policy, pool
     from castwatch.encoder_manager.store import SOURCE as ENCODERS_SOURCE
     from castwatch.incidents import facts
     from castwatch.packager_monitor.alerting import SOURCE as PROBE_SOURCE
@@ -77,6 +77,7 @@ def test_the_areas_raise_only_vocab_types_under_their_source():
     assert _str_constants(base) <= of(PROBE_SOURCE)
     assert set(health.CONDITION_TYPES) <= of(ENCODERS_SOURCE)
     assert {policy.FAILOVER_ACTIVATED, policy.FAILOVER_FAILED} <= of(ENCODERS_SOURCE)
+    assert pool.OUTPUT_UNASSIGNED in of(ENCODERS_SOURCE)
     assert {check.ALERT_TYPE, check.SOURCE_FAILING_TYPE} <= of(check.SOURCE)
     assert parking.NOT_PARKED in of(ENCODERS_SOURCE)
     assert facts.ORIGIN_DOWN in of(facts.SOURCE)

@@ -18,6 +18,7 @@ encoders           ``encoder``       the encoder as in ``GET /api/v1/encoders/{i
 encoder_groups     ``encoder_group`` the group
 encoder_commands   ``encoder_command`` the command as in ``GET /api/v1/encoders/{id}/commands``
 failover_events    ``failover_event`` the failover event
+encoder_outputs    ``encoder_output`` the pool output as in ``GET /api/v1/encoder-groups/{id}/pool``
 probes             ``probe``         the probe
 deliveries         ``delivery``      the delivery (without its message payload)
 =================  ================  =========================================
@@ -60,6 +61,7 @@ from castwatch.cms_api.schemas.alerts import AlertEventOut, AlertOut
 from castwatch.cms_api.schemas.catalog import ChannelOut, ProbeOut
 from castwatch.cms_api.schemas.encoders import CommandOut, EncoderOut, FailoverEventOut, GroupOut
 from castwatch.cms_api.schemas.notify import DeliveryOut
+from castwatch.cms_api.schemas.pools import OutputOut
 from castwatch.common.bus import Listener, channel_for
 from castwatch.common.models import (
     Alert,
@@ -70,6 +72,7 @@ from castwatch.common.models import (
     Encoder,
     EncoderCommand,
     EncoderGroup,
+    EncoderOutput,
     FailoverEvent,
     Probe,
     utcnow,
@@ -96,6 +99,7 @@ FEEDS: dict[str, Feed] = {
     "encoder_groups": Feed("encoder_group", EncoderGroup, GroupOut),
     "encoder_commands": Feed("encoder_command", EncoderCommand, CommandOut),
     "failover_events": Feed("failover_event", FailoverEvent, FailoverEventOut),
+    "encoder_outputs": Feed("encoder_output", EncoderOutput, OutputOut),
     "probes": Feed("probe", Probe, ProbeOut),
     "deliveries": Feed("delivery", Delivery, DeliveryOut),
 }

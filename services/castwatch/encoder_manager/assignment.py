@@ -18,7 +18,7 @@ next one plus the moves, by these rules:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from castwatch.encoder_manager.thermal import Load, Output, headroom, shed_outputs
@@ -103,6 +103,21 @@ class _Slot:
                 return 0.0
             room = min(room, 1 - used / self.budget + 1e-9)
         return room
+
+
+def is_pool(outputs: int, max_outputs: Iterable[int]) -> bool:
+    """Which groups are pools (the encoder manager assigns their outputs; the others keep the
+    primary/backup failover): more than one output, or an encoder that carries several."""
+    return outputs > 1 or any(m > 1 for m in max_outputs)
+
+
+def slot_headroom(enc: PoolEncoder, carried: int, carried_kbps: float) -> float:
+    """0..1, what is left of ``enc`` carrying ``carried`` outputs of ``carried_kbps``: the
+    smallest of CPU/temperature headroom, output slots and bitrate budget left (for display)."""
+    room = min(_base_headroom(enc), max(0.0, 1 - carried / max(enc.max_outputs, 1)))
+    if enc.bitrate_budget_kbps:
+        room = min(room, max(0.0, 1 - carried_kbps / enc.bitrate_budget_kbps))
+    return round(room, 4)
 
 
 def assign(outputs: Sequence[PoolOutput], encoders: Sequence[PoolEncoder],

@@ -109,6 +109,9 @@ class CommandRunner:
         ctrl = m.controllers.get(command.group_id) if command.group_id is not None else None
         if ctrl is None:
             raise CommandError("encoder is not in a failover group")
+        if command.group_id in m.pools:
+            raise CommandError("the group is a pool: its outputs are assigned by the encoder manager, "
+                               "there is no primary/backup to switch")
         if command.action == "failback":
             target: int | None = min(ctrl.members, key=lambda x: x.rank).encoder_id
             kind = "failback"

@@ -37,7 +37,7 @@ from castwatch.common.hysteresis import ConditionTracker
 from castwatch.common.influx import InfluxSink
 from castwatch.common.models import Alert, utcnow
 from castwatch.common.sealing import Sealer, SealingError, is_sealed
-from castwatch.encoder_manager import credentials, store
+from castwatch.encoder_manager import credentials, pool, store
 from castwatch.encoder_manager.commands import CommandRunner
 from castwatch.encoder_manager.controller import GroupController
 from castwatch.encoder_manager.drivers import DriverConfig, DriverError, create_driver, driver_class
@@ -72,6 +72,7 @@ class EncoderManager:
         self.workers: dict[int, EncoderWorker] = {}
         self._poll_tasks: dict[int, asyncio.Task[None]] = {}
         self.controllers: dict[int, GroupController] = {}
+        self.pools: dict[int, pool.PoolController] = {}  # groups that are pools (``pool.is_pool``)
         self.groups: dict[int, store.GroupRow] = {}
         self.held: set[int] = set()
         self._gauged_groups: set[str] = set()
@@ -107,7 +108,7 @@ class EncoderManager:
         listener = None
         if self._listen:
             listener = Listener(self._url, [channel_for(t) for t in ("encoders", "encoder_groups",
-                                                                     "encoder_commands")],
+                                                                     "encoder_commands", "encoder_outputs")],
                                 functools.partial(_threadsafe, loop, self._notified),
                                 on_reconnect=functools.partial(_threadsafe, loop, self._reload_wanted.set))
             listener.start()
@@ -119,6 +120,7 @@ class EncoderManager:
         finally:
             actions = [c.task for c in self.controllers.values() if c.task is not None]
             actions += [t for c in self.controllers.values() for t in c.side_tasks]
+            actions += [p.task for p in self.pools.values() if p.task is not None]
             everything = tasks + list(self._poll_tasks.values()) + actions + self.commands.tasks
             for task in everything:
                 task.cancel()
@@ -187,6 +189,7 @@ class EncoderManager:
 
     async def _reload_once(self) -> float:
         encoders, groups = await self.db(store.load_fleet)
+        outputs = await self.db(store.load_outputs)
         encoders = [self._opened(row) for row in encoders]
         self.groups = {g.id: g for g in groups}
         wanted = {row.id: row for row in encoders if row.enabled}
@@ -216,6 +219,7 @@ class EncoderManager:
                 ctrl = self.controllers[group.id] = GroupController(group, self.db, self.metrics, self.clock)
             members = {eid: w for eid, w in self.workers.items() if w.row.group_id == group.id}
             ctrl.update(group, members, owned=group.id in self.held)
+        pool.sync_pools(self.pools, groups, outputs, self.workers, self.held, self.db, self.clock)
         self.metrics.encoders.set(len(self.workers))
         self.ready.set()
         return self.cfg.reload_interval_s
@@ -305,7 +309,10 @@ class EncoderManager:
                                                   "kind": row.driver_kind},
                                worker.influx_fields(sample, result.assessment), when=wall)
         ctrl = self.controllers.get(row.group_id) if row.group_id is not None else None
-        if ctrl is not None:
+        pooled = self.pools.get(row.group_id) if row.group_id is not None else None
+        if pooled is not None:
+            pooled.tick()  # a pool group: assignment instead of primary/backup failover
+        elif ctrl is not None:
             ctrl.tick()
 
     async def _flush_once(self) -> float:
@@ -373,6 +380,7 @@ class EncoderManager:
                                 if g == gid and eid is not None and t == NOT_PARKED})
             logger.info("replica=%s controls group=%s active=%s", self.cfg.replica_name, group.name,
                         ctrl.state.active_id)
+        await pool.adopt(self.pools, keys, self.db)
 
 
 def _raise_if_cancelling() -> None:

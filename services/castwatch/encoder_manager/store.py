@@ -21,6 +21,7 @@ from castwatch.common.models import (
     Encoder,
     EncoderCommand,
     EncoderGroup,
+    EncoderOutput,
     FailoverEvent,
     ScheduleItem,
     utcnow,
@@ -43,6 +44,8 @@ class EncoderRow:
     thresholds: dict[str, Any] = field(default_factory=dict)
     driver_options: dict[str, Any] = field(default_factory=dict)
     output: dict[str, Any] = field(default_factory=dict)
+    max_outputs: int = 1
+    bitrate_budget_kbps: int | None = None
 
     @property
     def driver_key(self) -> tuple[Any, ...]:
@@ -75,7 +78,8 @@ def load_fleet(session: Session) -> tuple[list[EncoderRow], list[GroupRow]]:
         EncoderRow(id=e.id, name=e.name, driver_kind=e.driver_kind, address=e.address,
                    credentials_ref=e.credentials_ref, group_id=e.group_id, role=e.role,
                    priority=e.priority, enabled=e.enabled, thresholds=dict(e.thresholds or {}),
-                   driver_options=dict(e.driver_options or {}), output=dict(e.output or {}))
+                   driver_options=dict(e.driver_options or {}), output=dict(e.output or {}),
+                   max_outputs=e.max_outputs, bitrate_budget_kbps=e.bitrate_budget_kbps)
         for e in session.scalars(select(Encoder).order_by(Encoder.id))
     ]
     groups = [
@@ -89,6 +93,55 @@ def load_fleet(session: Session) -> tuple[list[EncoderRow], list[GroupRow]]:
         for g in session.scalars(select(EncoderGroup).order_by(EncoderGroup.id))
     ]
     return encoders, groups
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    """One output of a group's pool (``encoder_outputs``)."""
+
+    id: int
+    name: str
+    group_id: int
+    bitrate_kbps: int
+    priority: int
+    enabled: bool
+    capabilities: frozenset[str]
+    assigned_encoder_id: int | None
+
+
+def load_outputs(session: Session) -> list[OutputRow]:
+    """Every pool output, by id."""
+    return [OutputRow(id=o.id, name=o.name, group_id=o.group_id, bitrate_kbps=o.bitrate_kbps,
+                      priority=o.priority, enabled=o.enabled,
+                      capabilities=frozenset(str(c) for c in (o.required_capabilities or [])),
+                      assigned_encoder_id=o.assigned_encoder_id)
+            for o in session.scalars(select(EncoderOutput).order_by(EncoderOutput.id))]
+
+
+def save_assignment(session: Session, group_id: int, changes: dict[int, int | None]) -> None:
+    """Set ``assigned_encoder_id`` of the group's outputs (output id → encoder id or None)."""
+    for output_id, encoder_id in changes.items():
+        session.execute(update(EncoderOutput).where(EncoderOutput.id == output_id,
+                                                    EncoderOutput.group_id == group_id)
+                        .values(assigned_encoder_id=encoder_id))
+
+
+def record_pool_move(session: Session, group_id: int, from_id: int | None, to_id: int | None,
+                     kind: str, reason: str, status: str) -> int:
+    """Audit one move of a pool output as a finished failover event (``reason`` names the
+    output: failover events have no output column)."""
+    event = FailoverEvent(group_id=group_id, from_encoder_id=from_id, to_encoder_id=to_id, kind=kind,
+                          reason=reason[:2000], actor="pool", status=status, completed_at=utcnow())
+    session.add(event)
+    session.flush()
+    return event.id
+
+
+def open_alert_subjects(session: Session, alert_type: str) -> list[tuple[int | None, str]]:
+    """``(group_id, subject)`` of the open encoder alerts of ``alert_type``."""
+    rows = session.execute(select(Alert.group_id, Alert.subject).where(
+        Alert.source == SOURCE, Alert.alert_type == alert_type, Alert.state != "resolved")).all()
+    return [(gid, subject) for gid, subject in rows]
 
 
 def groups_in_meeting(session: Session) -> set[int]:
@@ -152,9 +205,16 @@ def apply_alerts(session: Session, ops: list[AlertOp]) -> list[tuple[AlertOp, bo
 
 
 def set_active(session: Session, group_id: int, encoder_id: int) -> None:
+    """The group's on-air encoder; a one-output group's output is assigned to it too (so the
+    pool view of a classic primary/backup group shows who carries it)."""
     session.execute(update(EncoderGroup).where(EncoderGroup.id == group_id,
                                                EncoderGroup.active_encoder_id.is_distinct_from(encoder_id))
                     .values(active_encoder_id=encoder_id))
+    outputs = session.scalars(select(EncoderOutput.id).where(EncoderOutput.group_id == group_id)).all()
+    if len(outputs) == 1:
+        session.execute(update(EncoderOutput).where(
+            EncoderOutput.id == outputs[0], EncoderOutput.assigned_encoder_id.is_distinct_from(encoder_id))
+            .values(assigned_encoder_id=encoder_id))
 
 
 def start_failover_event(session: Session, group_id: int, from_id: int | None, to_id: int,

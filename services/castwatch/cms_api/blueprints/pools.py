@@ -15,7 +15,8 @@ from castwatch.cms_api.crud import check_unique, get_or_404
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.pools import OutputCreate, OutputOut, PoolEncoderOut, PoolOut
 from castwatch.common.models import Encoder, EncoderGroup, EncoderOutput
-from castwatch.encoder_manager.assignment import PoolEncoder, PoolOutput, assign
+from castwatch.encoder_manager.assignment import PoolEncoder, PoolOutput, assign, is_pool, slot_headroom
+from castwatch.encoder_manager.health import Thresholds
 from castwatch.encoder_manager.sample import parse_number
 
 bp = Blueprint("pools", __name__)
@@ -23,33 +24,47 @@ bp = Blueprint("pools", __name__)
 GROUP = "/api/v1/encoder-groups/<int:group_id>"
 
 
-def _pool_encoder(e: Encoder) -> PoolEncoder:
+def _pool_encoder(e: Encoder, group: EncoderGroup) -> PoolEncoder:
     sample = e.last_sample or {}
+    th = Thresholds.merged(group.thresholds, e.thresholds)
+    temp = parse_number(sample.get("temperature_c"))
     return PoolEncoder(e.id, usable=bool(e.enabled and e.reachable and e.state != "failed"),
-                       cpu_percent=parse_number(sample.get("cpu_percent")),
-                       temperature_c=parse_number(sample.get("temperature_c")),
-                       max_outputs=e.max_outputs, bitrate_budget_kbps=e.bitrate_budget_kbps)
+                       cpu_percent=parse_number(sample.get("cpu_percent")), temperature_c=temp,
+                       temperature_max_c=th.temperature_max_c, cpu_max_percent=th.cpu_max_percent,
+                       max_outputs=e.max_outputs, bitrate_budget_kbps=e.bitrate_budget_kbps,
+                       hot=temp is not None and temp >= th.temperature_max_c)
 
 
 @api_route(bp, f"{GROUP}/pool", response=PoolOut, errors=(404,), tag="encoder-groups")
 def get_pool(group_id: int) -> PoolOut:
-    """The group's outputs, its encoders with what they carry, and the assignment's proposal."""
-    get_or_404(EncoderGroup, group_id, "encoder group")
+    """The group's outputs, its encoders with their load, headroom and what they carry, and the
+    assignment's proposal. ``is_pool`` is the encoder manager's rule (``assignment.is_pool``)."""
+    group = get_or_404(EncoderGroup, group_id, "encoder group")
     session = db()
     outputs = list(session.scalars(select(EncoderOutput).where(EncoderOutput.group_id == group_id)
                                    .order_by(EncoderOutput.id)))
     encoders = list(session.scalars(select(Encoder).where(Encoder.group_id == group_id).order_by(Encoder.id)))
+    states = {e.id: _pool_encoder(e, group) for e in encoders}
     plan = assign([PoolOutput(o.id, o.name, float(o.bitrate_kbps), o.priority,
                               frozenset(o.required_capabilities or [])) for o in outputs if o.enabled],
-                  [_pool_encoder(e) for e in encoders],
-                  {o.id: o.assigned_encoder_id for o in outputs})
+                  list(states.values()), {o.id: o.assigned_encoder_id for o in outputs})
+
+    def shown(e: Encoder) -> PoolEncoderOut:
+        mine = [o for o in outputs if o.assigned_encoder_id == e.id]
+        kbps = sum(o.bitrate_kbps for o in mine)
+        st = states[e.id]
+        return PoolEncoderOut(id=e.id, name=e.name, state=e.state, reachable=e.reachable, enabled=e.enabled,
+                              max_outputs=e.max_outputs, bitrate_budget_kbps=e.bitrate_budget_kbps,
+                              carried=[o.id for o in mine], carried_kbps=kbps, cpu_percent=st.cpu_percent,
+                              temperature_c=st.temperature_c, temperature_max_c=st.temperature_max_c,
+                              hot=st.hot, usable=st.usable,
+                              headroom=slot_headroom(st, len(mine), float(kbps)) if st.usable else 0.0)
+
     return PoolOut(
-        group_id=group_id, outputs=[OutputOut.model_validate(o) for o in outputs],
-        encoders=[PoolEncoderOut(id=e.id, name=e.name, state=e.state, reachable=e.reachable,
-                                 max_outputs=e.max_outputs, bitrate_budget_kbps=e.bitrate_budget_kbps,
-                                 carried=[o.id for o in outputs if o.assigned_encoder_id == e.id])
-                  for e in encoders],
-        proposal={str(k): v for k, v in plan.assignment.items()}, unassigned=plan.unassigned)
+        group_id=group_id, is_pool=is_pool(len(outputs), [e.max_outputs for e in encoders]),
+        outputs=[OutputOut.model_validate(o) for o in outputs], encoders=[shown(e) for e in encoders],
+        proposal={str(k): v for k, v in plan.assignment.items()}, unassigned=plan.unassigned,
+        off_air=[o.id for o in outputs if o.enabled and o.assigned_encoder_id is None])
 
 
 @api_route(bp, f"{GROUP}/outputs", ["POST"], body=OutputCreate, response=OutputOut, status=201,

@@ -43,15 +43,30 @@ class PoolEncoderOut(OutModel):
     name: str
     state: str
     reachable: bool | None
+    enabled: bool = True
     max_outputs: int
     bitrate_budget_kbps: int | None
     carried: list[int] = Field(description="ids of the outputs assigned to it")
+    carried_kbps: int = Field(0, description="the bitrate of the outputs assigned to it")
+    cpu_percent: float | None = None
+    temperature_c: float | None = None
+    temperature_max_c: float = 75.0
+    hot: bool = Field(False, description="at its temperature limit (the pool sheds its least important "
+                                         "outputs)")
+    usable: bool = Field(True, description="enabled, reachable, stream not failed")
+    headroom: float = Field(0.0, description="0..1: the smallest of CPU, temperature, output slots and "
+                                             "bitrate budget left, as the assignment scores it")
 
 
 class PoolOut(OutModel):
     group_id: int
+    is_pool: bool = Field(False, description="the encoder manager assigns its outputs across its encoders "
+                                             "(more than one output, or an encoder with max_outputs > 1); "
+                                             "otherwise it is a classic primary/backup group")
     outputs: list[OutputOut]
     encoders: list[PoolEncoderOut]
     proposal: dict[str, int | None] = Field(
         description="what the load-balancing assignment would do now (output id → encoder id)")
-    unassigned: list[int]
+    unassigned: list[int] = Field(description="enabled outputs the proposal places nowhere")
+    off_air: list[int] = Field(default_factory=list,
+                               description="enabled outputs assigned to no encoder now (not carried)")

@@ -21,6 +21,9 @@ Written from public references, not from our simulator:
 
 One poll reads ``/apis/status``, ``/apis/videnc`` and ``/apis/streams`` concurrently. Option
 ``stream_id`` selects the output that is watched and started/stopped (default: every stream).
+``start_output(output)`` / ``stop_output(output)`` with an output act on the one stream whose
+id or (unescaped) name is ``output`` — how a pool starts the output it assigned here (the
+device must have a stream of that name); no such stream is a :class:`DriverError`.
 """
 
 from __future__ import annotations
@@ -137,11 +140,15 @@ class HaivisionMakitoDriver(HttpDriver):
         )
 
     async def _stream_ids(self, output: str | None) -> list[str]:
-        wanted = output or self.config.options.get("stream_id")
-        if wanted is not None:
-            return [str(wanted)]
-        return [stream_id(s) for s in items(await self.request_json("GET", "/apis/streams"),
-                                            "/apis/streams")]
+        if output is None and self.config.options.get("stream_id") is not None:
+            return [str(self.config.options["stream_id"])]
+        streams = items(await self.request_json("GET", "/apis/streams"), "/apis/streams")
+        if output is None:
+            return [stream_id(s) for s in streams]
+        for s in streams:
+            if output in (stream_id(s), html.unescape(str(_part(s, "info").get("name", "")))):
+                return [stream_id(s)]
+        raise DriverError(f"no stream {output!r} on the device")
 
     async def _act(self, action: str, output: str | None) -> None:
         for sid in await self._stream_ids(output):

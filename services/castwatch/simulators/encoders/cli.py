@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+from typing import Any
 
 from castwatch.settings import Settings
 from castwatch.simulators.encoders import SIMULATORS, EncoderSimulator, SimState, simulator_class
@@ -32,6 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--streaming", action="store_true", help="start with the stream on air")
     parser.add_argument("--faults", default="{}",
                         help='initial fault plan as JSON, e.g. \'{"flapping": 0.3}\'')
+    parser.add_argument("--streams", default=None, metavar="NAMES",
+                        help="haivision_makito: comma-separated stream names, each started and stopped "
+                             "on its own (a device of an encoder pool; default: one stream)")
     parser.add_argument("--run-for", type=float, default=None, metavar="SECONDS",
                         help="stop after this many seconds (default: until signalled)")
 
@@ -50,7 +54,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
     state = SimState(name=args.name, username=args.username, password=password,
                      streaming=args.streaming, faults=faults)
-    sim = simulator_class(args.kind)(state, host=args.host, port=args.port, control_port=args.control_port)
+    extra: dict[str, Any] = {}
+    if args.streams:
+        if args.kind != "haivision_makito":
+            print("castwatch sim encoder: --streams is for --kind haivision_makito", file=sys.stderr)
+            return 2
+        extra["stream_names"] = [n.strip() for n in args.streams.split(",") if n.strip()]
+    sim = simulator_class(args.kind)(state, host=args.host, port=args.port, control_port=args.control_port,
+                                     **extra)
     asyncio.run(_serve(sim, args.run_for))
     return 0
 

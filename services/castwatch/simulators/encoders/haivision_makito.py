@@ -17,15 +17,27 @@ the recorded device answers of ``AVISPL/dal-avdevices-encoderdecoder-haivision-x
 - ``POST /apis/reboot`` → ``{"upgrade": 0}``; the device comes back idle with its stream fault
   cleared (a wedged encoder that only a reboot cures is the ``stream_stop`` fault: while it is
   on, the stream reports state 2, failed).
+
+Several streams: a Makito X4 carries several stream outputs of its encoders (the Companion
+module lists them all from ``/apis/streams`` and starts/stops each by id). Pass
+``stream_names`` (ids 1, 2, … in that order; names are sent HTML-escaped as the device does)
+and each stream starts and stops on its own; the device "streams" while any of them is live.
+With the default single stream, the stream is live exactly when the device streams (the
+``/_sim/start|stop`` control API acts on it). :meth:`HaivisionMakitoSimulator.live_streams`
+says which named streams are live now (what a test checks the pool against).
 """
 
 from __future__ import annotations
 
+import html
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
 from castwatch.simulators.encoders.base import HttpSimulator
+from castwatch.simulators.encoders.state import SimState
 
 COOKIE = "SessionID"
 STREAM_ID = 1
@@ -33,6 +45,32 @@ STREAM_ID = 1
 
 class HaivisionMakitoSimulator(HttpSimulator):
     kind = "haivision_makito"
+
+    def __init__(self, state: SimState | None = None, *, stream_names: Sequence[str] = ("Stream Output 0",),
+                 **kwargs: Any) -> None:
+        super().__init__(state, **kwargs)
+        if not stream_names:
+            raise ValueError("a Makito has at least one stream")
+        self.stream_names = list(stream_names)
+        self._live: set[int] = set()  # ids of started streams (several-stream devices)
+        self._lock = threading.Lock()
+
+    @property
+    def multi(self) -> bool:
+        return len(self.stream_names) > 1
+
+    def _is_live(self, sid: int, streaming: bool) -> bool:
+        with self._lock:
+            return streaming and (not self.multi or sid in self._live)
+
+    def live_streams(self) -> set[str]:
+        """Names of the streams live now (the stream_stop fault holds every stream down)."""
+        streaming = self.state.snapshot().streaming and not self.state.faults.stream_stop
+        return {name for sid, name in enumerate(self.stream_names, 1) if self._is_live(sid, streaming)}
+
+    def _sid(self, request: web.Request) -> int | None:
+        raw = request.match_info["sid"]
+        return int(raw) if raw.isdigit() and 1 <= int(raw) <= len(self.stream_names) else None
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -88,17 +126,19 @@ class HaivisionMakitoSimulator(HttpSimulator):
                       "encoderLoad": 25 if working else 0, "state": 7 if working else 0},
         }]})
 
-    def _stream(self) -> dict[str, Any]:
+    def _stream(self, sid: int = STREAM_ID) -> dict[str, Any]:
         snap = self.state.snapshot()
-        live = snap.streaming and not self.state.faults.stream_stop
+        live = self._is_live(sid, snap.streaming) and not self.state.faults.stream_stop
         if live and self.state.flap_bad():
             live = False
         state = 1 if live else (2 if self.state.faults.stream_stop else 0)
+        rate = snap.bitrate_kbps if live else 0.0
+        name = html.escape(self.stream_names[sid - 1]).replace(" ", "&#32;")
         return {
-            "info": {"name": "Stream&#32;Output&#32;0", "id": STREAM_ID, "type": "1",
-                     "encapsulation": "34", "address": "192.0.2.10", "port": "6064", "latency": 250},
+            "info": {"name": name, "id": sid, "type": "1",
+                     "encapsulation": "34", "address": "192.0.2.10", "port": str(6063 + sid), "latency": 250},
             "stats": {"uptime": f"{int(snap.uptime_s)}s", "sentPackets": f"{snap.frames_total * 7:,}",
-                      "bitrate": f"{snap.bitrate_kbps:,.0f} kbps" if live else "0 kbps",
+                      "bitrate": f"{rate:,.0f} kbps",
                       "srt": {"state": 1 if live else 0, "reconnections": str(snap.reconnections),
                               "resentPackets": f"{snap.retransmitted:,}", "lostPackets": f"{snap.lost:,}",
                               "rtt": int(snap.rtt_ms * 1000), "latency": 250},
@@ -108,19 +148,23 @@ class HaivisionMakitoSimulator(HttpSimulator):
     async def streams(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
             return denied
-        return web.json_response({"data": [self._stream()]})
+        count = len(self.stream_names)
+        return web.json_response({"data": [self._stream(sid) for sid in range(1, count + 1)]})
 
     async def one_stream(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
             return denied
-        if request.match_info["sid"] != str(STREAM_ID):
+        sid = self._sid(request)
+        if sid is None:
             return web.Response(status=404, text="Not Found")
-        return web.json_response(self._stream())
+        return web.json_response(self._stream(sid))
 
     async def reboot(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
             return denied
         self.state.stop()
+        with self._lock:
+            self._live.clear()
         self.state.set_faults(stream_stop=False)
         self.state.expire_sessions()
         return web.json_response({"upgrade": 0})
@@ -128,14 +172,24 @@ class HaivisionMakitoSimulator(HttpSimulator):
     async def act(self, request: web.Request) -> web.Response:
         if (denied := self._denied(request)) is not None:
             return denied
-        if request.match_info["sid"] != str(STREAM_ID):
+        sid = self._sid(request)
+        if sid is None:
             return web.Response(status=404, text="Not Found")
         action = request.match_info["action"]
         if action == "start":
+            idle_before = not self.state.snapshot().streaming
             if not self.state.start():
                 return web.json_response({"error": "stream cannot start"}, status=409)
+            with self._lock:
+                if idle_before:  # stopped as a whole (operator, reboot): nothing else is live
+                    self._live.clear()
+                self._live.add(sid)
         elif action == "stop":
-            self.state.stop()
+            with self._lock:
+                self._live.discard(sid)
+                idle = not self._live
+            if idle or not self.multi:
+                self.state.stop()
         else:
             return web.Response(status=404, text="Not Found")
-        return web.json_response(self._stream())
+        return web.json_response(self._stream(sid))

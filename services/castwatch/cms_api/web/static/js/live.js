@@ -3,7 +3,7 @@
 // back, and asks the current page to refresh after a reconnect (events may have been missed).
 
 // Events the API sends (cms_api/live.py): alert, alert_event, channel, encoder, encoder_group,
-// failover_event, encoder_command, probe, delivery — each with the serialized row, or {id, deleted: true}.
+// failover_event, encoder_command, encoder_output, probe, delivery — each with the serialized row, or {id, deleted: true}.
 let socket = null;
 const listeners = new Set();
 const reconnectListeners = new Set();

@@ -5,10 +5,16 @@
 // Control semantics (encoder manager): "failover" sent to a standby puts that standby on air; sent
 // to the active encoder it lets the manager pick the next healthy standby; "failback" returns the
 // group to its preferred (primary) encoder.
+//
+// A group that is a pool (pages/pool.js) shows its pool panel — encoders with load, headroom and
+// the outputs each carries, unassigned outputs highlighted — reloaded from GET
+// /encoder-groups/{id}/pool when an `encoder_output`, `encoder` or `failover_event` of the group
+// arrives live.
 
 import { api, rows } from "../api.js";
 import { isDelete, loadEncoders, loadGroups, onAir, PATHS, rowOf, upsert } from "../data.js";
 import { clear, throttle, fmtNum, fmtTime, formDialog, h, light, relTime, toast } from "../ui.js";
+import { poolPanel } from "./pool.js";
 
 /** The encoder manager's default limits (encoder_manager/health.py Thresholds). */
 export const DEFAULT_THRESHOLDS = {
@@ -79,7 +85,8 @@ function errorLine(enc) {
 
 export async function mount(view, ctx) {
   const canWrite = ctx.session.scope !== "read";
-  const state = { groups: [], encoders: [], failovers: [], commands: new Map() };
+  const state = { groups: [], encoders: [], failovers: [], commands: new Map(), pools: new Map() };
+  const poolsDirty = new Set(); // group ids whose pool view must be read again
   let gone = false; // set on unmount
   const watching = new Map(); // command id -> encoder id: commands this page queued, until they end
   const groupsBox = h("div.grid#encoder-groups");
@@ -177,6 +184,15 @@ export async function mount(view, ctx) {
     const cards = state.groups.map((g) => {
       const members = (byGroup.get(g.id) || []).sort((a, b) => (a.role === b.role ? a.priority - b.priority : a.role === "primary" ? -1 : 1));
       const { active, onBackup } = onAir(g, members);
+      const pooled = Boolean(state.pools.get(g.id) && state.pools.get(g.id).is_pool);
+      if (pooled) { // the encoder manager assigns the outputs: no single on-air encoder, no manual failover
+        return h("section.card.group-card", { dataset: { groupId: g.id } },
+          h("div.page-head", h("h2", { text: g.name }), h("span.badge", { text: "POOL" }),
+            h("span.muted", { text: "outputs assigned across the encoders by headroom" })),
+          g.description ? h("p.muted", { text: g.description }) : null,
+          poolPanel(state.pools.get(g.id)),
+          members.length ? h("div.encoders", members.map((e) => encCard(e, g))) : h("p.empty", { text: "No encoder in this group." }));
+      }
       return h("section.card.group-card", { dataset: { groupId: g.id } },
         h("div.page-head", h("h2", { text: g.name }),
           h("span.badge", { class: onBackup ? "badge hdr" : "badge", text: active ? (onBackup ? `ON BACKUP: ${active.name}` : `ON AIR: ${active.name}`) : "NOTHING ON AIR" }),
@@ -213,14 +229,31 @@ export async function mount(view, ctx) {
     state.failovers = rows(await api.get(PATHS.failovers, { limit: 20 }));
   }
 
+  async function loadPool(groupId) {
+    try {
+      state.pools.set(groupId, await api.get(`${PATHS.groups}/${groupId}/pool`));
+    } catch { state.pools.delete(groupId); }
+  }
+
   async function load() {
     const [encoders, groups] = await Promise.all([loadEncoders(), loadGroups()]);
     Object.assign(state, { encoders, groups });
-    await loadFailovers();
+    await Promise.all([loadFailovers(), ...groups.map((g) => loadPool(g.id))]);
     render();
   }
   const renderSoon = throttle(render, 150);
   const reloadEvents = throttle(() => loadFailovers().then(renderEvents).catch(() => {}), 300);
+  const reloadPools = throttle(async () => {
+    const ids = [...poolsDirty];
+    poolsDirty.clear();
+    await Promise.all(ids.map(loadPool));
+    if (!gone) renderSoon();
+  }, 300);
+  function poolChanged(groupId) {
+    if (groupId === null || groupId === undefined) return;
+    poolsDirty.add(groupId);
+    reloadPools();
+  }
 
   await load();
   return {
@@ -229,9 +262,17 @@ export async function mount(view, ctx) {
       const row = rowOf(payload);
       if (!row) return;
       if (name === "encoder_command") { if (!isDelete(payload)) onCommand(row); return; }
-      if (name === "encoder") state.encoders = upsert(state.encoders, row, isDelete(payload));
-      else if (name === "encoder_group") state.groups = upsert(state.groups, row, isDelete(payload));
-      else if (name === "failover_event") { reloadEvents(); return; }
+      if (name === "encoder_output") {
+        // a deleted output is announced without its group: read every pool again
+        if (isDelete(payload)) state.groups.forEach((g) => poolChanged(g.id)); else poolChanged(row.group_id);
+        return;
+      }
+      if (name === "encoder") {
+        const before = state.encoders.find((e) => e.id === row.id);
+        state.encoders = upsert(state.encoders, row, isDelete(payload));
+        poolChanged(row.group_id ?? (before && before.group_id));
+      } else if (name === "encoder_group") state.groups = upsert(state.groups, row, isDelete(payload));
+      else if (name === "failover_event") { reloadEvents(); poolChanged(row.group_id); return; }
       else return;
       renderSoon();
     },
