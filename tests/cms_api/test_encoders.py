@@ -231,6 +231,29 @@ def test_a_one_output_group_of_one_output_encoders_is_not_a_pool(client, admin, 
     assert pool["is_pool"] is False
 
 
+def test_an_encoders_pool_capacity_is_set_through_the_api_and_makes_its_group_a_pool(
+        client, admin, writer, reader, group):
+    made = client.post("/api/v1/encoders", headers=admin,
+                       json={"name": "makito-1", "driver_kind": "haivision_makito", "address": "127.0.0.1:1",
+                             "group_id": group["id"]}).get_json()
+    assert (made["max_outputs"], made["bitrate_budget_kbps"]) == (1, None)
+    client.post(f"/api/v1/encoder-groups/{group['id']}/outputs", headers=admin, json={"name": "only"})
+    pool = client.get(f"/api/v1/encoder-groups/{group['id']}/pool", headers=reader).get_json()
+    assert pool["is_pool"] is False
+    resp = client.put(f"/api/v1/encoders/{made['id']}", headers=writer,  # not a device field: write scope
+                      json={"max_outputs": 3, "bitrate_budget_kbps": 25000})
+    assert resp.status_code == 200, resp.get_json()
+    assert (resp.get_json()["max_outputs"], resp.get_json()["bitrate_budget_kbps"]) == (3, 25000)
+    pool = client.get(f"/api/v1/encoder-groups/{group['id']}/pool", headers=reader).get_json()
+    assert pool["is_pool"] is True
+    assert next(e for e in pool["encoders"] if e["id"] == made["id"])["max_outputs"] == 3
+    for bad in ({"max_outputs": 0}, {"max_outputs": None}, {"bitrate_budget_kbps": 0}):
+        resp = client.put(f"/api/v1/encoders/{made['id']}", headers=writer, json=bad)
+        assert resp.status_code == 400 and next(iter(bad)) in str(resp.get_json()["error"])
+    cleared = client.put(f"/api/v1/encoders/{made['id']}", headers=writer, json={"bitrate_budget_kbps": None})
+    assert cleared.status_code == 200 and cleared.get_json()["bitrate_budget_kbps"] is None
+
+
 def test_the_admin_check_comes_before_every_other_check(client, admin, writer):
     """crud_resource's ``guard`` runs first: a write key re-pointing a secret learns 403, not
     that the name is taken (409) nor that the group is unknown (400)."""

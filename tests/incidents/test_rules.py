@@ -58,6 +58,16 @@ def test_a_failover_away_from_an_encoder_makes_its_alert_on_air() -> None:
     assert root.id == down.id and [a.id for a in explained] == [st.id]
 
 
+def test_a_pool_output_off_air_explains_the_black_picture_of_its_groups_channels() -> None:
+    """ENCODER_OUTPUT_UNASSIGNED (a pool output fits nowhere) is raised on the group: it is the
+    root of what the group's channels then show, like FAILOVER_FAILED."""
+    homeless = alert("ENCODER_OUTPUT_UNASSIGNED", "news-hd-out", source="encoders", group_id=10,
+                     severity="critical", at=0)
+    black = alert("VIDEO_BLACK", "NEWS/720p", channel_id=1, severity="critical", at=5)
+    root, explained = encoder_explains([homeless, black], station(), [], W)[10]
+    assert root.id == homeless.id and [a.id for a in explained] == [black.id]
+
+
 def test_all_renditions_one_rendition_or_the_channel() -> None:
     rungs = ["1080p", "720p", "480p"]
     assert rendition_scope([stale("NEWS", 1, r) for r in rungs], rungs) == "all renditions"

@@ -127,7 +127,7 @@ ALERT_TYPES: tuple[AlertType, ...] = (
     _t("ENCODER_RECORDING_STOPPED", ENCODERS, _MJ, "a recording castwatch started stopped (the "
        "device's reason, e.g. disk full, in the summary)", 2),
     _t("ENCODER_OUTPUT_UNASSIGNED", ENCODERS, _C, "an output of an encoder pool fits on no usable "
-       "encoder (capacity, capabilities, bitrate budget, or all failed): it is off air"),
+       "encoder (capacity, capabilities, bitrate budget, or all failed): it is off air", 1, 2),
     _t("FAILOVER_ACTIVATED", ENCODERS, _MJ, "the group switched to another encoder", 1, 4),
     _t("FAILOVER_FAILED", ENCODERS, _C, "a failover could not bring a stream up", 1, 2),
     # schedule

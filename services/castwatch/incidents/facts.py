@@ -20,7 +20,7 @@ ENCODER_RANK = incident_ranks(ENCODERS)
 #: Encoder alert types that take a channel off the air (or make it stutter) when on air.
 ENCODER_DISRUPTIVE = frozenset({
     "ENCODER_UNREACHABLE", "ENCODER_STREAM_DOWN", "ENCODER_OVERHEAT", "FAILOVER_FAILED",
-    "FAILOVER_ACTIVATED", "ENCODER_DROPPED_FRAMES", "ENCODER_LINK_ERRORS",
+    "FAILOVER_ACTIVATED", "ENCODER_DROPPED_FRAMES", "ENCODER_LINK_ERRORS", "ENCODER_OUTPUT_UNASSIGNED",
 })
 #: Probe alert types, most telling first, used to pick a channel incident's root alert.
 CHANNEL_RANK = incident_ranks(PROBE)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from castwatch.cms_api.schemas.base import Id, Int32, JsonObject, Model, OutModel, text
+from castwatch.cms_api.schemas.base import INT32_MAX, Id, Int32, JsonObject, Model, OutModel, text
 from castwatch.common.sealing import redact_output
 
 DriverKind = Literal["aja_helo", "matrox_monarch", "haivision_makito", "obs", "blackmagic",
@@ -18,7 +18,7 @@ Action = Literal["start", "stop", "failover", "failback", "restart", "record_sta
 CREDENTIALS_PATTERN = r"^(env:[A-Za-z_][A-Za-z0-9_]{0,200}|file:/[^\x00]{1,250})$"
 
 _REQUIRED_ON_UPDATE = ("name", "driver_kind", "address", "role", "priority", "enabled",
-                       "thresholds", "output", "driver_options")
+                       "thresholds", "output", "driver_options", "max_outputs")
 
 
 class EncoderFields(Model):
@@ -35,6 +35,11 @@ class EncoderFields(Model):
     thresholds: JsonObject | None = None
     output: JsonObject | None = Field(None, description="stream output configuration")
     driver_options: JsonObject | None = None
+    max_outputs: int | None = Field(
+        None, ge=1, le=1000, description="how many outputs of its pool this encoder may carry "
+        "(more than 1 makes its group a pool: docs/encoders.md)")
+    bitrate_budget_kbps: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="the total output bitrate it may carry (none: no limit)")
 
 
 class EncoderCreate(EncoderFields):
@@ -49,6 +54,7 @@ class EncoderCreate(EncoderFields):
     thresholds: JsonObject = Field(default_factory=dict)
     output: JsonObject = Field(default_factory=dict)
     driver_options: JsonObject = Field(default_factory=dict)
+    max_outputs: int = Field(1, ge=1, le=1000)
 
 
 class EncoderUpdate(EncoderFields):
@@ -75,6 +81,8 @@ class EncoderOut(OutModel):
     thresholds: dict[str, Any]
     output: dict[str, Any]
     driver_options: dict[str, Any]
+    max_outputs: int
+    bitrate_budget_kbps: int | None
     state: str
     reachable: bool | None
     last_seen_at: datetime | None
