@@ -88,6 +88,8 @@ class PoolController:
         self.alerted: set[str] = set()  # outputs with ENCODER_OUTPUT_UNASSIGNED open
         self.last_plan: Plan | None = None
         self._unsaved: dict[int, int | None] = {}
+        self.restarts: dict[int, int] = {}  # output → starts sent by _verify without seeing it live
+        self._leftovers: set[tuple[int, str]] = set()  # (encoder, name) of removed/renamed outputs
         self._task: asyncio.Task[None] | None = None
 
     # -- configuration -------------------------------------------------------------------
@@ -95,9 +97,16 @@ class PoolController:
     def update(self, group: store.GroupRow, outputs: list[store.OutputRow],
                workers: dict[int, EncoderWorker], owned: bool) -> None:
         """New rows: outputs new to us take the database's assignment; while not in control,
-        every output follows the database."""
+        every output follows the database. An output removed or renamed while assigned leaves
+        its old name live on its encoder, where no stray check can know it any more: that
+        (encoder, name) is stopped by the next passes (:meth:`_stop_leftovers`)."""
+        new = {o.id: o for o in outputs}
+        for oid, old in self.outputs.items():
+            eid = self.assignment.get(oid)
+            if eid is not None and (oid not in new or new[oid].name != old.name):
+                self._leftovers.add((eid, old.name))
         self.group, self.workers = group, workers
-        self.outputs = {o.id: o for o in outputs}
+        self.outputs = new
         for o in outputs:
             if not (owned and self.owned) or o.id not in self.assignment:
                 self.assignment[o.id] = o.assigned_encoder_id
@@ -176,6 +185,7 @@ class PoolController:
         plan = assign(wanted, encoders, {o.output_id: self.assignment.get(o.output_id) for o in wanted})
         self.last_plan = plan
         before = dict(self.assignment)
+        await self._stop_leftovers()
         # each result is applied at once: a poll woken by a start may land during this pass
         for o in self.outputs.values():  # disabled outputs are carried nowhere
             was = self.assignment.get(o.id)
@@ -183,6 +193,7 @@ class PoolController:
                 self.assignment[o.id] = None
                 await self._stop(was, o.name)
         for move in plan.moves:
+            self.restarts.pop(move.output_id, None)
             self.assignment[move.output_id] = await self._carry_out(move, usable)
         moved = {m.output_id for m in plan.moves}
         for oid, eid in plan.assignment.items():
@@ -226,10 +237,23 @@ class PoolController:
     async def _verify(self, oid: int, eid: int) -> bool:
         """Start again an output its encoder does not carry; True when that start is refused."""
         w, out = self.workers.get(eid), self.outputs[oid]
-        if w is None or w.sample_polled_at <= self.started_at.get(oid, float("-inf")) or carries(w, out.name):
+        if w is None or w.sample_polled_at <= self.started_at.get(oid, float("-inf")):
+            return False
+        if carries(w, out.name):
+            self.restarts.pop(oid, None)
             return False
         if self._clock() - self.started_at.get(oid, float("-inf")) < RESTART_S:
             return False
+        tries = self.restarts[oid] = self.restarts.get(oid, 0) + 1
+        if tries > max(1, self.group.failure_threshold):
+            # a device that answers every start OK but never shows the stream live (a lie, or a
+            # stream that dies at once): give it up, or the output would be lost unalerted
+            self.restarts.pop(oid, None)
+            self.refused_until[eid] = self._clock() + REFUSED_HOLD_S
+            await self._stop(eid, out.name)
+            await self._audit(eid, None, "automatic", f"pool: output {out.name} never went live on "
+                              f"{w.row.name} after {tries - 1} starts", "failed")
+            return True
         logger.warning("group=%s output=%s is not live on %s: starting it again", self.group.name,
                        out.name, w.row.name)
         if await self._start(eid, out.name, oid):
@@ -246,6 +270,24 @@ class PoolController:
             await self._db(store.record_pool_move, self.group.id, from_id, to_id, kind, note, status)
         except Exception:
             logger.exception("group=%s could not record: %s", self.group.name, note)
+
+    async def _stop_leftovers(self) -> None:
+        """Stop the old names of removed/renamed outputs until a poll after the stop shows them
+        not live (or the name is an assigned output there again)."""
+        assigned = {(eid, self.outputs[oid].name) for oid, eid in self.assignment.items()
+                    if eid is not None and oid in self.outputs}
+        for eid, name in sorted(self._leftovers):
+            w = self.workers.get(eid)
+            sample = w.health.last_sample if w else None
+            if w is None or (eid, name) in assigned or (sample is not None and sample.reachable
+                                                         and not sample.streams):
+                self._leftovers.discard((eid, name))  # gone, wanted again, or left to _stop_strays
+                continue
+            if w.sample_polled_at > self._stop_sent.get((eid, name), float("-inf")) and not carries(w, name):
+                if sample is not None and sample.reachable:
+                    self._leftovers.discard((eid, name))
+                continue
+            await self._stop(eid, name, only_if_seen_since=True)
 
     async def _stop_strays(self) -> None:
         names = {o.name: oid for oid, o in self.outputs.items()}

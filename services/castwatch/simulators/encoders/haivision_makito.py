@@ -24,7 +24,9 @@ module lists them all from ``/apis/streams`` and starts/stops each by id). Pass
 and each stream starts and stops on its own; the device "streams" while any of them is live.
 With the default single stream, the stream is live exactly when the device streams (the
 ``/_sim/start|stop`` control API acts on it). :meth:`HaivisionMakitoSimulator.live_streams`
-says which named streams are live now (what a test checks the pool against).
+says which named streams are live now (what a test checks the pool against). A test can make
+the device lie: a start of a stream named in :attr:`HaivisionMakitoSimulator.lying` is answered
+with the stream object as usual but the stream never goes live.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class HaivisionMakitoSimulator(HttpSimulator):
             raise ValueError("a Makito has at least one stream")
         self.stream_names = list(stream_names)
         self._live: set[int] = set()  # ids of started streams (several-stream devices)
+        self.lying: set[str] = set()  # names whose start is answered OK and does nothing
         self._lock = threading.Lock()
 
     @property
@@ -176,7 +179,9 @@ class HaivisionMakitoSimulator(HttpSimulator):
         if sid is None:
             return web.Response(status=404, text="Not Found")
         action = request.match_info["action"]
-        if action == "start":
+        if action == "start" and self.stream_names[sid - 1] in self.lying:
+            pass
+        elif action == "start":
             idle_before = not self.state.snapshot().streaming
             if not self.state.start():
                 return web.json_response({"error": "stream cannot start"}, status=409)

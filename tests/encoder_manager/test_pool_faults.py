@@ -1,0 +1,74 @@
+"""Encoder pools under hostile conditions (review of #13 item 5): a device that lies about a
+start, outputs removed or renamed while a device carries them. Makito X4 simulators on
+loopback, the real manager and database; what a device streams is checked on its side."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from castwatch.common.models import EncoderOutput
+from tests.encoder_manager.helpers import wait_for
+from tests.encoder_manager.test_pool_e2e import (
+    NAMES,
+    assignment,
+    carried_as_assigned,
+    open_unassigned,
+    pool_events,
+    pool_group,
+)
+
+
+def test_a_device_that_answers_a_start_ok_but_never_goes_live_does_not_keep_the_output(
+        db, session_factory, makito, start_manager):
+    names = NAMES[:2]
+    liar = makito("liar", names=names, base_cpu_percent=5.0)  # most headroom: both land here first
+    honest = makito("honest", names=names, base_cpu_percent=50.0)
+    liar.lying.add("out-2")
+    group, encoders, _ = pool_group(db, [liar, honest], max_outputs=2, names=names)
+    by_id = {encoders[0].id: liar, encoders[1].id: honest}
+    start_manager()
+
+    # first out-2 is assigned to the liar, which answers every start OK and streams nothing
+    wait_for(lambda: assignment(session_factory, group.id).get("out-2") == encoders[0].id, timeout=30)
+    placed = wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, names), timeout=30)
+    assert placed == {"out-1": encoders[0].id, "out-2": encoders[1].id}
+    assert liar.live_streams() == {"out-1"} and honest.live_streams() == {"out-2"}
+    gave_up = [e for e in pool_events(session_factory) if "never went live" in e.reason]
+    assert [(e.from_encoder_id, e.status) for e in gave_up] == [(encoders[0].id, "failed")]
+    assert not open_unassigned(session_factory)
+
+
+def test_an_output_that_only_a_liar_could_carry_is_alerted_not_silently_lost(
+        db, session_factory, makito, start_manager):
+    names = NAMES[:2]
+    liar = makito("liar", names=names)
+    liar.lying.add("out-2")
+    group, _encoders, _ = pool_group(db, [liar], max_outputs=2, names=names)
+    start_manager()
+
+    wait_for(lambda: open_unassigned(session_factory) == {"out-2"}, timeout=30)
+    assert assignment(session_factory, group.id)["out-2"] is None
+    assert liar.live_streams() == {"out-1"}
+
+
+def test_a_removed_or_renamed_output_stops_streaming_under_its_old_name(db, session_factory, makito,
+                                                                       start_manager):
+    names = NAMES[:3]
+    device_names = [*names, "out-2b"]  # the device has a stream for the new name too
+    sims = [makito(f"r{i}", names=device_names) for i in range(1, 3)]
+    group, encoders, _ = pool_group(db, sims, max_outputs=2, names=names)
+    by_id = {e.id: s for e, s in zip(encoders, sims, strict=True)}
+    start_manager()
+    wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, names), timeout=30)
+
+    rows = {o.name: o for o in db.scalars(select(EncoderOutput).where(EncoderOutput.group_id == group.id))}
+    db.delete(rows["out-3"])
+    rows["out-2"].name = "out-2b"
+    db.commit()
+
+    renamed = ["out-1", "out-2b"]
+    after = wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, renamed), timeout=30)
+    assert set(after) == set(renamed)
+    # carried_as_assigned demands each device streams exactly what it is assigned: nothing under
+    # the old names is left pushing to a destination nobody manages any more
+    assert not any({"out-2", "out-3"} & s.live_streams() for s in sims)
