@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from castwatch.common.models import EncoderOutput
-from tests.encoder_manager.helpers import wait_for
+from tests.encoder_manager.helpers import encoder_row, fast_group, wait_for
 from tests.encoder_manager.test_pool_e2e import (
     NAMES,
     assignment,
@@ -72,3 +72,33 @@ def test_a_removed_or_renamed_output_stops_streaming_under_its_old_name(db, sess
     # carried_as_assigned demands each device streams exactly what it is assigned: nothing under
     # the old names is left pushing to a destination nobody manages any more
     assert not any({"out-2", "out-3"} & s.live_streams() for s in sims)
+
+
+def test_a_classic_group_that_becomes_a_pool_does_not_start_its_standby_on_the_same_destination(
+        db, session_factory, make_sim, start_manager):
+    # single-stream devices (no named streams): each pushes the one output it is configured for,
+    # whatever output name it is told to start — here both point at the classic output
+    on_air_sim, standby_sim = make_sim("generic_http", streaming=True), make_sim("generic_http")
+    url = {"url": "srt://192.0.2.1:9000"}
+    group = fast_group(db, "switched")
+    on_air = encoder_row(db, on_air_sim, "switched-primary", group, output=url)
+    encoder_row(db, standby_sim, "switched-backup", group, role="backup", output=url)
+    group.active_encoder_id = on_air.id
+    db.add(EncoderOutput(name="switched", group_id=group.id, destination=url["url"],
+                         assigned_encoder_id=on_air.id))  # as migrated
+    db.commit()
+    manager = start_manager().manager
+    wait_for(lambda: len(standby_sim.state.requests) > 3 and group.id not in manager.pools)
+
+    db.add(EncoderOutput(name="second", group_id=group.id, destination="srt://192.0.2.1:9001"))
+    db.commit()  # the group is a pool now
+    wait_for(lambda: group.id in manager.pools, timeout=10)
+    wait_for(lambda: open_unassigned(session_factory) == {"second"}, timeout=20)
+    # the standby can only push the classic output's destination: it must not be started for
+    # "second" (that would be two encoders pushing srt://192.0.2.1:9000)
+    polls = len(standby_sim.state.requests)
+    wait_for(lambda: len(standby_sim.state.requests) > polls + 10, timeout=20)
+    assert not standby_sim.state.streaming
+    assert not standby_sim.state.requests_matching("/stream/start")
+    assert on_air_sim.state.streaming
+    assert assignment(session_factory, group.id) == {"switched": on_air.id, "second": None}

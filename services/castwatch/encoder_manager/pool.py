@@ -16,8 +16,9 @@ a member; one pass runs at a time. A pass, once every member has been polled at 
    thresholds; *hot* = at its temperature limit or a confirmed overheat prediction
    (``EncoderHealth.overheat_signal``, the same signal the classic policy acts on); capacity
    ``max_outputs`` / ``bitrate_budget_kbps``; capabilities = the driver's plus the encoder's
-   ``driver_options["capabilities"]``. An encoder that refused a start takes no new output for
-   ``REFUSED_HOLD_S`` (it keeps what it carries);
+   ``driver_options["capabilities"]`` (without ``multi_output`` a device streams its configured
+   output whatever name it is told: it is *wired to* its ``output["url"]`` if set); an encoder
+   that refused a start takes no new output for ``REFUSED_HOLD_S`` (it keeps what it carries);
 2. calls :func:`assign` (hysteresis is there: a live output never moves to balance load);
 3. carries out each move: start on the new encoder with the output's **name** as identity
    (``driver.start_output(name)``), then stop it on the old one if that one is reachable.
@@ -25,7 +26,8 @@ a member; one pass runs at a time. A pass, once every member has been polled at 
    shedding), else leaves it unassigned: the next pass places it on another encoder;
 4. verifies: an assigned output its encoder does not carry (per the newest sample polled after
    the last start: a named stream not live, or the device not live when it reports no streams)
-   is started again every ``RESTART_S``; a start that raises un-assigns it (next pass moves it);
+   is started again every ``RESTART_S``; a start that raises, or ``failure_threshold`` starts
+   answered OK that never show it live (a lying device), un-assign it (next pass moves it);
 5. stops strays: an output live on an encoder it is not assigned to (a dead encoder that came
    back still streaming, a previous controller's unfinished move) is stopped, retried every
    ``RESTART_S`` while it is seen live — so no output is pushed twice for long;
@@ -62,14 +64,14 @@ def is_pool(outputs: int, members: Iterable[store.EncoderRow]) -> bool:
     return assignment.is_pool(outputs, (m.max_outputs for m in members))
 
 
-def carries(worker: EncoderWorker, name: str) -> bool:
-    """Does the newest sample show ``name`` live on this encoder?"""
-    sample = worker.health.last_sample
+def carries(worker: EncoderWorker, name: str, *states: str) -> bool:
+    """Does the newest sample show ``name`` live (or in one of ``states``) on this encoder?"""
+    sample, wanted = worker.health.last_sample, states or ("live",)
     if sample is None or not sample.reachable:
         return False
     if sample.streams:
-        return any(s.name == name and s.state == "live" for s in sample.streams)
-    return sample.live
+        return any(s.name == name and s.state in wanted for s in sample.streams)
+    return sample.live or sample.state in wanted
 
 
 class PoolController:
@@ -89,7 +91,7 @@ class PoolController:
         self.last_plan: Plan | None = None
         self._unsaved: dict[int, int | None] = {}
         self.restarts: dict[int, int] = {}  # output → starts sent by _verify without seeing it live
-        self._leftovers: set[tuple[int, str]] = set()  # (encoder, name) of removed/renamed outputs
+        self._leftovers: set[tuple[int, str]] = set()  # (encoder, old name) of removed/renamed outputs
         self._task: asyncio.Task[None] | None = None
 
     # -- configuration -------------------------------------------------------------------
@@ -97,14 +99,12 @@ class PoolController:
     def update(self, group: store.GroupRow, outputs: list[store.OutputRow],
                workers: dict[int, EncoderWorker], owned: bool) -> None:
         """New rows: outputs new to us take the database's assignment; while not in control,
-        every output follows the database. An output removed or renamed while assigned leaves
-        its old name live on its encoder, where no stray check can know it any more: that
-        (encoder, name) is stopped by the next passes (:meth:`_stop_leftovers`)."""
+        every output follows the database. An output removed/renamed while assigned is stopped
+        under its old name (no stray check knows it any more) by :meth:`_stop_leftovers`."""
         new = {o.id: o for o in outputs}
-        for oid, old in self.outputs.items():
-            eid = self.assignment.get(oid)
-            if eid is not None and (oid not in new or new[oid].name != old.name):
-                self._leftovers.add((eid, old.name))
+        self._leftovers |= {(eid, old.name) for oid, old in self.outputs.items()
+                            if (eid := self.assignment.get(oid)) is not None
+                            and (oid not in new or new[oid].name != old.name)}
         self.group, self.workers = group, workers
         self.outputs = new
         for o in outputs:
@@ -164,6 +164,7 @@ class PoolController:
             caps = frozenset(w.driver.capabilities if w.driver else ()) | frozenset(
                 str(c) for c in row.driver_options.get("capabilities") or ())
             hot = w.health.overheat_signal(th)
+            url = str(row.output.get("url") or "")
             slots = row.max_outputs
             if self.refused_until.get(eid, float("-inf")) > now and not hot:
                 slots = carried.get(eid, 0)  # keeps what it carries, takes nothing new
@@ -173,14 +174,15 @@ class PoolController:
                 cpu_percent=sample.cpu_percent if sample else None,
                 temperature_c=sample.temperature_c if sample else None,
                 temperature_max_c=th.temperature_max_c, cpu_max_percent=th.cpu_max_percent,
-                max_outputs=slots, bitrate_budget_kbps=row.bitrate_budget_kbps, capabilities=caps, hot=hot))
+                max_outputs=slots, bitrate_budget_kbps=row.bitrate_budget_kbps, capabilities=caps, hot=hot,
+                wired_to=url if url and "multi_output" not in caps else None))
         return result
 
     async def run_once(self) -> None:
         now = self._clock()
         encoders = self.pool_encoders(now)
         usable = {e.encoder_id for e in encoders if e.usable}
-        wanted = [PoolOutput(o.id, o.name, float(o.bitrate_kbps), o.priority, o.capabilities)
+        wanted = [PoolOutput(o.id, o.name, float(o.bitrate_kbps), o.priority, o.capabilities, o.destination)
                   for o in self.outputs.values() if o.enabled]
         plan = assign(wanted, encoders, {o.output_id: self.assignment.get(o.output_id) for o in wanted})
         self.last_plan = plan
@@ -239,15 +241,14 @@ class PoolController:
         w, out = self.workers.get(eid), self.outputs[oid]
         if w is None or w.sample_polled_at <= self.started_at.get(oid, float("-inf")):
             return False
-        if carries(w, out.name):
-            self.restarts.pop(oid, None)
+        if carries(w, out.name, "live", "starting"):  # a connecting stream is not restarted
+            if carries(w, out.name):
+                self.restarts.pop(oid, None)
             return False
         if self._clock() - self.started_at.get(oid, float("-inf")) < RESTART_S:
             return False
         tries = self.restarts[oid] = self.restarts.get(oid, 0) + 1
-        if tries > max(1, self.group.failure_threshold):
-            # a device that answers every start OK but never shows the stream live (a lie, or a
-            # stream that dies at once): give it up, or the output would be lost unalerted
+        if tries > max(1, self.group.failure_threshold):  # starts answered OK, never live: a lie
             self.restarts.pop(oid, None)
             self.refused_until[eid] = self._clock() + REFUSED_HOLD_S
             await self._stop(eid, out.name)
@@ -272,22 +273,21 @@ class PoolController:
             logger.exception("group=%s could not record: %s", self.group.name, note)
 
     async def _stop_leftovers(self) -> None:
-        """Stop the old names of removed/renamed outputs until a poll after the stop shows them
-        not live (or the name is an assigned output there again)."""
+        """Stop old names of removed/renamed outputs until a poll after the stop shows them idle."""
         assigned = {(eid, self.outputs[oid].name) for oid, eid in self.assignment.items()
                     if eid is not None and oid in self.outputs}
-        for eid, name in sorted(self._leftovers):
-            w = self.workers.get(eid)
+        for key in sorted(self._leftovers):
+            w = self.workers.get(key[0])
             sample = w.health.last_sample if w else None
-            if w is None or (eid, name) in assigned or (sample is not None and sample.reachable
-                                                         and not sample.streams):
-                self._leftovers.discard((eid, name))  # gone, wanted again, or left to _stop_strays
-                continue
-            if w.sample_polled_at > self._stop_sent.get((eid, name), float("-inf")) and not carries(w, name):
-                if sample is not None and sample.reachable:
-                    self._leftovers.discard((eid, name))
-                continue
-            await self._stop(eid, name, only_if_seen_since=True)
+            if w is None or sample is None or not sample.reachable:
+                if w is None:
+                    self._leftovers.discard(key)  # no longer ours
+                continue  # unreachable: stopped once it answers
+            seen = w.sample_polled_at > self._stop_sent.get(key, float("-inf"))
+            if key in assigned or not sample.streams or (seen and not carries(w, key[1])):
+                self._leftovers.discard(key)  # wanted again, left to _stop_strays, or stopped
+            else:
+                await self._stop(*key, only_if_seen_since=True)
 
     async def _stop_strays(self) -> None:
         names = {o.name: oid for oid, o in self.outputs.items()}
