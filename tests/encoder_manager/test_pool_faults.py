@@ -102,3 +102,22 @@ def test_a_classic_group_that_becomes_a_pool_does_not_start_its_standby_on_the_s
     assert not standby_sim.state.requests_matching("/stream/start")
     assert on_air_sim.state.streaming
     assert assignment(session_factory, group.id) == {"switched": on_air.id, "second": None}
+
+
+def test_a_device_that_hangs_on_start_costs_one_timeout_per_pass_not_one_per_output(
+        db, session_factory, makito, start_manager):
+    names = NAMES[:4]
+    hung = makito("hung", names=names, base_cpu_percent=5.0)  # most headroom: the plan puts all 4 here
+    spare = makito("spare", names=names, base_cpu_percent=60.0)
+    hung.hang_starts = True
+    group, encoders, _ = pool_group(db, [hung, spare], max_outputs=10, names=names)
+    start_manager()
+
+    placed = wait_for(lambda: carried_as_assigned(session_factory, group.id,
+                                                  {encoders[0].id: hung, encoders[1].id: spare}, names),
+                      timeout=30)
+    assert set(placed.values()) == {encoders[1].id}
+    # each unanswered start holds a pass for a whole timeout: the first one held the encoder
+    # (REFUSED_HOLD_S) and the pass moved on instead of timing out once per output
+    assert len(hung.state.requests_matching("/start")) == 1
+    assert not hung.live_streams()

@@ -219,7 +219,8 @@ class PoolController:
             if move.from_id is not None and move.from_id in usable:
                 return move.from_id  # shedding found no room elsewhere: it stays where it is live
             return None
-        started = await self._start(move.to_id, out.name)
+        held = self.refused_until.get(move.to_id, float("-inf")) > self._clock()  # e.g. hung: 1 timeout/pass
+        started = not held and await self._start(move.to_id, out.name)
         result: int | None
         to_name = self._name(move.to_id)
         if started:
