@@ -4,9 +4,12 @@ loopback, the real manager and database; what a device streams is checked on its
 
 from __future__ import annotations
 
+import psycopg2
 from sqlalchemy import select
 
+from castwatch.common.bus import dsn_for
 from castwatch.common.models import EncoderOutput
+from castwatch.encoder_manager.leadership import NAMESPACE
 from tests.encoder_manager.helpers import encoder_row, fast_group, wait_for
 from tests.encoder_manager.test_pool_e2e import (
     NAMES,
@@ -121,3 +124,40 @@ def test_a_device_that_hangs_on_start_costs_one_timeout_per_pass_not_one_per_out
     # (REFUSED_HOLD_S) and the pass moved on instead of timing out once per output
     assert len(hung.state.requests_matching("/start")) == 1
     assert not hung.live_streams()
+
+
+def test_a_pass_in_flight_when_the_lock_is_lost_does_not_act_or_write(db, session_factory, makito,
+                                                                      start_manager, database_url):
+    names = NAMES[:3]
+    hung = makito("stale", names=names, base_cpu_percent=5.0)
+    spare = makito("spare", names=names, base_cpu_percent=60.0)
+    hung.hang_starts = True
+    group, _encoders, _ = pool_group(db, [hung, spare], max_outputs=10, names=names)
+    manager = start_manager("a", poll_timeout_s=30.0).manager  # its pass waits on the hung start
+    wait_for(lambda: hung.state.requests_matching("/start"), timeout=20)
+
+    # replica a loses its lock while that pass is in flight: someone else holds the group now
+    other = psycopg2.connect(dsn_for(database_url))
+    other.autocommit = True
+    try:
+        with other.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'castwatch-leader a'")
+
+        def locked() -> bool:
+            with other.cursor() as cur:
+                cur.execute("SELECT pg_try_advisory_lock(%s, %s)", (NAMESPACE, group.id))
+                return bool(cur.fetchone()[0])
+
+        wait_for(locked, timeout=20)
+        wait_for(lambda: group.id not in manager.held, timeout=20)
+        hung.hang_starts = False  # the stale start is answered (refused) now
+        wait_for(lambda: manager.pools[group.id].task is None, timeout=20)
+        polls = len(spare.state.requests_matching("/apis/status"))
+        wait_for(lambda: len(spare.state.requests_matching("/apis/status")) > polls + 5, timeout=20)
+        # nothing started, audited, un-assigned or alerted by a replica that no longer controls
+        assert not spare.state.requests_matching("/start")
+        assert not pool_events(session_factory)
+        assert not open_unassigned(session_factory)
+    finally:
+        other.close()

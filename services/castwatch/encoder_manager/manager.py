@@ -341,6 +341,9 @@ class EncoderManager:
         loop = asyncio.get_running_loop()
         held = await loop.run_in_executor(self._lock_pool, self.leadership.refresh, wanted)
         gained = held - self.held
+        for gid in self.held - held:  # and our pool passes: they write as they go
+            if (lost := self.pools.get(gid)) is not None:
+                lost.lose_control()
         self.held &= held  # lost locks stop our writes at once
         if gained:
             await self._take_control(gained)  # may fail: then we retry on the next round

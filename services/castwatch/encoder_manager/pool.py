@@ -121,7 +121,15 @@ class PoolController:
         self.alerted = set(open_unassigned)
         self.owned = True
         self.refused_until.clear()
+        self._unsaved.clear()  # a write of a previous term would overwrite another controller's
         self.mark_expectations()
+
+    def lose_control(self) -> None:
+        """The lock is gone: a pass in flight is cancelled (it would act on devices and write the
+        assignment and alerts another replica now owns; it leaves strays the next one stops)."""
+        self.owned = False
+        if self._task is not None:
+            self._task.cancel()
 
     def mark_expectations(self) -> None:
         carrying = {eid for eid in self.assignment.values() if eid is not None}
