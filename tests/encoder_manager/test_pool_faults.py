@@ -161,3 +161,26 @@ def test_a_pass_in_flight_when_the_lock_is_lost_does_not_act_or_write(db, sessio
         assert not open_unassigned(session_factory)
     finally:
         other.close()
+
+
+def test_an_encoder_disabled_while_carrying_outputs_stops_them_when_they_move(db, session_factory, makito,
+                                                                             start_manager):
+    names = NAMES[:2]
+    sims = [makito(f"d{i}", names=names) for i in range(1, 3)]
+    group, encoders, _ = pool_group(db, sims, max_outputs=2, names=names)
+    by_id = {e.id: s for e, s in zip(encoders, sims, strict=True)}
+    start_manager()
+    first = wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, names), timeout=30)
+
+    leaving_id = first["out-1"]
+    leaving, staying = by_id[leaving_id], next(e for e in encoders if e.id != leaving_id)
+    db.get(type(staying), leaving_id).enabled = False  # the operator takes it out of the pool
+    db.commit()
+
+    def moved() -> bool:
+        now = carried_as_assigned(session_factory, group.id, {staying.id: by_id[staying.id]}, names)
+        return bool(now) and set(now.values()) == {staying.id}
+
+    wait_for(moved, timeout=30)
+    # what it carried went elsewhere: it must not go on pushing the same destinations too
+    wait_for(lambda: not leaving.live_streams(), timeout=20)

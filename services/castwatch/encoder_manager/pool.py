@@ -92,6 +92,7 @@ class PoolController:
         self._unsaved: dict[int, int | None] = {}
         self.restarts: dict[int, int] = {}  # output → starts sent by _verify without seeing it live
         self._leftovers: set[tuple[int, str]] = set()  # (encoder, old name) of removed/renamed outputs
+        self._departed: dict[int, EncoderWorker] = {}  # members gone while carrying outputs
         self._task: asyncio.Task[None] | None = None
 
     # -- configuration -------------------------------------------------------------------
@@ -100,11 +101,13 @@ class PoolController:
                workers: dict[int, EncoderWorker], owned: bool) -> None:
         """New rows: outputs new to us take the database's assignment; while not in control,
         every output follows the database. An output removed/renamed while assigned is stopped
-        under its old name (no stray check knows it any more) by :meth:`_stop_leftovers`."""
+        under its old name (no stray check knows it any more) by :meth:`_stop_leftovers`, and so
+        is what a member that left the group (moved, disabled, deleted) carried."""
         new = {o.id: o for o in outputs}
         self._leftovers |= {(eid, old.name) for oid, old in self.outputs.items()
                             if (eid := self.assignment.get(oid)) is not None
-                            and (oid not in new or new[oid].name != old.name)}
+                            and (oid not in new or new[oid].name != old.name or eid not in workers)}
+        self._departed |= {eid: w for eid, w in self.workers.items() if eid not in workers}
         self.group, self.workers = group, workers
         self.outputs = new
         for o in outputs:
@@ -288,15 +291,25 @@ class PoolController:
         for key in sorted(self._leftovers):
             w = self.workers.get(key[0])
             sample = w.health.last_sample if w else None
-            if w is None or sample is None or not sample.reachable:
-                if w is None:
-                    self._leftovers.discard(key)  # no longer ours
+            if w is None:  # left the group: one stop, best effort (nobody polls it for us)
+                self._leftovers.discard(key)
+                gone = self._departed.get(key[0])
+                if gone is not None and gone.driver is not None:
+                    try:
+                        await gone.driver.stop_output(key[1])
+                    except DriverError as exc:
+                        logger.warning("group=%s could not stop output=%s on encoder=%s that left it: %s",
+                                       self.group.name, key[1], gone.row.name, exc)
+                continue
+            if sample is None or not sample.reachable:
                 continue  # unreachable: stopped once it answers
             seen = w.sample_polled_at > self._stop_sent.get(key, float("-inf"))
             if key in assigned or not sample.streams or (seen and not carries(w, key[1])):
                 self._leftovers.discard(key)  # wanted again, left to _stop_strays, or stopped
             else:
                 await self._stop(*key, only_if_seen_since=True)
+        waiting = {eid for eid, _ in self._leftovers}
+        self._departed = {eid: w for eid, w in self._departed.items() if eid in waiting}
 
     async def _stop_strays(self) -> None:
         names = {o.name: oid for oid, o in self.outputs.items()}
