@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import pytest
 
 from castwatch.simulators.encoders import EncoderSimulator, SimHost, SimState, simulator_class
+from castwatch.simulators.encoders.haivision_makito import HaivisionMakitoSimulator
 from tests.encoder_manager.helpers import ManagerHandle, encoder_settings
 
 T = TypeVar("T")
@@ -58,3 +59,22 @@ def start_manager(database_url: str, session_factory: Any) -> Iterator[Callable[
     yield start
     for handle in handles:
         handle.stop()
+
+
+POOL_NAMES = [f"out-{i}" for i in range(1, 7)]
+
+
+@pytest.fixture()
+def makito(sim_host: SimHost) -> Iterator[Callable[..., HaivisionMakitoSimulator]]:
+    """``makito(name, **state)`` → a started Makito simulator with a stream per pool output."""
+    started: list[HaivisionMakitoSimulator] = []
+
+    def make(name: str, names: list[str] = POOL_NAMES, **state: Any) -> HaivisionMakitoSimulator:
+        sim = HaivisionMakitoSimulator(SimState(name=name, **state), stream_names=names)
+        sim_host.run(sim.start())
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim_host.run(sim.stop())

@@ -59,3 +59,15 @@ def test_the_emptiest_encoder_wins_and_the_most_important_output_is_placed_first
             PoolEncoder(2, cpu_percent=10.0, max_outputs=1)]
     outs = [PoolOutput(1, "minor", priority=0), PoolOutput(2, "major", priority=5)]
     assert assign(outs, encs, {}).assignment == {2: 2, 1: 1}
+
+
+def test_an_encoder_wired_to_one_destination_takes_only_the_output_with_that_destination():
+    # a classic standby (one configured stream) must not be started for another output: it would
+    # push its own destination, the on-air encoder's, a second time
+    encoders = [PoolEncoder(1, wired_to="srt://a"), PoolEncoder(2, wired_to="srt://a"),
+                PoolEncoder(3, max_outputs=2)]
+    outputs = [PoolOutput(10, "main", destination="srt://a"), PoolOutput(11, "second", destination="srt://b")]
+    plan = assign(outputs, encoders[:2], {10: 1, 11: None})
+    assert plan.assignment == {10: 1, 11: None}
+    plan = assign(outputs, encoders, {10: None, 11: None})
+    assert plan.assignment[11] == 3 and plan.assignment[10] in (1, 2, 3)

@@ -3,7 +3,6 @@ manager, the real database. What a device streams is checked on the simulator's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,27 +10,10 @@ from sqlalchemy import select
 
 from castwatch.common.models import Alert, EncoderCommand, EncoderOutput, FailoverEvent
 from castwatch.encoder_manager.drivers import DriverError
-from castwatch.simulators.encoders import SimHost, SimState
 from castwatch.simulators.encoders.haivision_makito import HaivisionMakitoSimulator
 from tests.encoder_manager.helpers import driver_for, encoder_row, fast_group, run, wait_for
 
 NAMES = [f"out-{i}" for i in range(1, 7)]
-
-
-@pytest.fixture()
-def makito(sim_host: SimHost) -> Iterator[Callable[..., HaivisionMakitoSimulator]]:
-    """``makito(name, **state)`` → a started Makito simulator with a stream per pool output."""
-    started: list[HaivisionMakitoSimulator] = []
-
-    def make(name: str, names: list[str] = NAMES, **state: Any) -> HaivisionMakitoSimulator:
-        sim = HaivisionMakitoSimulator(SimState(name=name, **state), stream_names=names)
-        sim_host.run(sim.start())
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim_host.run(sim.stop())
 
 
 def test_the_makito_driver_starts_and_stops_one_named_stream_of_several(makito):

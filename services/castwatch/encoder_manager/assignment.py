@@ -13,6 +13,9 @@ next one plus the moves, by these rules:
 - an unassigned output (new, or moved) goes to the usable encoder with the most headroom that
   has its capabilities and room for its bitrate — headroom as in ``thermal.headroom`` (CPU,
   temperature, slots) and bitrate budget left, the smallest of them; ties by encoder id;
+- an encoder ``wired_to`` a destination (a device that streams one configured output, whatever
+  output name it is told to start) takes only an output with that destination: anything else
+  would have it push its own destination a second time;
 - more important outputs are placed first; one that fits nowhere stays unassigned (reported).
 """
 
@@ -31,6 +34,7 @@ class PoolOutput:
     bitrate_kbps: float = 0.0
     priority: int = 0  # higher = more important
     capabilities: frozenset[str] = frozenset()
+    destination: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class PoolEncoder:
     bitrate_budget_kbps: float | None = None
     capabilities: frozenset[str] = frozenset()
     hot: bool = False  # over its thermal limit or a confirmed overheat prediction
+    wired_to: str | None = None  # the one destination it can push; None = it starts outputs by name
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class _Slot:
         and bitrate budget left."""
         enc = self.enc
         if self.count + 1 > enc.max_outputs or (out.capabilities and not out.capabilities <= self.caps):
+            return 0.0
+        if enc.wired_to is not None and out.destination != enc.wired_to:
             return 0.0
         room = min(self.base, 1 - self.count / enc.max_outputs)
         if self.budget:

@@ -37,7 +37,7 @@ from castwatch.common.hysteresis import ConditionTracker
 from castwatch.common.influx import InfluxSink
 from castwatch.common.models import Alert, utcnow
 from castwatch.common.sealing import Sealer, SealingError, is_sealed
-from castwatch.encoder_manager import credentials, pool, store
+from castwatch.encoder_manager import credentials, pool, pool_hooks, store
 from castwatch.encoder_manager.commands import CommandRunner
 from castwatch.encoder_manager.controller import GroupController
 from castwatch.encoder_manager.drivers import DriverConfig, DriverError, create_driver, driver_class
@@ -219,7 +219,7 @@ class EncoderManager:
                 ctrl = self.controllers[group.id] = GroupController(group, self.db, self.metrics, self.clock)
             members = {eid: w for eid, w in self.workers.items() if w.row.group_id == group.id}
             ctrl.update(group, members, owned=group.id in self.held)
-        pool.sync_pools(self.pools, groups, outputs, self.workers, self.held, self.db, self.clock)
+        pool_hooks.sync_pools(self.pools, groups, outputs, self.workers, self.held, self.db, self.clock)
         self.metrics.encoders.set(len(self.workers))
         self.ready.set()
         return self.cfg.reload_interval_s
@@ -341,6 +341,9 @@ class EncoderManager:
         loop = asyncio.get_running_loop()
         held = await loop.run_in_executor(self._lock_pool, self.leadership.refresh, wanted)
         gained = held - self.held
+        for gid in self.held - held:  # and our pool passes: they write as they go
+            if (lost := self.pools.get(gid)) is not None:
+                lost.lose_control()
         self.held &= held  # lost locks stop our writes at once
         if gained:
             await self._take_control(gained)  # may fail: then we retry on the next round
@@ -380,7 +383,7 @@ class EncoderManager:
                                 if g == gid and eid is not None and t == NOT_PARKED})
             logger.info("replica=%s controls group=%s active=%s", self.cfg.replica_name, group.name,
                         ctrl.state.active_id)
-        await pool.adopt(self.pools, keys, self.db)
+        await pool_hooks.adopt(self.pools, keys, self.db)
 
 
 def _raise_if_cancelling() -> None:

@@ -16,8 +16,9 @@ a member; one pass runs at a time. A pass, once every member has been polled at 
    thresholds; *hot* = at its temperature limit or a confirmed overheat prediction
    (``EncoderHealth.overheat_signal``, the same signal the classic policy acts on); capacity
    ``max_outputs`` / ``bitrate_budget_kbps``; capabilities = the driver's plus the encoder's
-   ``driver_options["capabilities"]``. An encoder that refused a start takes no new output for
-   ``REFUSED_HOLD_S`` (it keeps what it carries);
+   ``driver_options["capabilities"]`` (without ``multi_output`` a device streams its configured
+   output whatever name it is told: it is *wired to* its ``output["url"]`` if set); an encoder
+   that refused a start takes no new output for ``REFUSED_HOLD_S`` (it keeps what it carries);
 2. calls :func:`assign` (hysteresis is there: a live output never moves to balance load);
 3. carries out each move: start on the new encoder with the output's **name** as identity
    (``driver.start_output(name)``), then stop it on the old one if that one is reachable.
@@ -25,7 +26,8 @@ a member; one pass runs at a time. A pass, once every member has been polled at 
    shedding), else leaves it unassigned: the next pass places it on another encoder;
 4. verifies: an assigned output its encoder does not carry (per the newest sample polled after
    the last start: a named stream not live, or the device not live when it reports no streams)
-   is started again every ``RESTART_S``; a start that raises un-assigns it (next pass moves it);
+   is started again every ``RESTART_S``; a start that raises, or ``failure_threshold`` starts
+   answered OK that never show it live (a lying device), un-assign it (next pass moves it);
 5. stops strays: an output live on an encoder it is not assigned to (a dead encoder that came
    back still streaming, a previous controller's unfinished move) is stopped, retried every
    ``RESTART_S`` while it is seen live — so no output is pushed twice for long;
@@ -62,14 +64,14 @@ def is_pool(outputs: int, members: Iterable[store.EncoderRow]) -> bool:
     return assignment.is_pool(outputs, (m.max_outputs for m in members))
 
 
-def carries(worker: EncoderWorker, name: str) -> bool:
-    """Does the newest sample show ``name`` live on this encoder?"""
-    sample = worker.health.last_sample
+def carries(worker: EncoderWorker, name: str, *states: str) -> bool:
+    """Does the newest sample show ``name`` live (or in one of ``states``) on this encoder?"""
+    sample, wanted = worker.health.last_sample, states or ("live",)
     if sample is None or not sample.reachable:
         return False
     if sample.streams:
-        return any(s.name == name and s.state == "live" for s in sample.streams)
-    return sample.live
+        return any(s.name == name and s.state in wanted for s in sample.streams)
+    return sample.live or sample.state in wanted
 
 
 class PoolController:
@@ -88,6 +90,9 @@ class PoolController:
         self.alerted: set[str] = set()  # outputs with ENCODER_OUTPUT_UNASSIGNED open
         self.last_plan: Plan | None = None
         self._unsaved: dict[int, int | None] = {}
+        self.restarts: dict[int, int] = {}  # output → starts sent by _verify without seeing it live
+        self._leftovers: set[tuple[int, str]] = set()  # (encoder, old name) of removed/renamed outputs
+        self._departed: dict[int, EncoderWorker] = {}  # members gone while carrying outputs
         self._task: asyncio.Task[None] | None = None
 
     # -- configuration -------------------------------------------------------------------
@@ -95,9 +100,16 @@ class PoolController:
     def update(self, group: store.GroupRow, outputs: list[store.OutputRow],
                workers: dict[int, EncoderWorker], owned: bool) -> None:
         """New rows: outputs new to us take the database's assignment; while not in control,
-        every output follows the database."""
+        every output follows the database. An output removed/renamed while assigned is stopped
+        under its old name (no stray check knows it any more) by :meth:`_stop_leftovers`, and so
+        is what a member that left the group (moved, disabled, deleted) carried."""
+        new = {o.id: o for o in outputs}
+        self._leftovers |= {(eid, old.name) for oid, old in self.outputs.items()
+                            if (eid := self.assignment.get(oid)) is not None
+                            and (oid not in new or new[oid].name != old.name or eid not in workers)}
+        self._departed |= {eid: w for eid, w in self.workers.items() if eid not in workers}
         self.group, self.workers = group, workers
-        self.outputs = {o.id: o for o in outputs}
+        self.outputs = new
         for o in outputs:
             if not (owned and self.owned) or o.id not in self.assignment:
                 self.assignment[o.id] = o.assigned_encoder_id
@@ -112,7 +124,15 @@ class PoolController:
         self.alerted = set(open_unassigned)
         self.owned = True
         self.refused_until.clear()
+        self._unsaved.clear()  # a write of a previous term would overwrite another controller's
         self.mark_expectations()
+
+    def lose_control(self) -> None:
+        """The lock is gone: a pass in flight is cancelled (it would act on devices and write the
+        assignment and alerts another replica now owns; it leaves strays the next one stops)."""
+        self.owned = False
+        if self._task is not None:
+            self._task.cancel()
 
     def mark_expectations(self) -> None:
         carrying = {eid for eid in self.assignment.values() if eid is not None}
@@ -155,6 +175,7 @@ class PoolController:
             caps = frozenset(w.driver.capabilities if w.driver else ()) | frozenset(
                 str(c) for c in row.driver_options.get("capabilities") or ())
             hot = w.health.overheat_signal(th)
+            url = str(row.output.get("url") or "")
             slots = row.max_outputs
             if self.refused_until.get(eid, float("-inf")) > now and not hot:
                 slots = carried.get(eid, 0)  # keeps what it carries, takes nothing new
@@ -164,18 +185,20 @@ class PoolController:
                 cpu_percent=sample.cpu_percent if sample else None,
                 temperature_c=sample.temperature_c if sample else None,
                 temperature_max_c=th.temperature_max_c, cpu_max_percent=th.cpu_max_percent,
-                max_outputs=slots, bitrate_budget_kbps=row.bitrate_budget_kbps, capabilities=caps, hot=hot))
+                max_outputs=slots, bitrate_budget_kbps=row.bitrate_budget_kbps, capabilities=caps, hot=hot,
+                wired_to=url if url and "multi_output" not in caps else None))
         return result
 
     async def run_once(self) -> None:
         now = self._clock()
         encoders = self.pool_encoders(now)
         usable = {e.encoder_id for e in encoders if e.usable}
-        wanted = [PoolOutput(o.id, o.name, float(o.bitrate_kbps), o.priority, o.capabilities)
+        wanted = [PoolOutput(o.id, o.name, float(o.bitrate_kbps), o.priority, o.capabilities, o.destination)
                   for o in self.outputs.values() if o.enabled]
         plan = assign(wanted, encoders, {o.output_id: self.assignment.get(o.output_id) for o in wanted})
         self.last_plan = plan
         before = dict(self.assignment)
+        await self._stop_leftovers()
         # each result is applied at once: a poll woken by a start may land during this pass
         for o in self.outputs.values():  # disabled outputs are carried nowhere
             was = self.assignment.get(o.id)
@@ -183,6 +206,7 @@ class PoolController:
                 self.assignment[o.id] = None
                 await self._stop(was, o.name)
         for move in plan.moves:
+            self.restarts.pop(move.output_id, None)
             self.assignment[move.output_id] = await self._carry_out(move, usable)
         moved = {m.output_id for m in plan.moves}
         for oid, eid in plan.assignment.items():
@@ -206,7 +230,8 @@ class PoolController:
             if move.from_id is not None and move.from_id in usable:
                 return move.from_id  # shedding found no room elsewhere: it stays where it is live
             return None
-        started = await self._start(move.to_id, out.name)
+        held = self.refused_until.get(move.to_id, float("-inf")) > self._clock()  # e.g. hung: 1 timeout/pass
+        started = not held and await self._start(move.to_id, out.name)
         result: int | None
         to_name = self._name(move.to_id)
         if started:
@@ -226,10 +251,22 @@ class PoolController:
     async def _verify(self, oid: int, eid: int) -> bool:
         """Start again an output its encoder does not carry; True when that start is refused."""
         w, out = self.workers.get(eid), self.outputs[oid]
-        if w is None or w.sample_polled_at <= self.started_at.get(oid, float("-inf")) or carries(w, out.name):
+        if w is None or w.sample_polled_at <= self.started_at.get(oid, float("-inf")):
+            return False
+        if carries(w, out.name, "live", "starting"):  # a connecting stream is not restarted
+            if carries(w, out.name):
+                self.restarts.pop(oid, None)
             return False
         if self._clock() - self.started_at.get(oid, float("-inf")) < RESTART_S:
             return False
+        tries = self.restarts[oid] = self.restarts.get(oid, 0) + 1
+        if tries > max(1, self.group.failure_threshold):  # starts answered OK, never live: a lie
+            self.restarts.pop(oid, None)
+            self.refused_until[eid] = self._clock() + REFUSED_HOLD_S
+            await self._stop(eid, out.name)
+            await self._audit(eid, None, "automatic", f"pool: output {out.name} never went live on "
+                              f"{w.row.name} after {tries - 1} starts", "failed")
+            return True
         logger.warning("group=%s output=%s is not live on %s: starting it again", self.group.name,
                        out.name, w.row.name)
         if await self._start(eid, out.name, oid):
@@ -246,6 +283,33 @@ class PoolController:
             await self._db(store.record_pool_move, self.group.id, from_id, to_id, kind, note, status)
         except Exception:
             logger.exception("group=%s could not record: %s", self.group.name, note)
+
+    async def _stop_leftovers(self) -> None:
+        """Stop old names of removed/renamed outputs until a poll after the stop shows them idle."""
+        assigned = {(eid, self.outputs[oid].name) for oid, eid in self.assignment.items()
+                    if eid is not None and oid in self.outputs}
+        for key in sorted(self._leftovers):
+            w = self.workers.get(key[0])
+            sample = w.health.last_sample if w else None
+            if w is None:  # left the group: one stop, best effort (nobody polls it for us)
+                self._leftovers.discard(key)
+                gone = self._departed.get(key[0])
+                if gone is not None and gone.driver is not None:
+                    try:
+                        await gone.driver.stop_output(key[1])
+                    except DriverError as exc:
+                        logger.warning("group=%s could not stop output=%s on encoder=%s that left it: %s",
+                                       self.group.name, key[1], gone.row.name, exc)
+                continue
+            if sample is None or not sample.reachable:
+                continue  # unreachable: stopped once it answers
+            seen = w.sample_polled_at > self._stop_sent.get(key, float("-inf"))
+            if key in assigned or not sample.streams or (seen and not carries(w, key[1])):
+                self._leftovers.discard(key)  # wanted again, left to _stop_strays, or stopped
+            else:
+                await self._stop(*key, only_if_seen_since=True)
+        waiting = {eid for eid, _ in self._leftovers}
+        self._departed = {eid: w for eid, w in self._departed.items() if eid in waiting}
 
     async def _stop_strays(self) -> None:
         names = {o.name: oid for oid, o in self.outputs.items()}
@@ -321,37 +385,3 @@ class PoolController:
         if ops:
             await self._db(store.apply_alerts, ops)
             self.alerted = homeless
-
-
-# -- the manager's hooks ----------------------------------------------------------------------
-
-def sync_pools(pools: dict[int, PoolController], groups: list[store.GroupRow], outputs: list[store.OutputRow],
-               workers: dict[int, EncoderWorker], held: set[int], db: DbCall,
-               clock: Callable[[], float]) -> None:
-    """After a fleet reload: a controller for each group that is a pool now (:func:`is_pool`),
-    none for the others (they are back to the classic failover)."""
-    by_group: dict[int, list[store.OutputRow]] = {}
-    for o in outputs:
-        by_group.setdefault(o.group_id, []).append(o)
-    for group in groups:
-        members = {eid: w for eid, w in workers.items() if w.row.group_id == group.id}
-        mine = by_group.get(group.id, [])
-        if not is_pool(len(mine), [w.row for w in members.values()]):
-            pools.pop(group.id, None)
-            continue
-        pool = pools.get(group.id)
-        if pool is None:
-            pool = pools[group.id] = PoolController(group, db, clock)
-        pool.update(group, mine, members, owned=group.id in held)
-    for gid in set(pools) - {g.id for g in groups}:
-        del pools[gid]
-
-
-async def adopt(pools: dict[int, PoolController], keys: set[int], db: DbCall) -> None:
-    """We just took control of ``keys``: each pool among them starts from the database."""
-    mine = [pools[gid] for gid in keys if gid in pools]
-    if not mine:
-        return
-    open_alerts = await db(store.open_alert_subjects, OUTPUT_UNASSIGNED)
-    for pool in mine:
-        pool.take_control({subject for gid, subject in open_alerts if gid == pool.group.id})

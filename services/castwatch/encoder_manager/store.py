@@ -107,6 +107,7 @@ class OutputRow:
     enabled: bool
     capabilities: frozenset[str]
     assigned_encoder_id: int | None
+    destination: str = ""
 
 
 def load_outputs(session: Session) -> list[OutputRow]:
@@ -114,7 +115,7 @@ def load_outputs(session: Session) -> list[OutputRow]:
     return [OutputRow(id=o.id, name=o.name, group_id=o.group_id, bitrate_kbps=o.bitrate_kbps,
                       priority=o.priority, enabled=o.enabled,
                       capabilities=frozenset(str(c) for c in (o.required_capabilities or [])),
-                      assigned_encoder_id=o.assigned_encoder_id)
+                      assigned_encoder_id=o.assigned_encoder_id, destination=o.destination or "")
             for o in session.scalars(select(EncoderOutput).order_by(EncoderOutput.id))]
 
 

@@ -24,11 +24,15 @@ module lists them all from ``/apis/streams`` and starts/stops each by id). Pass
 and each stream starts and stops on its own; the device "streams" while any of them is live.
 With the default single stream, the stream is live exactly when the device streams (the
 ``/_sim/start|stop`` control API acts on it). :meth:`HaivisionMakitoSimulator.live_streams`
-says which named streams are live now (what a test checks the pool against).
+says which named streams are live now (what a test checks the pool against). A test can make
+the device lie: a start of a stream named in :attr:`HaivisionMakitoSimulator.lying` is answered
+with the stream object as usual but the stream never goes live; while ``hang_starts`` is set,
+a start is not answered at all (the device polls normally).
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import threading
 from collections.abc import Sequence
@@ -36,7 +40,7 @@ from typing import Any
 
 from aiohttp import web
 
-from castwatch.simulators.encoders.base import HttpSimulator
+from castwatch.simulators.encoders.base import HANG_LIMIT_S, HttpSimulator
 from castwatch.simulators.encoders.state import SimState
 
 COOKIE = "SessionID"
@@ -53,7 +57,13 @@ class HaivisionMakitoSimulator(HttpSimulator):
             raise ValueError("a Makito has at least one stream")
         self.stream_names = list(stream_names)
         self._live: set[int] = set()  # ids of started streams (several-stream devices)
+        self.lying: set[str] = set()  # names whose start is answered OK and does nothing
+        self.hang_starts = False  # starts get no answer (bounded: 504 after HANG_LIMIT_S)
         self._lock = threading.Lock()
+
+    async def stop(self) -> None:
+        self.hang_starts = False  # release hung starts so the server can shut down
+        await super().stop()
 
     @property
     def multi(self) -> bool:
@@ -176,7 +186,15 @@ class HaivisionMakitoSimulator(HttpSimulator):
         if sid is None:
             return web.Response(status=404, text="Not Found")
         action = request.match_info["action"]
-        if action == "start":
+        waited = 0.0
+        while action == "start" and self.hang_starts and waited < HANG_LIMIT_S:
+            await asyncio.sleep(0.05)
+            waited += 0.05
+        if waited:
+            return web.Response(status=504, text="hung")
+        if action == "start" and self.stream_names[sid - 1] in self.lying:
+            pass
+        elif action == "start":
             idle_before = not self.state.snapshot().streaming
             if not self.state.start():
                 return web.json_response({"error": "stream cannot start"}, status=409)

@@ -1,0 +1,43 @@
+"""The manager's hooks into the pool loop (:mod:`pool`): which groups get a
+:class:`PoolController` after a fleet reload, and what a controller starts from when this
+replica takes a group's lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from castwatch.encoder_manager import store
+from castwatch.encoder_manager.pool import OUTPUT_UNASSIGNED, DbCall, PoolController, is_pool
+from castwatch.encoder_manager.worker import EncoderWorker
+
+
+def sync_pools(pools: dict[int, PoolController], groups: list[store.GroupRow], outputs: list[store.OutputRow],
+               workers: dict[int, EncoderWorker], held: set[int], db: DbCall,
+               clock: Callable[[], float]) -> None:
+    """After a fleet reload: a controller for each group that is a pool now (:func:`is_pool`),
+    none for the others (they are back to the classic failover)."""
+    by_group: dict[int, list[store.OutputRow]] = {}
+    for o in outputs:
+        by_group.setdefault(o.group_id, []).append(o)
+    for group in groups:
+        members = {eid: w for eid, w in workers.items() if w.row.group_id == group.id}
+        mine = by_group.get(group.id, [])
+        if not is_pool(len(mine), [w.row for w in members.values()]):
+            pools.pop(group.id, None)
+            continue
+        pool = pools.get(group.id)
+        if pool is None:
+            pool = pools[group.id] = PoolController(group, db, clock)
+        pool.update(group, mine, members, owned=group.id in held)
+    for gid in set(pools) - {g.id for g in groups}:
+        del pools[gid]
+
+
+async def adopt(pools: dict[int, PoolController], keys: set[int], db: DbCall) -> None:
+    """We just took control of ``keys``: each pool among them starts from the database."""
+    mine = [pools[gid] for gid in keys if gid in pools]
+    if not mine:
+        return
+    open_alerts = await db(store.open_alert_subjects, OUTPUT_UNASSIGNED)
+    for pool in mine:
+        pool.take_control({subject for gid, subject in open_alerts if gid == pool.group.id})
