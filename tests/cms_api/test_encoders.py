@@ -269,3 +269,20 @@ def test_the_admin_check_comes_before_every_other_check(client, admin, writer):
     assert (resp.status_code, resp.get_json()["error"]["field"]) == (409, "name")
     resp = client.put(f"/api/v1/encoders/{made['id']}", json={"group_id": 999999}, headers=writer)
     assert (resp.status_code, resp.get_json()["error"]["field"]) == (400, "group_id")
+
+
+def test_a_malformed_capabilities_driver_option_is_refused_naming_the_field(client, admin):
+    """The pool loop reads ``driver_options.capabilities``: a bare string would become its
+    characters, a number would not iterate — both refused on save, with a clear 400."""
+    for bad in ("hevc", 5, {"hevc": True}, ["hevc", 7], ["x" * 41], [""]):
+        resp = client.post("/api/v1/encoders", json=ENCODER | {"driver_options": {"capabilities": bad}},
+                           headers=admin)
+        assert resp.status_code == 400, bad
+        error = resp.get_json()["error"]
+        assert error["field"] == "driver_options.capabilities" and "list" in error["message"]
+    made = client.post("/api/v1/encoders", json=ENCODER | {"driver_options": {"capabilities": ["hevc"]}},
+                       headers=admin)
+    assert made.status_code == 201, made.get_json()
+    resp = client.put(f"/api/v1/encoders/{made.get_json()['id']}",
+                      json={"driver_options": {"capabilities": "hevc"}}, headers=admin)
+    assert (resp.status_code, resp.get_json()["error"]["field"]) == (400, "driver_options.capabilities")

@@ -71,3 +71,25 @@ def test_an_encoder_wired_to_one_destination_takes_only_the_output_with_that_des
     assert plan.assignment == {10: 1, 11: None}
     plan = assign(outputs, encoders, {10: None, 11: None})
     assert plan.assignment[11] == 3 and plan.assignment[10] in (1, 2, 3)
+
+
+def test_capabilities_from_driver_options_are_a_list_of_short_strings_or_ignored():
+    from castwatch.encoder_manager.assignment import parse_capabilities, pool_encoder
+
+    assert parse_capabilities(None) == frozenset()
+    assert parse_capabilities(["hevc", " multi_output "]) == {"hevc", "multi_output"}
+    for bad in ("hevc", 5, {"hevc": 1}, ["hevc", 5], [""], ["x" * 41], ["a"] * 51):
+        assert parse_capabilities(bad) is None, bad
+
+    def build(options: dict) -> PoolEncoder:
+        return pool_encoder(1, usable=True, hot=False, cpu_percent=None, temperature_c=None,
+                            temperature_max_c=75.0, cpu_max_percent=90.0, max_outputs=2,
+                            bitrate_budget_kbps=None, driver_capabilities={"start_stop"},
+                            driver_options=options, output={"url": "srt://192.0.2.1:9000"})
+
+    # "hevc" as a string is not the capabilities h, e, v, c: it is ignored, nothing raises
+    assert build({"capabilities": "hevc"}).capabilities == {"start_stop"}
+    assert build({"capabilities": 5}).capabilities == {"start_stop"}
+    assert build({"capabilities": ["hevc"]}).capabilities == {"start_stop", "hevc"}
+    assert build({}).wired_to == "srt://192.0.2.1:9000"  # one configured output
+    assert build({"capabilities": ["multi_output"]}).wired_to is None

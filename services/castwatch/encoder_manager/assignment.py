@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from castwatch.encoder_manager.thermal import Load, Output, headroom, shed_outputs
 
@@ -110,6 +111,52 @@ class _Slot:
                 return 0.0
             room = min(room, 1 - used / self.budget + 1e-9)
         return room
+
+
+CAPABILITY_MAX_CHARS = 40
+CAPABILITIES_MAX = 50
+
+
+def parse_capabilities(value: Any) -> frozenset[str] | None:
+    """An encoder's ``driver_options["capabilities"]``: absent (``None``) is no extra
+    capability; a list of at most ``CAPABILITIES_MAX`` strings of 1..``CAPABILITY_MAX_CHARS``
+    characters is those capabilities; anything else (a bare string such as ``"hevc"``, a number,
+    an object, a list holding other things) is malformed: ``None``. The API refuses a malformed
+    value; the pool loop ignores one it meets (an older row) and keeps running."""
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or len(value) > CAPABILITIES_MAX:
+        return None
+    if not all(isinstance(c, str) and 0 < len(c.strip()) <= CAPABILITY_MAX_CHARS for c in value):
+        return None
+    return frozenset(c.strip() for c in value)
+
+
+def pool_output(output_id: int, name: str, *, bitrate_kbps: float, priority: int,
+                capabilities: Iterable[str], destination: str | None) -> PoolOutput:
+    """An output as the planner sees it, from its row (the manager's ``store.OutputRow`` and
+    the API's ``EncoderOutput`` both build it here, so the API's proposal is the manager's plan)."""
+    return PoolOutput(output_id, name, float(bitrate_kbps), priority,
+                      frozenset(str(c) for c in capabilities), destination or "")
+
+
+def pool_encoder(encoder_id: int, *, usable: bool, hot: bool, cpu_percent: float | None,
+                 temperature_c: float | None, temperature_max_c: float, cpu_max_percent: float,
+                 max_outputs: int, bitrate_budget_kbps: float | None, driver_capabilities: Iterable[str],
+                 driver_options: Mapping[str, Any], output: Mapping[str, Any]) -> PoolEncoder:
+    """An encoder as the planner sees it, from its row and newest state (shared by the manager
+    and the API). Capabilities are the driver's plus ``driver_options["capabilities"]`` (a
+    malformed value adds nothing: :func:`parse_capabilities`); without ``multi_output`` the
+    device streams its one configured output whatever name it is told, so it is *wired to*
+    ``output["url"]`` when that is set."""
+    caps = frozenset(driver_capabilities) | (parse_capabilities(driver_options.get("capabilities"))
+                                             or frozenset())
+    url = output.get("url")
+    wired = url if isinstance(url, str) and url and "multi_output" not in caps else None
+    return PoolEncoder(encoder_id, usable=usable, cpu_percent=cpu_percent, temperature_c=temperature_c,
+                       temperature_max_c=temperature_max_c, cpu_max_percent=cpu_max_percent,
+                       max_outputs=max_outputs, bitrate_budget_kbps=bitrate_budget_kbps,
+                       capabilities=caps, hot=hot, wired_to=wired)
 
 
 def is_pool(outputs: int, max_outputs: Iterable[int]) -> bool:

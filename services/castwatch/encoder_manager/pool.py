@@ -15,9 +15,9 @@ a member; one pass runs at a time. A pass, once every member has been polled at 
    failed, or carrying outputs but not live); CPU/temperature and limits from the encoder's
    thresholds; *hot* = at its temperature limit or a confirmed overheat prediction
    (``EncoderHealth.overheat_signal``, the same signal the classic policy acts on); capacity
-   ``max_outputs`` / ``bitrate_budget_kbps``; capabilities = the driver's plus the encoder's
-   ``driver_options["capabilities"]`` (without ``multi_output`` a device streams its configured
-   output whatever name it is told: it is *wired to* its ``output["url"]`` if set); an encoder
+   ``max_outputs`` / ``bitrate_budget_kbps``; capabilities and ``wired_to`` as
+   :func:`assignment.pool_encoder` builds them (the API's proposal uses the same function; a
+   malformed ``driver_options["capabilities"]`` is logged once and ignored); an encoder
    that refused a start takes no new output for ``REFUSED_HOLD_S`` (it keeps what it carries);
 2. calls :func:`assign` (hysteresis is there: a live output never moves to balance load);
 3. carries out each move: start on the new encoder with the output's **name** as identity
@@ -47,7 +47,15 @@ from typing import Any
 
 from castwatch.common.vocab import severity_of
 from castwatch.encoder_manager import assignment, store
-from castwatch.encoder_manager.assignment import Move, Plan, PoolEncoder, PoolOutput, assign
+from castwatch.encoder_manager.assignment import (
+    Move,
+    Plan,
+    PoolEncoder,
+    assign,
+    parse_capabilities,
+    pool_encoder,
+    pool_output,
+)
 from castwatch.encoder_manager.drivers import DriverError
 from castwatch.encoder_manager.worker import EncoderWorker
 
@@ -94,6 +102,7 @@ class PoolController:
         self._leftovers: set[tuple[int, str]] = set()  # (encoder, old name) of removed/renamed outputs
         self._departed: dict[int, EncoderWorker] = {}  # members gone while carrying outputs
         self._task: asyncio.Task[None] | None = None
+        self._malformed: set[int] = set()  # encoders whose malformed capabilities were logged
 
     # -- configuration -------------------------------------------------------------------
 
@@ -172,28 +181,31 @@ class PoolController:
         result = []
         for eid, w in self.workers.items():
             sample, th, row = w.health.last_sample, w.thresholds, w.row
-            caps = frozenset(w.driver.capabilities if w.driver else ()) | frozenset(
-                str(c) for c in row.driver_options.get("capabilities") or ())
+            if parse_capabilities(row.driver_options.get("capabilities")) is None and eid not in self._malformed:
+                self._malformed.add(eid)  # refused by the API; an older row: one line, then ignored
+                logger.warning("group=%s encoder=%s driver_options.capabilities is not a list of short "
+                               "strings: ignored", self.group.name, row.name)
             hot = w.health.overheat_signal(th)
-            url = str(row.output.get("url") or "")
             slots = row.max_outputs
             if self.refused_until.get(eid, float("-inf")) > now and not hot:
                 slots = carried.get(eid, 0)  # keeps what it carries, takes nothing new
-            result.append(PoolEncoder(
+            result.append(pool_encoder(
                 eid, usable=row.enabled and w.driver is not None
-                and w.health.consecutive_failures < self.group.failure_threshold,
+                and w.health.consecutive_failures < self.group.failure_threshold, hot=hot,
                 cpu_percent=sample.cpu_percent if sample else None,
                 temperature_c=sample.temperature_c if sample else None,
                 temperature_max_c=th.temperature_max_c, cpu_max_percent=th.cpu_max_percent,
-                max_outputs=slots, bitrate_budget_kbps=row.bitrate_budget_kbps, capabilities=caps, hot=hot,
-                wired_to=url if url and "multi_output" not in caps else None))
+                max_outputs=slots, bitrate_budget_kbps=row.bitrate_budget_kbps,
+                driver_capabilities=w.driver.capabilities if w.driver else (),
+                driver_options=row.driver_options, output=row.output))
         return result
 
     async def run_once(self) -> None:
         now = self._clock()
         encoders = self.pool_encoders(now)
         usable = {e.encoder_id for e in encoders if e.usable}
-        wanted = [PoolOutput(o.id, o.name, float(o.bitrate_kbps), o.priority, o.capabilities, o.destination)
+        wanted = [pool_output(o.id, o.name, bitrate_kbps=o.bitrate_kbps, priority=o.priority,
+                              capabilities=o.capabilities, destination=o.destination)
                   for o in self.outputs.values() if o.enabled]
         plan = assign(wanted, encoders, {o.output_id: self.assignment.get(o.output_id) for o in wanted})
         self.last_plan = plan

@@ -11,6 +11,10 @@ valid (no output configured yet). Fields, all optional but checked when present:
 - ``codec``: ``h264`` | ``hevc`` | ``av1`` (h264 tops out at 4096×2304);
 - ``bitrate_kbps``: 100–100000 and sane for resolution × frame rate × codec (bits per pixel);
 - ``audio_bitrate_kbps``: 32–512.
+
+``validate_driver_options(options) -> list[FieldError]`` checks what the encoder manager itself
+reads from ``driver_options`` (the rest belongs to the driver): ``capabilities``, a list of short
+strings (``assignment.parse_capabilities``), e.g. ``["hevc", "multi_output"]``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from castwatch.encoder_manager.assignment import CAPABILITIES_MAX, CAPABILITY_MAX_CHARS, parse_capabilities
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,16 @@ def parse_resolution(value: Any) -> tuple[int, int] | None:
         return None
     match = _RESOLUTION.match(value)
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def validate_driver_options(options: dict[str, Any]) -> list[FieldError]:
+    """Problems with the parts of ``driver_options`` the encoder manager reads; empty when valid."""
+    if not isinstance(options, dict):
+        return [FieldError("", "must be an object")]
+    if parse_capabilities(options.get("capabilities")) is None:
+        return [FieldError("capabilities", f"must be a list of at most {CAPABILITIES_MAX} short strings "
+                                           f"(1-{CAPABILITY_MAX_CHARS} characters each), e.g. [\"hevc\"]")]
+    return []
 
 
 def validate_output(output: dict[str, Any]) -> list[FieldError]:

@@ -37,7 +37,7 @@ from castwatch.cms_api.schemas.encoders import (
 from castwatch.common.models import Encoder, EncoderCommand, EncoderGroup, FailoverEvent
 from castwatch.common.sealing import Sealer, SealingError, is_redacted
 from castwatch.encoder_manager.credentials import check_ref
-from castwatch.encoder_manager.validator import validate_output
+from castwatch.encoder_manager.validator import validate_driver_options, validate_output
 
 bp = Blueprint("encoders", __name__)
 
@@ -52,6 +52,18 @@ def _check_output(output: dict[str, Any] | None) -> None:
     if problems:
         first = problems[0]
         field = f"output.{first.field}" if first.field else "output"
+        raise ApiError(400, "invalid_value", f"{field}: {first.message}", field)
+
+
+def _check_driver_options(options: dict[str, Any] | None) -> None:
+    """400 naming ``driver_options.<field>`` for what the encoder manager reads there
+    (``capabilities``: a list of short strings)."""
+    if options is None:
+        return
+    problems = validate_driver_options(options)
+    if problems:
+        first = problems[0]
+        field = f"driver_options.{first.field}" if first.field else "driver_options"
         raise ApiError(400, "invalid_value", f"{field}: {first.message}", field)
 
 
@@ -108,9 +120,10 @@ def _guard_device_fields(values: dict[str, Any], encoder: Encoder | None) -> Non
 
 def _encoder_before_save(values: dict[str, Any], encoder: Encoder | None) -> None:
     """The group must exist, the credentials binding is checked again against the (new)
-    address, and a new ``output`` is validated and stored with its stream key sealed; a
-    redacted key sent back (``sk-…1234``) keeps the stored one."""
+    address, ``driver_options.capabilities`` is checked, and a new ``output`` is validated and
+    stored with its stream key sealed; a redacted key sent back (``sk-…1234``) keeps the stored one."""
     check_refs(EncoderGroup, [values.get("group_id")], "group_id")
+    _check_driver_options(values.get("driver_options"))
     if encoder is None:
         _check_credentials(values.get("credentials_ref"), values["address"])
         _check_output(values["output"])
