@@ -21,3 +21,56 @@ def test_a_malformed_capabilities_option_on_one_encoder_does_not_stop_the_pool(
     placed = wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, names), timeout=30)
     assert set(placed.values()) == set(by_id)  # the encoder with the bad option carries too
     assert not open_unassigned(session_factory)
+
+
+def api_pool(session_factory, group_id: int) -> dict:
+    """The CMS API's pool view (the real app on the test database)."""
+    from castwatch.cms_api import create_app
+    from castwatch.cms_api.auth import create_key
+    from castwatch.common.db import transaction
+    from tests.cms_api.support import api_settings, bearer
+
+    with transaction(session_factory) as session:
+        _, key = create_key(session, name=f"pool-reader-{group_id}", scope="read", expires_in=None)
+    app = create_app(api_settings(), session_factory=session_factory, start_listener=False)
+    resp = app.test_client().get(f"/api/v1/encoder-groups/{group_id}/pool", headers=bearer(key))
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def test_the_apis_proposal_is_the_managers_plan_for_the_same_rows(db, session_factory, make_sim, makito,
+                                                                  start_manager):
+    """Single-stream devices are wired to their output url, driver and option capabilities
+    count: the API's proposal must say what the manager does, not place an output on a device
+    that would push another destination."""
+    from castwatch.common.models import Encoder, EncoderOutput
+    from tests.encoder_manager.helpers import encoder_row, fast_group
+
+    on_air_sim, standby_sim = make_sim("generic_http", streaming=True), make_sim("generic_http")
+    multi = makito("multi", names=["hevc-out"])
+    url = {"url": "srt://192.0.2.1:9000"}
+    group = fast_group(db, "same-plan")
+    on_air = encoder_row(db, on_air_sim, "same-primary", group, output=url)
+    encoder_row(db, standby_sim, "same-backup", group, role="backup", output=url)
+    # full once it carries hevc-out (max_outputs 1): the group is a pool by its 3 outputs
+    multi_row = encoder_row(db, multi, "same-multi", group, driver_options={"capabilities": ["hevc"]})
+    db.add_all([EncoderOutput(name="switched", group_id=group.id, destination=url["url"],
+                              assigned_encoder_id=on_air.id),
+                EncoderOutput(name="hevc-out", group_id=group.id, destination="srt://192.0.2.1:9002",
+                              required_capabilities=["hevc"]),
+                # only the standby has a free slot for it, and the standby can push only url
+                EncoderOutput(name="second", group_id=group.id, destination="srt://192.0.2.1:9001",
+                              bitrate_kbps=1)])
+    db.commit()
+    manager = start_manager().manager
+
+    wait_for(lambda: open_unassigned(session_factory) == {"second"}, timeout=30)
+    with session_factory() as s:
+        wait_for(lambda: all(e.reachable for e in s.query(Encoder).populate_existing()), timeout=20)
+    plan = manager.pools[group.id].last_plan
+    assert plan is not None
+    pool = api_pool(session_factory, group.id)
+    assert pool["proposal"] == {str(k): v for k, v in plan.assignment.items()}
+    ids = {o["name"]: o["id"] for o in pool["outputs"]}
+    assert pool["proposal"][str(ids["second"])] is None and pool["unassigned"] == [ids["second"]]
+    assert pool["proposal"][str(ids["hevc-out"])] == multi_row.id

@@ -181,7 +181,8 @@ class PoolController:
         result = []
         for eid, w in self.workers.items():
             sample, th, row = w.health.last_sample, w.thresholds, w.row
-            if parse_capabilities(row.driver_options.get("capabilities")) is None and eid not in self._malformed:
+            malformed = parse_capabilities(row.driver_options.get("capabilities")) is None
+            if malformed and eid not in self._malformed:
                 self._malformed.add(eid)  # refused by the API; an older row: one line, then ignored
                 logger.warning("group=%s encoder=%s driver_options.capabilities is not a list of short "
                                "strings: ignored", self.group.name, row.name)

@@ -2,7 +2,9 @@
 
 A group's encoders carry its outputs; ``encoder_outputs.assigned_encoder_id`` says which encoder
 carries which. The pool view shows that and what the load-balancing assignment
-(``encoder_manager.assignment``) would propose from the encoders' newest samples.
+(``encoder_manager.assignment``) would propose from the encoders' newest samples — built by the
+same functions as the manager's plan (``assignment.pool_encoder`` / ``pool_output``), so for the
+same rows and state the proposal is what the manager does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from castwatch.cms_api.crud import check_unique, get_or_404
 from castwatch.cms_api.registry import api_route
 from castwatch.cms_api.schemas.pools import OutputCreate, OutputOut, PoolEncoderOut, PoolOut
 from castwatch.common.models import Encoder, EncoderGroup, EncoderOutput
-from castwatch.encoder_manager.assignment import PoolEncoder, PoolOutput, assign, is_pool, slot_headroom
+from castwatch.encoder_manager.assignment import (
+    PoolEncoder,
+    assign,
+    is_pool,
+    pool_encoder,
+    pool_output,
+    slot_headroom,
+)
+from castwatch.encoder_manager.drivers import DriverError, driver_class
 from castwatch.encoder_manager.health import Thresholds
 from castwatch.encoder_manager.sample import parse_number
 
@@ -24,15 +34,27 @@ bp = Blueprint("pools", __name__)
 GROUP = "/api/v1/encoder-groups/<int:group_id>"
 
 
+def _driver_capabilities(kind: str) -> frozenset[str]:
+    try:
+        return driver_class(kind).capabilities
+    except DriverError:
+        return frozenset()
+
+
 def _pool_encoder(e: Encoder, group: EncoderGroup) -> PoolEncoder:
+    """The encoder as the manager's planner sees it (``assignment.pool_encoder``: the driver's
+    capabilities plus ``driver_options.capabilities``, ``wired_to`` its ``output.url``), from
+    the state the manager stored (usable: enabled, reachable, not failed; hot: at its limit)."""
     sample = e.last_sample or {}
     th = Thresholds.merged(group.thresholds, e.thresholds)
     temp = parse_number(sample.get("temperature_c"))
-    return PoolEncoder(e.id, usable=bool(e.enabled and e.reachable and e.state != "failed"),
-                       cpu_percent=parse_number(sample.get("cpu_percent")), temperature_c=temp,
-                       temperature_max_c=th.temperature_max_c, cpu_max_percent=th.cpu_max_percent,
-                       max_outputs=e.max_outputs, bitrate_budget_kbps=e.bitrate_budget_kbps,
-                       hot=temp is not None and temp >= th.temperature_max_c)
+    return pool_encoder(e.id, usable=bool(e.enabled and e.reachable and e.state != "failed"),
+                        hot=temp is not None and temp >= th.temperature_max_c,
+                        cpu_percent=parse_number(sample.get("cpu_percent")), temperature_c=temp,
+                        temperature_max_c=th.temperature_max_c, cpu_max_percent=th.cpu_max_percent,
+                        max_outputs=e.max_outputs, bitrate_budget_kbps=e.bitrate_budget_kbps,
+                        driver_capabilities=_driver_capabilities(e.driver_kind),
+                        driver_options=e.driver_options or {}, output=e.output or {})
 
 
 @api_route(bp, f"{GROUP}/pool", response=PoolOut, errors=(404,), tag="encoder-groups")
@@ -45,8 +67,9 @@ def get_pool(group_id: int) -> PoolOut:
                                    .order_by(EncoderOutput.id)))
     encoders = list(session.scalars(select(Encoder).where(Encoder.group_id == group_id).order_by(Encoder.id)))
     states = {e.id: _pool_encoder(e, group) for e in encoders}
-    plan = assign([PoolOutput(o.id, o.name, float(o.bitrate_kbps), o.priority,
-                              frozenset(o.required_capabilities or [])) for o in outputs if o.enabled],
+    plan = assign([pool_output(o.id, o.name, bitrate_kbps=o.bitrate_kbps, priority=o.priority,
+                               capabilities=o.required_capabilities or [], destination=o.destination)
+                   for o in outputs if o.enabled],
                   list(states.values()), {o.id: o.assigned_encoder_id for o in outputs})
 
     def shown(e: Encoder) -> PoolEncoderOut:
