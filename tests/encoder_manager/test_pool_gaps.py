@@ -74,3 +74,40 @@ def test_the_apis_proposal_is_the_managers_plan_for_the_same_rows(db, session_fa
     ids = {o["name"]: o["id"] for o in pool["outputs"]}
     assert pool["proposal"][str(ids["second"])] is None and pool["unassigned"] == [ids["second"]]
     assert pool["proposal"][str(ids["hevc-out"])] == multi_row.id
+
+
+def test_a_stream_stuck_connecting_is_given_up_and_moved(db, session_factory, makito, start_manager):
+    from tests.encoder_manager.test_pool_e2e import assignment, pool_events
+
+    names = NAMES[:2]
+    stuck = makito("stuck", names=names, base_cpu_percent=5.0)  # most headroom: both land here first
+    spare = makito("spare", names=names, base_cpu_percent=50.0)
+    stuck.never_connects.add("out-2")  # its destination never answers: "connecting" for ever
+    group, encoders, _ = pool_group(db, [stuck, spare], max_outputs=2, names=names)
+    start_manager()
+
+    wait_for(lambda: stuck.connecting_streams() == {"out-2"}, timeout=30)
+    assert assignment(session_factory, group.id)["out-2"] == encoders[0].id
+    placed = wait_for(lambda: carried_as_assigned(session_factory, group.id,
+                                                  {encoders[0].id: stuck, encoders[1].id: spare}, names),
+                      timeout=40)
+    assert placed == {"out-1": encoders[0].id, "out-2": encoders[1].id}
+    assert not stuck.connecting_streams()  # told to stop pushing at a destination that never answered
+    gave_up = [e for e in pool_events(session_factory) if "never went live" in e.reason]
+    assert [(e.from_encoder_id, e.status) for e in gave_up] == [(encoders[0].id, "failed")]
+    assert not open_unassigned(session_factory)
+
+
+def test_an_output_only_a_never_connecting_encoder_could_carry_is_alerted(db, session_factory, makito,
+                                                                          start_manager):
+    from tests.encoder_manager.test_pool_e2e import assignment
+
+    names = NAMES[:2]
+    stuck = makito("stuck-alone", names=names)
+    stuck.never_connects.add("out-2")
+    group, _encoders, _ = pool_group(db, [stuck], max_outputs=2, names=names)
+    start_manager()
+
+    wait_for(lambda: open_unassigned(session_factory) == {"out-2"}, timeout=40)
+    assert assignment(session_factory, group.id)["out-2"] is None
+    assert stuck.live_streams() == {"out-1"}

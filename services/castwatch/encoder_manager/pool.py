@@ -26,8 +26,11 @@ a member; one pass runs at a time. A pass, once every member has been polled at 
    shedding), else leaves it unassigned: the next pass places it on another encoder;
 4. verifies: an assigned output its encoder does not carry (per the newest sample polled after
    the last start: a named stream not live, or the device not live when it reports no streams)
-   is started again every ``RESTART_S``; a start that raises, or ``failure_threshold`` starts
-   answered OK that never show it live (a lying device), un-assign it (next pass moves it);
+   is started again every ``RESTART_S``; a stream seen connecting ("starting") is given the
+   group's ``verify_timeout_s`` before it counts as not carried (a destination that never
+   answers: restarted, then given up like a lie); a start that raises, or ``failure_threshold``
+   starts answered OK that never show it live (a lying device, a stream stuck connecting),
+   un-assign it and hold the encoder ``REFUSED_HOLD_S`` (next pass moves it or alerts);
 5. stops strays: an output live on an encoder it is not assigned to (a dead encoder that came
    back still streaming, a previous controller's unfinished move) is stopped, retried every
    ``RESTART_S`` while it is seen live — so no output is pushed twice for long;
@@ -79,6 +82,7 @@ class PoolController(PoolDevices):
         self.last_plan: Plan | None = None
         self._unsaved: dict[int, int | None] = {}
         self.restarts: dict[int, int] = {}  # output → starts sent by _verify without seeing it live
+        self.connecting_since: dict[int, float] = {}  # output → first seen "starting" since its start
         self._task: asyncio.Task[None] | None = None
         self._malformed: set[int] = set()  # encoders whose malformed capabilities were logged
 
@@ -198,6 +202,7 @@ class PoolController(PoolDevices):
                 await self._stop(was, o.name)
         for move in plan.moves:
             self.restarts.pop(move.output_id, None)
+            self.connecting_since.pop(move.output_id, None)
             self.assignment[move.output_id] = await self._carry_out(move, usable)
         moved = {m.output_id for m in plan.moves}
         for oid, eid in plan.assignment.items():
@@ -244,12 +249,18 @@ class PoolController(PoolDevices):
         w, out = self.workers.get(eid), self.outputs[oid]
         if w is None or w.sample_polled_at <= self.started_at.get(oid, float("-inf")):
             return False
-        if carries(w, out.name, "live", "starting"):  # a connecting stream is not restarted
-            if carries(w, out.name):
-                self.restarts.pop(oid, None)
+        now = self._clock()
+        if carries(w, out.name):
+            self.restarts.pop(oid, None)
+            self.connecting_since.pop(oid, None)
             return False
-        if self._clock() - self.started_at.get(oid, float("-inf")) < RESTART_S:
+        if carries(w, out.name, "starting"):  # connecting: given the group's verify_timeout_s
+            since = self.connecting_since.setdefault(oid, now)
+            if now - since < max(RESTART_S, self.group.verify_timeout_s):
+                return False
+        if now - self.started_at.get(oid, float("-inf")) < RESTART_S:
             return False
+        self.connecting_since.pop(oid, None)  # the next start gets its own verify_timeout_s
         tries = self.restarts[oid] = self.restarts.get(oid, 0) + 1
         if tries > max(1, self.group.failure_threshold):  # starts answered OK, never live: a lie
             self.restarts.pop(oid, None)

@@ -26,8 +26,10 @@ With the default single stream, the stream is live exactly when the device strea
 ``/_sim/start|stop`` control API acts on it). :meth:`HaivisionMakitoSimulator.live_streams`
 says which named streams are live now (what a test checks the pool against). A test can make
 the device lie: a start of a stream named in :attr:`HaivisionMakitoSimulator.lying` is answered
-with the stream object as usual but the stream never goes live; while ``hang_starts`` is set,
-a start is not answered at all (the device polls normally).
+with the stream object as usual but the stream never goes live; a start of a stream named in
+:attr:`HaivisionMakitoSimulator.never_connects` is answered OK and the stream then reports
+state 3 (connecting: its destination never answers) until it is stopped; while ``hang_starts``
+is set, a start is not answered at all (the device polls normally).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class HaivisionMakitoSimulator(HttpSimulator):
         self.stream_names = list(stream_names)
         self._live: set[int] = set()  # ids of started streams (several-stream devices)
         self.lying: set[str] = set()  # names whose start is answered OK and does nothing
+        self.never_connects: set[str] = set()  # names whose start leaves the stream "connecting"
+        self._connecting: set[int] = set()  # ids of such started streams (until stopped)
         self.hang_starts = False  # starts get no answer (bounded: 504 after HANG_LIMIT_S)
         self._lock = threading.Lock()
 
@@ -72,6 +76,11 @@ class HaivisionMakitoSimulator(HttpSimulator):
     def _is_live(self, sid: int, streaming: bool) -> bool:
         with self._lock:
             return streaming and (not self.multi or sid in self._live)
+
+    def connecting_streams(self) -> set[str]:
+        """Names of the streams started and stuck connecting (``never_connects``)."""
+        with self._lock:
+            return {self.stream_names[sid - 1] for sid in self._connecting}
 
     def live_streams(self) -> set[str]:
         """Names of the streams live now (the stream_stop fault holds every stream down)."""
@@ -142,6 +151,9 @@ class HaivisionMakitoSimulator(HttpSimulator):
         if live and self.state.flap_bad():
             live = False
         state = 1 if live else (2 if self.state.faults.stream_stop else 0)
+        with self._lock:
+            if not live and state == 0 and sid in self._connecting:
+                state = 3  # connecting
         rate = snap.bitrate_kbps if live else 0.0
         name = html.escape(self.stream_names[sid - 1]).replace(" ", "&#32;")
         return {
@@ -175,6 +187,7 @@ class HaivisionMakitoSimulator(HttpSimulator):
         self.state.stop()
         with self._lock:
             self._live.clear()
+            self._connecting.clear()
         self.state.set_faults(stream_stop=False)
         self.state.expire_sessions()
         return web.json_response({"upgrade": 0})
@@ -194,6 +207,9 @@ class HaivisionMakitoSimulator(HttpSimulator):
             return web.Response(status=504, text="hung")
         if action == "start" and self.stream_names[sid - 1] in self.lying:
             pass
+        elif action == "start" and self.stream_names[sid - 1] in self.never_connects:
+            with self._lock:
+                self._connecting.add(sid)
         elif action == "start":
             idle_before = not self.state.snapshot().streaming
             if not self.state.start():
@@ -205,6 +221,7 @@ class HaivisionMakitoSimulator(HttpSimulator):
         elif action == "stop":
             with self._lock:
                 self._live.discard(sid)
+                self._connecting.discard(sid)
                 idle = not self._live
             if idle or not self.multi:
                 self.state.stop()
