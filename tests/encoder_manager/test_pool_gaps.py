@@ -111,3 +111,30 @@ def test_an_output_only_a_never_connecting_encoder_could_carry_is_alerted(db, se
     wait_for(lambda: open_unassigned(session_factory) == {"out-2"}, timeout=40)
     assert assignment(session_factory, group.id)["out-2"] is None
     assert stuck.live_streams() == {"out-1"}
+
+
+def test_a_pool_turned_back_into_a_classic_group_stops_the_deleted_output_it_carried(
+        db, session_factory, makito, start_manager):
+    from sqlalchemy import select
+
+    from castwatch.common.models import EncoderOutput
+
+    names = NAMES[:2]
+    sims = [makito("k1", names=names, base_cpu_percent=5.0), makito("k2", names=names, base_cpu_percent=50.0)]
+    group, encoders, _ = pool_group(db, sims, max_outputs=1, names=names)  # a pool by its 2 outputs
+    # recorded on air from its classic days: the classic failover will leave its streams alone
+    group.active_encoder_id = encoders[1].id
+    db.commit()
+    by_id = {e.id: s for e, s in zip(encoders, sims, strict=True)}
+    manager = start_manager().manager
+    placed = wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, names), timeout=30)
+    assert placed == {"out-1": encoders[0].id, "out-2": encoders[1].id}  # by headroom
+    carrier = sims[1]
+
+    gone = db.scalars(select(EncoderOutput).where(EncoderOutput.name == "out-2")).one()
+    db.delete(gone)  # one output of one-output encoders: a classic group again
+    db.commit()
+    wait_for(lambda: group.id not in manager.pools, timeout=20)
+    # the destination nobody manages any more is not pushed on: the pool's owed stop was sent
+    wait_for(lambda: "out-2" not in carrier.live_streams(), timeout=20)
+    assert carrier.state.requests_matching("/apis/streams/2/stop")

@@ -73,6 +73,7 @@ class EncoderManager:
         self._poll_tasks: dict[int, asyncio.Task[None]] = {}
         self.controllers: dict[int, GroupController] = {}
         self.pools: dict[int, pool.PoolController] = {}  # groups that are pools (``pool.is_pool``)
+        self.pool_retiring: set[asyncio.Task[None]] = set()  # stops owed by pools turned classic
         self.groups: dict[int, store.GroupRow] = {}
         self.held: set[int] = set()
         self._gauged_groups: set[str] = set()
@@ -121,6 +122,7 @@ class EncoderManager:
             actions = [c.task for c in self.controllers.values() if c.task is not None]
             actions += [t for c in self.controllers.values() for t in c.side_tasks]
             actions += [p.task for p in self.pools.values() if p.task is not None]
+            actions += list(self.pool_retiring)
             everything = tasks + list(self._poll_tasks.values()) + actions + self.commands.tasks
             for task in everything:
                 task.cancel()
@@ -219,7 +221,8 @@ class EncoderManager:
                 ctrl = self.controllers[group.id] = GroupController(group, self.db, self.metrics, self.clock)
             members = {eid: w for eid, w in self.workers.items() if w.row.group_id == group.id}
             ctrl.update(group, members, owned=group.id in self.held)
-        pool_hooks.sync_pools(self.pools, groups, outputs, self.workers, self.held, self.db, self.clock)
+        pool_hooks.sync_pools(self.pools, groups, outputs, self.workers, self.held, self.db, self.clock,
+                              self.pool_retiring)
         self.metrics.encoders.set(len(self.workers))
         self.ready.set()
         return self.cfg.reload_interval_s

@@ -83,7 +83,6 @@ class PoolController(PoolDevices):
         self._unsaved: dict[int, int | None] = {}
         self.restarts: dict[int, int] = {}  # output → starts sent by _verify without seeing it live
         self.connecting_since: dict[int, float] = {}  # output → first seen "starting" since its start
-        self._task: asyncio.Task[None] | None = None
         self._malformed: set[int] = set()  # encoders whose malformed capabilities were logged
 
     # -- configuration -------------------------------------------------------------------
@@ -94,13 +93,9 @@ class PoolController(PoolDevices):
         every output follows the database. An output removed/renamed while assigned is stopped
         under its old name (no stray check knows it any more) by :meth:`_stop_leftovers`, and so
         is what a member that left the group (moved, disabled, deleted) carried."""
-        new = {o.id: o for o in outputs}
-        self._leftovers |= {(eid, old.name) for oid, old in self.outputs.items()
-                            if (eid := self.assignment.get(oid)) is not None
-                            and (oid not in new or new[oid].name != old.name or eid not in workers)}
-        self._departed |= {eid: w for eid, w in self.workers.items() if eid not in workers}
+        self.note_owed_stops(outputs, workers)
         self.group, self.workers = group, workers
-        self.outputs = new
+        self.outputs = {o.id: o for o in outputs}
         for o in outputs:
             if not (owned and self.owned) or o.id not in self.assignment:
                 self.assignment[o.id] = o.assigned_encoder_id

@@ -4,11 +4,13 @@ removed/renamed outputs, and hand the stops still owed over when the group stops
 
 Contracts: a stop goes only to a reachable member; a stray (an output live where it is not
 assigned) or leftover is stopped at most every ``RESTART_S`` and only when a poll after the last
-stop still shows it; a member that left the group gets one best-effort stop.
+stop still shows it; a member that left the group gets one best-effort stop, and so does every
+stop still owed when the group stops being a pool (:meth:`PoolDevices.retire`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -49,6 +51,40 @@ class PoolDevices:
         self._stop_sent: dict[tuple[int, str], float] = {}
         self._leftovers: set[tuple[int, str]] = set()  # (encoder, old name) of removed/renamed outputs
         self._departed: dict[int, EncoderWorker] = {}  # members gone while carrying outputs
+        self._task: asyncio.Task[None] | None = None  # the pass in flight
+
+    def note_owed_stops(self, outputs: list[store.OutputRow], workers: dict[int, EncoderWorker]) -> None:
+        """Against the new rows: the old name of an output removed or renamed while assigned, and
+        what a member that left the group carried, are owed a stop (:meth:`_stop_leftovers`)."""
+        new = {o.id: o for o in outputs}
+        self._leftovers |= {(eid, old.name) for oid, old in self.outputs.items()
+                            if (eid := self.assignment.get(oid)) is not None
+                            and (oid not in new or new[oid].name != old.name or eid not in workers)}
+        self._departed |= {eid: w for eid, w in self.workers.items() if eid not in workers}
+
+    async def retire(self) -> None:
+        """The group is no longer a pool (outputs deleted down to one of single-output encoders):
+        after the pass in flight, the stops still owed — old names of outputs removed or renamed
+        while carried, what departed members carried — are sent once, best effort (an
+        unreachable device is logged), before the controller is dropped and the classic
+        failover owns the group."""
+        if self._task is not None and not self._task.done():
+            await asyncio.gather(self._task, return_exceptions=True)
+        for eid, name in sorted(self._leftovers):
+            w = self.workers.get(eid) or self._departed.get(eid)
+            if w is None or w.driver is None:
+                continue
+            try:
+                logger.info("group=%s no longer a pool: stopping output=%s on encoder=%s",
+                            self.group.name, name, w.row.name)
+                await w.driver.stop_output(name)
+            except Exception as exc:  # noqa: BLE001 - best effort: a closed or failing driver is logged
+                logger.warning("group=%s could not stop output=%s on encoder=%s: %s", self.group.name,
+                               name, w.row.name, exc)
+            finally:
+                w.wake()
+        self._leftovers.clear()
+        self._departed.clear()
 
     async def _stop_leftovers(self) -> None:
         """Stop old names of removed/renamed outputs until a poll after the stop shows them idle."""

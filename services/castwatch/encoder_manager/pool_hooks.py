@@ -4,6 +4,7 @@ replica takes a group's lock."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from castwatch.encoder_manager import store
@@ -13,9 +14,11 @@ from castwatch.encoder_manager.worker import EncoderWorker
 
 def sync_pools(pools: dict[int, PoolController], groups: list[store.GroupRow], outputs: list[store.OutputRow],
                workers: dict[int, EncoderWorker], held: set[int], db: DbCall,
-               clock: Callable[[], float]) -> None:
+               clock: Callable[[], float], retiring: set[asyncio.Task[None]] | None = None) -> None:
     """After a fleet reload: a controller for each group that is a pool now (:func:`is_pool`),
-    none for the others (they are back to the classic failover)."""
+    none for the others (they are back to the classic failover). A controller dropped while we
+    control its group first hands over the stops it still owes (an output deleted while live on
+    an encoder): :meth:`PoolController.retire` runs as a task, kept in ``retiring`` until done."""
     by_group: dict[int, list[store.OutputRow]] = {}
     for o in outputs:
         by_group.setdefault(o.group_id, []).append(o)
@@ -23,7 +26,13 @@ def sync_pools(pools: dict[int, PoolController], groups: list[store.GroupRow], o
         members = {eid: w for eid, w in workers.items() if w.row.group_id == group.id}
         mine = by_group.get(group.id, [])
         if not is_pool(len(mine), [w.row for w in members.values()]):
-            pools.pop(group.id, None)
+            old = pools.pop(group.id, None)
+            if old is not None and group.id in held and old.owned:
+                old.note_owed_stops(mine, members)  # what the deleted outputs leave behind
+                task = asyncio.get_running_loop().create_task(old.retire(), name=f"pool-retire-{group.name}")
+                if retiring is not None:
+                    retiring.add(task)
+                    task.add_done_callback(retiring.discard)
             continue
         pool = pools.get(group.id)
         if pool is None:
