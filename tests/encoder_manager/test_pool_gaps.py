@@ -87,7 +87,7 @@ def test_a_stream_stuck_connecting_is_given_up_and_moved(db, session_factory, ma
     start_manager()
 
     wait_for(lambda: stuck.connecting_streams() == {"out-2"}, timeout=30)
-    assert assignment(session_factory, group.id)["out-2"] == encoders[0].id
+    wait_for(lambda: assignment(session_factory, group.id)["out-2"] == encoders[0].id, timeout=10)
     placed = wait_for(lambda: carried_as_assigned(session_factory, group.id,
                                                   {encoders[0].id: stuck, encoders[1].id: spare}, names),
                       timeout=40)
