@@ -138,3 +138,35 @@ def test_a_pool_turned_back_into_a_classic_group_stops_the_deleted_output_it_car
     # the destination nobody manages any more is not pushed on: the pool's owed stop was sent
     wait_for(lambda: "out-2" not in carrier.live_streams(), timeout=20)
     assert carrier.state.requests_matching("/apis/streams/2/stop")
+
+
+def test_a_migrated_output_named_after_its_group_adopts_the_makito_stream_on_air(
+        db, session_factory, makito, start_manager):
+    """Migration 0009 named a classic group's output after the group; the Makito has no stream of
+    that name. When the group becomes a pool, the device's one live stream is adopted: it stays on
+    air, managed, and no false ENCODER_OUTPUT_UNASSIGNED is raised."""
+    from castwatch.common.models import EncoderOutput
+    from tests.encoder_manager.helpers import encoder_row, fast_group
+    from tests.encoder_manager.test_pool_e2e import assignment, pool_events
+
+    on_air = makito("studio-mk", names=["cam-a", "extra"], streaming=True)
+    on_air._live.add(1)  # "cam-a" has been on air since the group's classic days
+    group = fast_group(db, "studio")
+    enc = encoder_row(db, on_air, "studio-enc", group, max_outputs=2)
+    group.active_encoder_id = enc.id
+    db.add_all([EncoderOutput(name="studio", group_id=group.id, destination="srt://192.0.2.1:9000",
+                              assigned_encoder_id=enc.id),  # as migrated
+                EncoderOutput(name="extra", group_id=group.id, destination="srt://192.0.2.1:9001")])
+    db.commit()
+    start_manager()
+
+    wait_for(lambda: assignment(session_factory, group.id) == {"cam-a": enc.id, "extra": enc.id}, timeout=30)
+    wait_for(lambda: on_air.live_streams() == {"cam-a", "extra"}, timeout=20)
+    assert [e.reason for e in pool_events(session_factory) if "adopts" in e.reason] == [
+        "pool: migrated output studio adopts the stream cam-a live on studio-enc "
+        "(named after it from now on)"]
+    polls = len(on_air.state.requests_matching("/apis/status"))
+    wait_for(lambda: len(on_air.state.requests_matching("/apis/status")) > polls + 10, timeout=20)
+    assert not open_unassigned(session_factory)
+    assert on_air.live_streams() == {"cam-a", "extra"}
+    assert not on_air.state.requests_matching("/apis/streams/1/stop")

@@ -8,7 +8,9 @@ migrated as one-output pools — keeps the classic failover of :mod:`controller`
 recording policy there).
 
 Only the replica controlling the group (its advisory lock) ticks the pool, after each poll of
-a member; one pass runs at a time. A pass, once every member has been polled at least once:
+a member; one pass runs at a time. A pass, once every member has been polled at least once,
+first lets an output migrated from a classic group (named after the group) adopt the one stream
+live on its multi-stream encoder (:meth:`PoolController._adopt_migrated`), then:
 
 1. builds :class:`PoolEncoder` state from the newest samples: *usable* = enabled, has a driver,
    fewer than the group's ``failure_threshold`` consecutive bad polls (unreachable, stream
@@ -46,6 +48,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from castwatch.common.vocab import severity_of
 from castwatch.encoder_manager import assignment, store
@@ -179,6 +182,7 @@ class PoolController(PoolDevices):
         return result
 
     async def run_once(self) -> None:
+        await self._adopt_migrated()
         now = self._clock()
         encoders = self.pool_encoders(now)
         usable = {e.encoder_id for e in encoders if e.usable}
@@ -211,6 +215,31 @@ class PoolController(PoolDevices):
             await self._db(store.save_assignment, self.group.id, changes)
             self._unsaved.clear()
         await self._alerts()
+
+    async def _adopt_migrated(self) -> None:
+        """Migration 0009 named a classic group's one output after the group; a multi-stream
+        device (Makito X4) has no stream of that name, so the pool could neither start nor stop
+        it. While that output is assigned to an encoder whose newest sample shows named streams,
+        none of that name, and exactly one live stream no output is named after, the output takes
+        that stream's name (written first: skipped when another output has the name) and the
+        rename is audited — the stream on air stays on air and managed."""
+        names = {o.name for o in self.outputs.values()}
+        for oid, out in list(self.outputs.items()):
+            eid = self.assignment.get(oid)
+            w = self.workers.get(eid) if eid is not None and out.name == self.group.name else None
+            sample = w.health.last_sample if w else None
+            if w is None or sample is None or not sample.reachable or not sample.streams:
+                continue
+            live = [st.name for st in sample.streams if st.state == "live"]
+            if any(st.name == out.name for st in sample.streams) or len(live) != 1 or live[0] in names:
+                continue
+            if not await self._db(store.rename_output, oid, self.group.id, out.name, live[0]):
+                continue
+            self.outputs[oid] = replace(out, name=live[0])
+            note = (f"pool: migrated output {out.name} adopts the stream {live[0]} live on {w.row.name} "
+                    "(named after it from now on)")
+            logger.warning("group=%s %s", self.group.name, note)
+            await self._audit(eid, eid, "automatic", note, "succeeded")
 
     async def _carry_out(self, move: Move, usable: set[int]) -> int | None:
         out = self.outputs[move.output_id]

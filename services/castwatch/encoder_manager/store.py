@@ -127,6 +127,17 @@ def save_assignment(session: Session, group_id: int, changes: dict[int, int | No
                         .values(assigned_encoder_id=encoder_id))
 
 
+def rename_output(session: Session, output_id: int, group_id: int, old: str, new: str) -> bool:
+    """Rename one output of the group from ``old`` to ``new``; False (nothing written) when the
+    output is no longer called ``old`` or another output already has ``new`` (names are unique)."""
+    if session.scalar(select(EncoderOutput.id).where(EncoderOutput.name == new)) is not None:
+        return False
+    done = session.execute(update(EncoderOutput).where(
+        EncoderOutput.id == output_id, EncoderOutput.group_id == group_id, EncoderOutput.name == old,
+    ).values(name=new))
+    return bool(getattr(done, "rowcount", 0))
+
+
 def record_pool_move(session: Session, group_id: int, from_id: int | None, to_id: int | None,
                      kind: str, reason: str, status: str) -> int:
     """Audit one move of a pool output as a finished failover event (``reason`` names the
