@@ -170,3 +170,35 @@ def test_a_migrated_output_named_after_its_group_adopts_the_makito_stream_on_air
     assert not open_unassigned(session_factory)
     assert on_air.live_streams() == {"cam-a", "extra"}
     assert not on_air.state.requests_matching("/apis/streams/1/stop")
+
+
+def test_a_pool_turned_classic_keeps_its_remaining_output_on_air_where_the_pool_carried_it(
+        db, session_factory, makito, start_manager):
+    from sqlalchemy import select
+
+    from castwatch.common.models import EncoderGroup, EncoderOutput
+
+    names = NAMES[:2]
+    sims = [makito("h1", names=names, base_cpu_percent=5.0), makito("h2", names=names, base_cpu_percent=50.0)]
+    group, encoders, _ = pool_group(db, sims, max_outputs=1, names=names)
+    group.active_encoder_id = encoders[1].id  # stale: recorded on air before the group was a pool
+    db.commit()
+    by_id = {e.id: s for e, s in zip(encoders, sims, strict=True)}
+    manager = start_manager().manager
+    placed = wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, names), timeout=30)
+    assert placed == {"out-1": encoders[0].id, "out-2": encoders[1].id}
+
+    db.delete(db.scalars(select(EncoderOutput).where(EncoderOutput.name == "out-2")).one())
+    db.commit()  # classic again: its on-air encoder is the one carrying out-1, not the stale one
+    wait_for(lambda: group.id not in manager.pools, timeout=20)
+
+    def active() -> int | None:
+        with session_factory() as s:
+            return s.get(EncoderGroup, group.id).active_encoder_id
+
+    wait_for(lambda: active() == encoders[0].id, timeout=20)
+    wait_for(lambda: not sims[1].live_streams(), timeout=20)
+    polls = len(sims[0].state.requests_matching("/apis/status"))
+    wait_for(lambda: len(sims[0].state.requests_matching("/apis/status")) > polls + 10, timeout=20)
+    assert sims[0].live_streams() == {"out-1"}  # never parked
+    assert not sims[0].state.requests_matching("/stop")

@@ -80,6 +80,12 @@ class GroupController:
             self.state = replace(self.state, active_id=group.active_encoder_id)
         self._mark_expectations()
 
+    def hand_over(self, active_id: int) -> None:
+        """The group was a pool until now: its on-air encoder is the one the pool had carrying
+        its remaining output (else parking would stop that output there)."""
+        self.state = replace(self.state, active_id=active_id, phase="steady", candidate_id=None)
+        self._mark_expectations()
+
     def take_control(self, group: store.GroupRow, last_switch_age_s: float | None) -> None:
         """We just got the lock: start from what the database says."""
         now = self._clock()

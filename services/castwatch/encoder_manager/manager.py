@@ -221,8 +221,11 @@ class EncoderManager:
                 ctrl = self.controllers[group.id] = GroupController(group, self.db, self.metrics, self.clock)
             members = {eid: w for eid, w in self.workers.items() if w.row.group_id == group.id}
             ctrl.update(group, members, owned=group.id in self.held)
-        pool_hooks.sync_pools(self.pools, groups, outputs, self.workers, self.held, self.db, self.clock,
-                              self.pool_retiring)
+        handover = pool_hooks.sync_pools(self.pools, groups, outputs, self.workers, self.held, self.db,
+                                         self.clock, self.pool_retiring)
+        for gid, carrier in handover.items():  # a pool turned classic: on air is what the pool carried
+            self.controllers[gid].hand_over(carrier)
+            await self.db(store.set_active, gid, carrier)
         self.metrics.encoders.set(len(self.workers))
         self.ready.set()
         return self.cfg.reload_interval_s

@@ -14,11 +14,14 @@ from castwatch.encoder_manager.worker import EncoderWorker
 
 def sync_pools(pools: dict[int, PoolController], groups: list[store.GroupRow], outputs: list[store.OutputRow],
                workers: dict[int, EncoderWorker], held: set[int], db: DbCall,
-               clock: Callable[[], float], retiring: set[asyncio.Task[None]] | None = None) -> None:
+               clock: Callable[[], float], retiring: set[asyncio.Task[None]] | None = None) -> dict[int, int]:
     """After a fleet reload: a controller for each group that is a pool now (:func:`is_pool`),
     none for the others (they are back to the classic failover). A controller dropped while we
     control its group first hands over the stops it still owes (an output deleted while live on
-    an encoder): :meth:`PoolController.retire` runs as a task, kept in ``retiring`` until done."""
+    an encoder): :meth:`PoolController.retire` runs as a task, kept in ``retiring`` until done.
+    Returns, for each such group, the encoder carrying its remaining output (the classic
+    failover's on-air encoder from now on: the caller hands it to the group's controller)."""
+    handover: dict[int, int] = {}
     by_group: dict[int, list[store.OutputRow]] = {}
     for o in outputs:
         by_group.setdefault(o.group_id, []).append(o)
@@ -29,6 +32,9 @@ def sync_pools(pools: dict[int, PoolController], groups: list[store.GroupRow], o
             old = pools.pop(group.id, None)
             if old is not None and group.id in held and old.owned:
                 old.note_owed_stops(mine, members)  # what the deleted outputs leave behind
+                carrier = next((old.assignment.get(o.id) for o in mine), None)
+                if carrier is not None and carrier in members:
+                    handover[group.id] = carrier
                 task = asyncio.get_running_loop().create_task(old.retire(), name=f"pool-retire-{group.name}")
                 if retiring is not None:
                     retiring.add(task)
@@ -40,6 +46,7 @@ def sync_pools(pools: dict[int, PoolController], groups: list[store.GroupRow], o
         pool.update(group, mine, members, owned=group.id in held)
     for gid in set(pools) - {g.id for g in groups}:
         del pools[gid]
+    return handover
 
 
 async def adopt(pools: dict[int, PoolController], keys: set[int], db: DbCall) -> None:
