@@ -254,6 +254,27 @@ def test_an_encoders_pool_capacity_is_set_through_the_api_and_makes_its_group_a_
     assert cleared.status_code == 200 and cleared.get_json()["bitrate_budget_kbps"] is None
 
 
+def test_an_output_is_changed_through_the_api(client, admin, writer, reader, group):
+    made = client.post(f"/api/v1/encoder-groups/{group['id']}/outputs", headers=admin,
+                       json={"name": "feed-a", "bitrate_kbps": 4000}).get_json()
+    client.post(f"/api/v1/encoder-groups/{group['id']}/outputs", headers=admin, json={"name": "feed-b"})
+    url = f"/api/v1/encoder-outputs/{made['id']}"
+    resp = client.put(url, headers=writer, json={"name": "feed-a2", "priority": 5, "enabled": False,
+                                                 "required_capabilities": ["hevc"]})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert (body["name"], body["priority"], body["enabled"], body["required_capabilities"],
+            body["bitrate_kbps"]) == ("feed-a2", 5, False, ["hevc"], 4000)
+    pool = client.get(f"/api/v1/encoder-groups/{group['id']}/pool", headers=reader).get_json()
+    assert next(o for o in pool["outputs"] if o["id"] == made["id"])["name"] == "feed-a2"
+    assert made["id"] not in pool["off_air"]  # disabled: not off air, nothing to alert
+    resp = client.put(url, headers=writer, json={"name": "feed-b"})
+    assert (resp.status_code, resp.get_json()["error"]["field"]) == (409, "name")
+    assert client.put(url, headers=writer, json={"enabled": None}).status_code == 400
+    assert client.put(url, headers=reader, json={"priority": 1}).status_code == 403
+    assert client.put("/api/v1/encoder-outputs/999999", headers=writer, json={}).status_code == 404
+
+
 def test_the_admin_check_comes_before_every_other_check(client, admin, writer):
     """crud_resource's ``guard`` runs first: a write key re-pointing a secret learns 403, not
     that the name is taken (409) nor that the group is unknown (400)."""

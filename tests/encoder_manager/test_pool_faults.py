@@ -77,6 +77,22 @@ def test_a_removed_or_renamed_output_stops_streaming_under_its_old_name(db, sess
     assert not any({"out-2", "out-3"} & s.live_streams() for s in sims)
 
 
+def test_a_disabled_output_stops_streaming_and_is_not_alerted(db, session_factory, makito, start_manager):
+    names = NAMES[:3]
+    sims = [makito(f"d{i}", names=names) for i in range(1, 3)]
+    group, encoders, _ = pool_group(db, sims, max_outputs=2, names=names)
+    by_id = {e.id: s for e, s in zip(encoders, sims, strict=True)}
+    start_manager()
+    wait_for(lambda: carried_as_assigned(session_factory, group.id, by_id, names), timeout=30)
+
+    row = db.scalars(select(EncoderOutput).where(EncoderOutput.name == "out-3")).one()
+    row.enabled = False  # what PUT /api/v1/encoder-outputs/{id} {"enabled": false} writes
+    db.commit()
+    wait_for(lambda: not any("out-3" in s.live_streams() for s in sims), timeout=30)
+    assert open_unassigned(session_factory) == set()
+    assert {"out-1", "out-2"} <= set().union(*(s.live_streams() for s in sims))
+
+
 def test_a_classic_group_that_becomes_a_pool_does_not_start_its_standby_on_the_same_destination(
         db, session_factory, make_sim, start_manager):
     # single-stream devices (no named streams): each pushes the one output it is configured for,

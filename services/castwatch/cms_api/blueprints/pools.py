@@ -15,7 +15,7 @@ from sqlalchemy import select
 from castwatch.cms_api.context import db
 from castwatch.cms_api.crud import check_unique, get_or_404
 from castwatch.cms_api.registry import api_route
-from castwatch.cms_api.schemas.pools import OutputCreate, OutputOut, PoolEncoderOut, PoolOut
+from castwatch.cms_api.schemas.pools import OutputCreate, OutputOut, OutputUpdate, PoolEncoderOut, PoolOut
 from castwatch.common.models import Encoder, EncoderGroup, EncoderOutput
 from castwatch.encoder_manager.assignment import (
     PoolEncoder,
@@ -99,6 +99,22 @@ def create_output(group_id: int, body: OutputCreate) -> OutputOut:
     output = EncoderOutput(group_id=group_id, **body.model_dump())
     session = db()
     session.add(output)
+    session.commit()
+    return OutputOut.model_validate(output)
+
+
+@api_route(bp, "/api/v1/encoder-outputs/<int:output_id>", ["PUT"], body=OutputUpdate,
+           response=OutputOut, scope="write", errors=(404, 409), tag="encoder-groups")
+def update_output(output_id: int, body: OutputUpdate) -> OutputOut:
+    """Change an output (rename, destination, priority, bitrate, capabilities, enable/disable);
+    the encoder manager re-plans the pool at once (a disabled output is stopped and not alerted)."""
+    output = get_or_404(EncoderOutput, output_id, "encoder output")
+    values = body.model_dump(exclude_unset=True)
+    if "name" in values:
+        check_unique(EncoderOutput, "name", values["name"], "name", exclude_id=output_id)
+    for column, value in values.items():
+        setattr(output, column, value)
+    session = db()
     session.commit()
     return OutputOut.model_validate(output)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from castwatch.cms_api.schemas.base import Int32, JsonObject, Model, OutModel, text
 
@@ -21,6 +21,26 @@ class OutputCreate(Model):
     bitrate_kbps: int = Field(0, ge=0, le=1_000_000)
     priority: Int32 = 0
     enabled: bool = True
+
+
+class OutputUpdate(Model):
+    """Fields of an output to change; omitted fields keep their value. A rename is a new identity
+    on the device: the encoder manager stops the stream under the old name."""
+
+    name: Annotated[str, text(100)] | None = None
+    destination: Annotated[str, text(2000, 0)] | None = None
+    format: JsonObject | None = None
+    required_capabilities: list[Annotated[str, text(40)]] | None = Field(None, max_length=20)
+    bitrate_kbps: int | None = Field(None, ge=0, le=1_000_000)
+    priority: Int32 | None = None
+    enabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> OutputUpdate:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class OutputOut(OutModel):
