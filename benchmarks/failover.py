@@ -43,6 +43,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import make_url
 
 from castwatch.common.db import make_engine, make_session_factory, transaction, upgrade
+from castwatch.common.egress import EgressPolicy
 from castwatch.common.hysteresis import ConditionTracker, Debounce
 from castwatch.common.models import Alert, Encoder, EncoderGroup
 from castwatch.encoder_manager.assignment import PoolEncoder, PoolOutput, assign
@@ -116,10 +117,17 @@ class Running:
         self.engine.dispose()
 
 
+#: the simulators listen on loopback: allowed by the egress policy, and the benchmark's device
+#: secrets are bound to it, as an operator would set EGRESS_ALLOW / ENCODERS_CREDENTIALS_BINDINGS
+LOOPBACK = EgressPolicy.parse("127.0.0.1/32,::1/128")
+BINDINGS = {f"env:{name}": (("127.0.0.1", None),) for name in ("ENCODER_SECRET_SIM", "ENCODER_SECRET_SIM_PW")}
+
+
 def settings(**kw: Any) -> EncoderSettings:
     return EncoderSettings(**({"metrics_bind": ("127.0.0.1", 0), "poll_interval_s": 1.0,
                                "poll_timeout_s": 0.8, "reload_interval_s": 5.0,
-                               "lock_interval_s": 0.5, "command_poll_s": 2.0} | kw))
+                               "lock_interval_s": 0.5, "command_poll_s": 2.0,
+                               "egress": LOOPBACK, "credentials_bindings": BINDINGS} | kw))
 
 
 # -- 1. failover latency ------------------------------------------------------------------------
@@ -357,6 +365,12 @@ def scale(url: str, count: int, seconds: float) -> tuple[float, float, int]:
             time.sleep(seconds)
             lags = list(run.manager.lags)
             polls = len(lags)
+        engine = make_engine(url)
+        with make_session_factory(engine)() as s:  # a lag figure means something only if they answer
+            reachable = s.query(Encoder).filter(Encoder.reachable.is_(True)).count()
+        engine.dispose()
+        if reachable < count:
+            raise SystemExit(f"scale: only {reachable}/{count} simulated encoders answered: no figure")
         return percentile(lags, 50), percentile(lags, 99), polls
     finally:
         if child.stdin is not None:
