@@ -1,14 +1,21 @@
-"""The encoder manager's asyncio loop: poll every encoder, judge, fail over, obey commands.
+"""The encoder manager's asyncio loop: keep the fleet loaded, hold the group locks, obey commands.
 
 One process polls hundreds of encoders on one event loop (async drivers; a shared aiohttp
-connector). Per encoder a task polls on its schedule and hands the sample to its worker
-(pure health + hysteresis). What must be written is queued and flushed by one writer task
-every ``FLUSH_S`` in one transaction, so slow database I/O never delays a poll.
+connector); the poll path and its writer are :mod:`castwatch.encoder_manager.polling` (the base
+of :class:`EncoderManager`). This module is the rest of the loop. Contract:
 
-Replicas: every replica polls every encoder (so a takeover starts with warm history), but
-only the holder of a group's advisory lock writes its rows, alerts and metrics points, runs
-its failover policy and carries out its commands. Each task is an outermost loop: it catches
-everything, logs it and carries on, so one broken driver never stops the others.
+- Fleet: the rows are reloaded every ``reload_interval_s``, at once on a LISTEN notification of a
+  group change or of an encoder/output inserted or deleted (our own status UPDATEs wait for the
+  periodic reload), and after a listener reconnect. A reload starts and retires poll tasks and
+  drivers, keeps one controller per group and a pool controller per pool group.
+- Replicas: every replica polls every encoder (so a takeover starts with warm history), but only
+  the holder of a group's advisory lock writes its rows, alerts and metrics points, runs its
+  failover policy and carries out its commands. On taking a lock the replica first reloads, then
+  adopts the group's open alerts, recorded switch time and parking; a lost lock stops our writes
+  for that group at once.
+- Each task is an outermost loop (:meth:`EncoderManager._forever`): it catches everything, logs
+  it and carries on, so one broken driver never stops the others. Shutdown cancels every task and
+  bounds each closing step by ``SHUTDOWN_STEP_S``.
 """
 
 from __future__ import annotations
@@ -18,12 +25,11 @@ import contextlib
 import functools
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 from sqlalchemy import select
@@ -32,10 +38,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from castwatch.common import download
 from castwatch.common.bus import Listener, channel_for
-from castwatch.common.db import transaction
 from castwatch.common.hysteresis import ConditionTracker
 from castwatch.common.influx import InfluxSink
-from castwatch.common.models import Alert, utcnow
+from castwatch.common.models import Alert
 from castwatch.common.sealing import Sealer, SealingError, is_sealed
 from castwatch.encoder_manager import credentials, pool, pool_hooks, store
 from castwatch.encoder_manager.commands import CommandRunner
@@ -45,62 +50,38 @@ from castwatch.encoder_manager.health import CONDITION_TYPES, Thresholds
 from castwatch.encoder_manager.leadership import UNGROUPED, Leadership
 from castwatch.encoder_manager.metrics import EncoderMetrics
 from castwatch.encoder_manager.parking import NOT_PARKED
-from castwatch.encoder_manager.sample import HealthSample
+from castwatch.encoder_manager.polling import FleetPolling, raise_if_cancelling
 from castwatch.encoder_manager.settings import EncoderSettings
 from castwatch.encoder_manager.worker import EncoderWorker
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-FLUSH_S = 0.2
-MAX_PENDING_ALERTS = 10_000
 SHUTDOWN_STEP_S = 5.0
 
 
-class EncoderManager:
+class EncoderManager(FleetPolling):
     def __init__(self, cfg: EncoderSettings, session_factory: sessionmaker[Session], database_url: str,
                  metrics: EncoderMetrics, influx: InfluxSink | None = None, *,
                  listen: bool = True, clock: Callable[[], float] = time.monotonic,
                  sealer: Sealer | None = None) -> None:
-        self.cfg = cfg
+        super().__init__(cfg, session_factory, metrics, influx, clock)
         self._sealer = sealer  # opens sealed stream keys (CASTWATCH_SECRET_KEY) for the rows
-        self.metrics = metrics
-        self._factory = session_factory
         self._url = database_url
-        self._influx = influx
         self._listen = listen
-        self.clock = clock
-        self.workers: dict[int, EncoderWorker] = {}
-        self._poll_tasks: dict[int, asyncio.Task[None]] = {}
         self.controllers: dict[int, GroupController] = {}
         self.pools: dict[int, pool.PoolController] = {}  # groups that are pools (``pool.is_pool``)
         self.pool_retiring: set[asyncio.Task[None]] = set()  # stops owed by pools turned classic
         self.groups: dict[int, store.GroupRow] = {}
         self.held: set[int] = set()
         self._gauged_groups: set[str] = set()
-        self.lags: deque[float] = deque(maxlen=200_000)
-        self._pending_status: dict[int, dict[str, Any]] = {}
-        self._pending_alerts: list[store.AlertOp] = []
-        self._db_pool = ThreadPoolExecutor(4, thread_name_prefix="encoders-db")
         self._lock_pool = ThreadPoolExecutor(1, thread_name_prefix="encoders-lock")
         self.leadership = Leadership(database_url, cfg.replica_name)
         self._reload_wanted = asyncio.Event()
         self._command_wanted = asyncio.Event()
-        self._sem = asyncio.Semaphore(cfg.max_concurrent_polls)
         self._connector: aiohttp.TCPConnector | None = None
         self.commands = CommandRunner(self)
         self.ready = asyncio.Event()
 
     # -- plumbing --------------------------------------------------------------------------
-
-    async def db(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(session, *args)`` in one transaction on a database thread."""
-        def call() -> T:
-            with transaction(self._factory) as session:
-                return fn(session, *args)
-        return await asyncio.get_running_loop().run_in_executor(self._db_pool, call)
-
-    def owns(self, group_id: int | None) -> bool:
-        return (group_id if group_id is not None else UNGROUPED) in self.held
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; then cancel every task and close every connection."""
@@ -163,7 +144,7 @@ class EncoderManager:
         """
         failures = 0
         while True:
-            _raise_if_cancelling()
+            raise_if_cancelling()
             try:
                 wait_s = await once()
                 failures = 0
@@ -266,78 +247,6 @@ class EncoderManager:
         if worker is not None and worker.driver is not None:
             await worker.driver.close()
 
-    # -- polling ---------------------------------------------------------------------------
-
-    async def _poll_loop(self, worker: EncoderWorker) -> None:
-        # spread first polls over the interval so a fleet does not poll in lockstep
-        next_at = self.clock() + (worker.row.id * 0.6180339887 % 1.0) * worker.interval_s
-        while True:
-            _raise_if_cancelling()
-            try:
-                woke = await worker.sleep_until(next_at, self.clock)
-                if not woke:
-                    lag = max(0.0, self.clock() - next_at)
-                    self.metrics.poll_lag.observe(lag)
-                    self.lags.append(lag)
-                async with self._sem:
-                    sample = await worker.poll()
-                self._after_poll(worker, sample)
-                if not woke:
-                    next_at = max(next_at + self._step(worker), self.clock())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("encoder=%s poll loop failed; carrying on", worker.row.name)
-                self.metrics.loop_errors.labels("poll").inc()
-                await asyncio.sleep(worker.interval_s)
-                next_at = self.clock()
-
-    def _step(self, worker: EncoderWorker) -> float:
-        """Time to the next poll: shorter while an on-air encoder is failing (confirmation)."""
-        if worker.expect_live and worker.health.consecutive_failures > 0:
-            return worker.interval_s * self.cfg.confirm_poll_factor
-        return worker.interval_s
-
-    def _after_poll(self, worker: EncoderWorker, sample: HealthSample) -> None:
-        row = worker.row
-        th = worker.thresholds
-        now, wall = self.clock(), utcnow()
-        result = worker.process(sample, now, wall, th, refresh_s=self.cfg.alert_refresh_s,
-                                write_every_s=self.cfg.sample_write_interval_s)
-        if not self.owns(row.group_id):
-            return
-        if result.status is not None:
-            self._pending_status[row.id] = self._pending_status.get(row.id, {}) | result.status
-        if result.alerts:
-            self._pending_alerts.extend(result.alerts)
-        if self._influx is not None:
-            self._influx.write("encoder_metric", {"encoder": row.name, "group": worker.group_name,
-                                                  "kind": row.driver_kind},
-                               worker.influx_fields(sample, result.assessment), when=wall)
-        ctrl = self.controllers.get(row.group_id) if row.group_id is not None else None
-        pooled = self.pools.get(row.group_id) if row.group_id is not None else None
-        if pooled is not None:
-            pooled.tick()  # a pool group: assignment instead of primary/backup failover
-        elif ctrl is not None:
-            ctrl.tick()
-
-    async def _flush_once(self) -> float:
-        statuses = list(self._pending_status.values())
-        alert_ops = self._pending_alerts
-        self._pending_status, self._pending_alerts = {}, []
-        if statuses or alert_ops:
-            try:
-                results = await self.db(_write, statuses, alert_ops)
-            except Exception:
-                # keep the alerts for the next flush (bounded); statuses are rewritten anyway
-                self._pending_alerts = (alert_ops + self._pending_alerts)[-MAX_PENDING_ALERTS:]
-                raise
-            for op, changed in results:
-                if changed:
-                    logger.warning("alert %s encoder=%s %s: %s", "opened" if op.op == "raise" else "resolved",
-                                   op.subject, op.alert_type, op.summary)
-        return FLUSH_S
-
     # -- leadership ------------------------------------------------------------------------
 
     async def _leadership_once(self) -> float:
@@ -392,24 +301,9 @@ class EncoderManager:
         await pool_hooks.adopt(self.pools, keys, self.db)
 
 
-def _raise_if_cancelling() -> None:
-    """Honour a cancellation that ``asyncio.wait_for`` swallowed (CPython 3.11: when the awaited
-    call finishes just as the task is cancelled, wait_for returns its result and the request is
-    lost — a loop would then run on and hold up shutdown, and its group locks, for ever)."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 def _threadsafe(loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
     """Run ``fn(*args)`` on ``loop`` (the listener calls in from its own thread)."""
     loop.call_soon_threadsafe(fn, *args)
-
-
-def _write(session: Session, statuses: list[dict[str, Any]],
-           alert_ops: list[store.AlertOp]) -> list[tuple[store.AlertOp, bool]]:
-    store.write_status(session, statuses)
-    return store.apply_alerts(session, alert_ops)
 
 
 OpenAlert = tuple[int | None, int | None, str]
@@ -419,5 +313,4 @@ def _control_snapshot(session: Session) -> tuple[list[OpenAlert], dict[int, date
     rows = session.execute(select(Alert.encoder_id, Alert.group_id, Alert.alert_type)
                            .where(Alert.source == store.SOURCE, Alert.state != "resolved")).all()
     return [(e, g, t) for e, g, t in rows], store.last_switches(session)
-
 
