@@ -128,6 +128,29 @@ def test_the_seeded_demo_is_served_by_the_api_with_the_printed_admin_key(
         assert session.scalar(select(Recipient).where(Recipient.name == "Demo Engineer"))
 
 
+def test_the_demo_shows_real_pictures_within_each_rungs_declared_bitrate(
+        stack: Stack, engine: Engine) -> None:
+    """The demo's origin serves ffmpeg-made segments (ffmpeg is installed by the test command):
+    the content layer has a thumbnail to show, and the segments fit the ladder's BANDWIDTH."""
+    wait_until(lambda: "admin API key" in stack.output(), timeout_s=30, what="the demo's summary")
+    key = _admin_key(stack)
+    api = f"http://127.0.0.1:{stack.ports['API_BIND']}"
+    with sessionmaker(engine)() as session:
+        channel_id = session.scalar(select(Channel.id).where(Channel.code == "DEMO_001"))
+
+    def thumbnail() -> requests.Response | None:
+        response = requests.get(f"{api}/api/v1/channels/{channel_id}/thumbnail",
+                                headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        return response if response.status_code == 200 else None
+
+    image = wait_until(thumbnail, timeout_s=60, what="a thumbnail of DEMO_001")
+    assert image.headers["Content-Type"] == "image/jpeg" and image.content[:2] == b"\xff\xd8"
+    with sessionmaker(engine)() as session:
+        deviations = session.scalars(select(Alert.subject).where(
+            Alert.alert_type == "SEGMENT_BITRATE_DEVIATION", Alert.state != "resolved")).all()
+    assert deviations == []
+
+
 def test_an_injected_fault_opens_an_alert_that_resolves_when_it_clears(stack: Stack, engine: Engine) -> None:
     factory = sessionmaker(engine)
 

@@ -160,9 +160,13 @@ class Demo:
         # the token goes through the environment: a command line is visible to every local user
         token_env = {SIM_PASSWORD_ENV: self._token}
         return self._timeseries_spec() + self._standin_specs() + [
+            # Real ffmpeg-made segments when ffmpeg is here, so the content layer (thumbnails,
+            # loudness, MOS) has pictures and sound to show; otherwise placeholder segments.
             ChildSpec("sim-origin", [*cli, "origin", "--port", str(origin), "--channels", str(CHANNELS),
                                      "--prefix", CHANNEL_PREFIX, "--segment-seconds",
-                                     str(SEGMENT_SECONDS)], url=f"{self.origin_url}/_sim/channels"),
+                                     str(SEGMENT_SECONDS),
+                                     *(["--real-media"] if shutil.which("ffmpeg") else [])],
+                      url=f"{self.origin_url}/_sim/channels"),
             # The primary is on air; the backup waits idle until the group fails over to it.
             ChildSpec("sim-primary", [*cli, "encoder", "--kind", "generic_http", "--port", str(primary),
                                       "--name", "demo-primary", "--password-env", SIM_PASSWORD_ENV,

@@ -33,7 +33,8 @@ class MediaError(RuntimeError):
 
 def encode(width: int, height: int, seconds: float, state: str = "normal",
            kbps: int | None = None, sound: bool = True) -> bytes:
-    """One MPEG-TS segment of ``seconds`` in content ``state`` (see the module docstring)."""
+    """One MPEG-TS segment of ``seconds`` in content ``state`` (see the module docstring);
+    ``kbps`` is the starved rate, or for the other states the video bitrate to hold to."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise MediaError("the ffmpeg binary is needed for real media")
@@ -50,6 +51,8 @@ def encode(width: int, height: int, seconds: float, state: str = "normal",
     if width and state == "starved":
         rate = f"{kbps or 24}k"
         cmd += ["-b:v", rate, "-maxrate", rate, "-bufsize", rate]
+    elif width and kbps:  # the rung's video budget, so segments fit its declared BANDWIDTH
+        cmd += ["-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{2 * kbps}k"]
     cmd += ["-c:a", "aac", "-ac", "2", "-b:a", "64k"] if sound else ["-an"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "seg.ts"

@@ -166,6 +166,8 @@ class OriginSimulator:
             return None
         value = self.model.fault(code, r.spec.name, "starved") if state == "starved" else None
         kbps = int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if state != "starved":  # hold the video to the rung's BANDWIDTH (TS and audio overhead)
+            kbps = max(100, int(r.spec.bandwidth * 0.6 / 1000) - 64) if r.spec.bandwidth else None
         try:
             return await asyncio.to_thread(self.media.get, r.spec.width, r.spec.height,
                                            self.model.config.segment_s, state or "normal", kbps,
