@@ -3,9 +3,16 @@ sources (black, a still picture, a moving test pattern; silence, a sine at a giv
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +49,31 @@ def make_segment(out: Path, video: str = "normal", audio: str = "normal", second
     cmd += ["-c:a", "aac", "-ac", "2", "-b:a", "96k", "-f", "mpegts", str(out)]
     subprocess.run(cmd, check=True, timeout=60)
     return out.read_bytes()
+
+
+@contextmanager
+def ffmpeg_live(cmd: list[str], out: Path, first: str) -> Iterator[tuple[str, list[str]]]:
+    """Run ``cmd`` (an ffmpeg writing a live channel into ``out`` in real time) and serve ``out``
+    over loopback HTTP; yields (``first``'s URL once ffmpeg has written it, every path asked for).
+    ffmpeg is stopped and the server closed on exit."""
+    asked: list[str] = []
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            asked.append(self.path)
+
+    ffmpeg = subprocess.Popen(cmd)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 20
+        while not (out / first).exists():
+            if time.monotonic() > deadline or ffmpeg.poll() is not None:
+                pytest.fail(f"ffmpeg wrote no {first} within 20 s")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{server.server_address[1]}/{first}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        ffmpeg.terminate()
+        ffmpeg.wait(timeout=10)

@@ -4,50 +4,30 @@ watched by the real probe loop against a real PostgreSQL."""
 
 from __future__ import annotations
 
-import functools
-import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from castwatch.common.db import make_session_factory
-from castwatch.common.models import Alert, Base, Channel, ChannelThumbnail
+from castwatch.common.models import Alert, Channel, ChannelThumbnail
 from castwatch.packager_monitor.settings import ProbeSettings
 from tests.support.egress import LOOPBACK
 
 from .conftest import ProbeThread, sim_template, wait_for
-from .lavfi import AUDIO, VIDEO, need_ffmpeg
+from .lavfi import AUDIO, VIDEO, ffmpeg_live, need_ffmpeg
 
 pytestmark = pytest.mark.slow
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    requests: list[str] = []  # every path asked for (one list per test, set by _live_dash)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        self.requests.append(self.path)
-
-
-@pytest.fixture()
-def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
-    yield make_session_factory(engine)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-
 @contextmanager
-def _live_dash(out: Path, video: str, audio: str) -> Iterator[str]:
+def _live_dash(out: Path, video: str, audio: str) -> Iterator[tuple[str, list[str]]]:
     """A live (dynamic) DASH channel written in real time by ffmpeg from lavfi sources (1 s
     segments, a window of 6, video and audio in their own adaptation sets), served from its
-    directory over loopback HTTP; yields the MPD's URL."""
+    directory over loopback HTTP; yields the MPD's URL and the paths asked for."""
     out.mkdir()
     cmd = [need_ffmpeg(), "-v", "error", "-re",
            "-f", "lavfi", "-i", VIDEO[video].format(size="320x180"),
@@ -56,24 +36,13 @@ def _live_dash(out: Path, video: str, audio: str) -> Iterator[str]:
            "-c:a", "aac", "-ac", "2", "-b:a", "96k",
            "-f", "dash", "-seg_duration", "1", "-window_size", "6", "-extra_window_size", "2",
            "-use_template", "1", "-use_timeline", "1", str(out / "manifest.mpd")]
-    ffmpeg = subprocess.Popen(cmd)
-    _Quiet.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: (out / "manifest.mpd").exists(), 20, "ffmpeg's first MPD")
-        yield f"http://127.0.0.1:{server.server_address[1]}/manifest.mpd"
-    finally:
-        server.shutdown()
-        server.server_close()
-        ffmpeg.terminate()
-        ffmpeg.wait(timeout=10)
+    with ffmpeg_live(cmd, out, "manifest.mpd") as live:
+        yield live
 
 
 @contextmanager
-def _probing(factory: sessionmaker[Session], url: str) -> Iterator[None]:
-    with factory() as s, s.begin():
+def _probing(session_factory: sessionmaker[Session], url: str) -> Iterator[None]:
+    with session_factory() as s, s.begin():
         tpl = sim_template(s, name="dash-1s")
         tpl.max_download_time_ms = 5000
         s.add(Channel(code="CH_DASH", name="CH_DASH", protocol="DASH", input_url=url,
@@ -81,35 +50,35 @@ def _probing(factory: sessionmaker[Session], url: str) -> Iterator[None]:
     settings = ProbeSettings(egress=LOOPBACK, name="probe-dash", lease_ttl_s=3, clear_hold_s=2,
                              master_interval_s=2, status_interval_s=1, timeout_s=5, content_workers=1,
                              content_queue=8, thumbnail_interval_s=1)
-    with ProbeThread(settings, factory):
+    with ProbeThread(settings, session_factory):
         yield
 
 
-def _alert(factory: sessionmaker[Session], subject: str, alert_type: str) -> Alert | None:
-    with factory() as s:
+def _alert(session_factory: sessionmaker[Session], subject: str, alert_type: str) -> Alert | None:
+    with session_factory() as s:
         return s.scalars(select(Alert).where(Alert.subject == subject,
                                              Alert.alert_type == alert_type)).first()
 
 
 def test_a_silent_dash_channel_opens_audio_silence_on_its_audio_representation(
-        factory: sessionmaker[Session], tmp_path: Path) -> None:
-    with _live_dash(tmp_path / "dash", "normal", "silence") as url, _probing(factory, url):
-        alert = wait_for(lambda: _alert(factory, "CH_DASH/audio_1", "AUDIO_SILENCE"), 40,
+        session_factory: sessionmaker[Session], tmp_path: Path) -> None:
+    with _live_dash(tmp_path / "dash", "normal", "silence") as (url, _), _probing(session_factory, url):
+        alert = wait_for(lambda: _alert(session_factory, "CH_DASH/audio_1", "AUDIO_SILENCE"), 40,
                          "AUDIO_SILENCE on the DASH channel's audio")
     assert alert is not None and alert.summary.startswith("CH_DASH audio_1:")
-    assert _alert(factory, "CH_DASH/180p", "VIDEO_BLACK") is None
+    assert _alert(session_factory, "CH_DASH/180p", "VIDEO_BLACK") is None
 
 
 def test_a_black_dash_channel_is_decoded_behind_its_init_segment_and_opens_video_black(
-        factory: sessionmaker[Session], tmp_path: Path) -> None:
-    with _live_dash(tmp_path / "dash", "black", "normal") as url, _probing(factory, url):
-        alert = wait_for(lambda: _alert(factory, "CH_DASH/180p", "VIDEO_BLACK"), 40,
+        session_factory: sessionmaker[Session], tmp_path: Path) -> None:
+    with _live_dash(tmp_path / "dash", "black", "normal") as (url, asked), _probing(session_factory, url):
+        alert = wait_for(lambda: _alert(session_factory, "CH_DASH/180p", "VIDEO_BLACK"), 40,
                          "VIDEO_BLACK on the DASH channel")
         assert alert is not None
         assert alert.severity == "critical" and alert.summary.startswith("CH_DASH 180p: picture black for")
 
         def figures() -> dict[str, Any] | None:
-            with factory() as s:
+            with session_factory() as s:
                 check = s.scalar(select(Channel.last_check).where(Channel.code == "CH_DASH")) or {}
                 content = check.get("content", {})
                 rendition = content.get("renditions", {}).get("180p", {})
@@ -127,10 +96,10 @@ def test_a_black_dash_channel_is_decoded_behind_its_init_segment_and_opens_video
     sound = content["decoded"]["audio_1"]["audio"][0]  # the audio adaptation set, decoded on its own
     assert sound["momentary_lufs"] == pytest.approx(-23, abs=2) and sound["silent_s"] == 0
     assert content["renditions"]["180p"]["measured_bps"] > 0
-    inits = [p for p in _Quiet.requests if p.startswith("/init-")]
+    inits = [p for p in asked if p.startswith("/init-")]
     assert len(inits) == 2 and len(set(inits)) == 2  # video and audio: each fetched once, then cached
-    assert sum(p.startswith("/chunk-") for p in _Quiet.requests) >= 4  # segments of both, after them
-    with factory() as s:
+    assert sum(p.startswith("/chunk-") for p in asked) >= 4  # segments of both, after them
+    with session_factory() as s:
         channel_id = s.scalar(select(Channel.id).where(Channel.code == "CH_DASH"))
         thumb = s.get(ChannelThumbnail, channel_id)
     assert thumb is not None and thumb.jpeg[:2] == b"\xff\xd8" and thumb.rendition == "180p"
