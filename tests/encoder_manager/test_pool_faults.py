@@ -5,6 +5,7 @@ loopback, the real manager and database; what a device streams is checked on its
 from __future__ import annotations
 
 import psycopg2
+import pytest
 from sqlalchemy import select
 
 from castwatch.common.bus import dsn_for
@@ -41,17 +42,20 @@ def test_a_device_that_answers_a_start_ok_but_never_goes_live_does_not_keep_the_
     assert not open_unassigned(session_factory)
 
 
-def test_an_output_that_only_a_liar_could_carry_is_alerted_not_silently_lost(
-        db, session_factory, makito, start_manager):
+@pytest.mark.parametrize("fault", ["lying", "never_connects"])
+def test_an_output_that_only_a_faulty_encoder_could_carry_is_alerted_not_silently_lost(
+        db, session_factory, makito, start_manager, fault):
+    """The only encoder says "started" but never goes live (``lying``), or its stream stays
+    connecting for ever (``never_connects``): the output is given up and alerted."""
     names = NAMES[:2]
-    liar = makito("liar", names=names)
-    liar.lying.add("out-2")
-    group, _encoders, _ = pool_group(db, [liar], max_outputs=2, names=names)
+    device = makito(f"only-{fault}", names=names)
+    getattr(device, fault).add("out-2")
+    group, _encoders, _ = pool_group(db, [device], max_outputs=2, names=names)
     start_manager()
 
-    wait_for(lambda: open_unassigned(session_factory) == {"out-2"}, timeout=30)
+    wait_for(lambda: open_unassigned(session_factory) == {"out-2"}, timeout=40)
     assert assignment(session_factory, group.id)["out-2"] is None
-    assert liar.live_streams() == {"out-1"}
+    assert device.live_streams() == {"out-1"}
 
 
 def test_a_removed_or_renamed_output_stops_streaming_under_its_old_name(db, session_factory, makito,

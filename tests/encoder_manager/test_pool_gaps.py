@@ -98,21 +98,6 @@ def test_a_stream_stuck_connecting_is_given_up_and_moved(db, session_factory, ma
     assert not open_unassigned(session_factory)
 
 
-def test_an_output_only_a_never_connecting_encoder_could_carry_is_alerted(db, session_factory, makito,
-                                                                          start_manager):
-    from tests.encoder_manager.test_pool_e2e import assignment
-
-    names = NAMES[:2]
-    stuck = makito("stuck-alone", names=names)
-    stuck.never_connects.add("out-2")
-    group, _encoders, _ = pool_group(db, [stuck], max_outputs=2, names=names)
-    start_manager()
-
-    wait_for(lambda: open_unassigned(session_factory) == {"out-2"}, timeout=40)
-    assert assignment(session_factory, group.id)["out-2"] is None
-    assert stuck.live_streams() == {"out-1"}
-
-
 def test_a_pool_turned_back_into_a_classic_group_stops_the_deleted_output_it_carried(
         db, session_factory, makito, start_manager):
     from sqlalchemy import select
